@@ -1,0 +1,85 @@
+"""CLIP embeddings: float32 vectors stored as blobs, with the model name and the dimension.
+
+``kind`` says what ``item_id`` points to: ``image`` (images.id), ``real`` (real_images.id) or
+``text`` (prompts.id). One row per (kind, model, item): embedding the same item twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from store.core import Store
+
+KINDS = {"image": "images", "real": "real_images", "text": "prompts"}
+
+
+def add(store: Store, kind: str, item_ids: list[int], model: str, vectors: np.ndarray) -> int:
+    """Store one vector per item (float32); return how many were new."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(item_ids):
+        raise ValueError("need one row vector per item")
+    if kind not in KINDS:
+        raise ValueError(f"unknown embedding kind {kind!r}")
+    now, dim = time.time(), int(vectors.shape[1])
+    with store.immediate():
+        before = store.conn.total_changes
+        store.conn.executemany(
+            "insert or ignore into embeddings (kind, item_id, model, dim, vector, created_at)"
+            " values (?, ?, ?, ?, ?, ?)",
+            [(kind, int(i), model, dim, v.tobytes(), now) for i, v in zip(item_ids, vectors)],
+        )
+        return store.conn.total_changes - before
+
+
+def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int | None = None) -> list[dict]:
+    """Items of the experiment with no ``model`` embedding yet, oldest first.
+
+    Rows have ``id`` and, for images, ``path``; for text, ``text``.
+    """
+    table = KINDS[kind]
+    what = "t.id, t.text" if kind == "text" else "t.id, t.path"
+    sql = (
+        f"select {what} from {table} t where t.experiment_id = ? and not exists"
+        " (select 1 from embeddings e where e.kind = ? and e.model = ? and e.item_id = t.id)"
+        " order by t.id"
+    )
+    args: list = [experiment_id, kind, model]
+    if limit is not None:
+        sql += " limit ?"
+        args.append(int(limit))
+    return [dict(r) for r in store.conn.execute(sql, args)]
+
+
+def load(store: Store, experiment_id: int, kind: str, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """(item ids, float32 matrix) of the experiment's ``kind`` embeddings from ``model``."""
+    table = KINDS[kind]
+    rows = store.conn.execute(
+        f"select e.item_id, e.dim, e.vector from embeddings e join {table} t on t.id = e.item_id"
+        " where e.kind = ? and e.model = ? and t.experiment_id = ? order by e.item_id",
+        [kind, model, experiment_id],
+    ).fetchall()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    ids = np.array([r[0] for r in rows], np.int64)
+    return ids, np.stack([np.frombuffer(r[2], np.float32, count=r[1]) for r in rows])
+
+
+def count(store: Store, experiment_id: int, kind: str) -> int:
+    """How many ``kind`` embeddings (any model) the experiment has."""
+    table = KINDS[kind]
+    return store.conn.execute(
+        f"select count(*) from embeddings e join {table} t on t.id = e.item_id"
+        " where e.kind = ? and t.experiment_id = ?",
+        [kind, experiment_id],
+    ).fetchone()[0]
+
+
+def models(store: Store, experiment_id: int) -> list[str]:
+    """Embedding model names used for the experiment's images or prompts."""
+    return [r[0] for r in store.conn.execute(
+        "select distinct e.model from embeddings e join images i on i.id = e.item_id"
+        " where e.kind = 'image' and i.experiment_id = ?"
+        " union select distinct e.model from embeddings e join prompts p on p.id = e.item_id"
+        " where e.kind = 'text' and p.experiment_id = ?", [experiment_id, experiment_id])]

@@ -1,0 +1,131 @@
+"""Experiments and their plan: classes, templates, prompts and the jobs that expand them.
+
+An experiment is identified by name within a store. Its *settings* (everything that shapes an
+image or an embedding: models, scheduler, steps, guidance, size…) are fixed when it is created;
+running it again with other settings is refused, so one experiment never mixes two setups.
+Classes, templates and seeds may be added later: the new jobs join the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterable
+
+from store.core import Store
+from store.errors import StoreError
+
+
+def find(store: Store, name: str) -> dict | None:
+    """The experiment row named ``name``, or None."""
+    rows = list(store.db.query("select * from experiments where name = ?", [name]))
+    return dict(rows[0]) if rows else None
+
+
+def get(store: Store, name: str | None = None) -> dict:
+    """The experiment named ``name``; the only one when ``name`` is None and there is one."""
+    if name is not None:
+        row = find(store, name)
+        if row is None:
+            names = names_of(store)
+            raise StoreError(
+                f"store {store.root} has no experiment named {name!r}",
+                f"choose one of: {', '.join(names)}" if names else "run one into it first",
+            )
+        return row
+    rows = [dict(r) for r in store.db.query("select * from experiments order by id")]
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
+        raise StoreError(f"store {store.root} holds no experiment yet", "run one with synthdiv run CONFIG")
+    raise StoreError(
+        f"store {store.root} holds {len(rows)} experiments",
+        f"name one with --experiment ({', '.join(r['name'] for r in rows)})",
+    )
+
+
+def names_of(store: Store) -> list[str]:
+    return [r["name"] for r in store.db.query("select name from experiments order by id")]
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key} {a!r} → {b!r}")
+    return out
+
+
+def ensure(store: Store, name: str, config: dict[str, Any], settings: dict[str, Any]) -> int:
+    """The id of experiment ``name``, created if new; refuses changed settings."""
+    now = time.time()
+    with store.immediate():
+        row = find(store, name)
+        if row is None:
+            return store.db["experiments"].insert(
+                {"name": name, "config": json.dumps(config, sort_keys=True),
+                 "settings": json.dumps(settings, sort_keys=True), "created_at": now}
+            ).last_pk
+        diffs = _differences(json.loads(row["settings"]), json.loads(json.dumps(settings)))
+        if diffs:
+            raise StoreError(
+                f"experiment {name!r} in {store.root} was made with other settings ({'; '.join(diffs[:4])})",
+                "give the experiment a new name, or use another store, so its images are not mixed",
+            )
+        store.db.execute(
+            "update experiments set config = ? where id = ?", [json.dumps(config, sort_keys=True), row["id"]]
+        )
+        return row["id"]
+
+
+def register_plan(
+    store: Store,
+    experiment_id: int,
+    classes: list[tuple[str, str]],
+    templates: list[str],
+    prompts: Iterable[tuple[str, str, str]],
+    jobs: Iterable[tuple[str, str, int]],
+) -> int:
+    """Insert what is missing of the plan; return how many new jobs joined the queue.
+
+    ``classes``: (label, name used in prompts); ``prompts``: (class label, template text, prompt
+    text); ``jobs``: (class label, template text, seed).
+    Everything already there is left as it is (INSERT OR IGNORE on the unique keys).
+    """
+    e = experiment_id
+    with store.immediate():
+        c = store.conn
+        c.executemany(
+            "insert or ignore into classes (experiment_id, position, name, prompt_name) values (?, ?, ?, ?)",
+            [(e, i, label, name) for i, (label, name) in enumerate(classes)],
+        )
+        c.executemany(
+            "insert or ignore into templates (experiment_id, position, text) values (?, ?, ?)",
+            [(e, i, t) for i, t in enumerate(templates)],
+        )
+        class_ids = dict(c.execute("select name, id from classes where experiment_id = ?", [e]).fetchall())
+        template_ids = dict(c.execute("select text, id from templates where experiment_id = ?", [e]).fetchall())
+        c.executemany(
+            "insert or ignore into prompts (experiment_id, class_id, template_id, text) values (?, ?, ?, ?)",
+            [(e, class_ids[cn], template_ids[tt], text) for cn, tt, text in prompts],
+        )
+        prompt_ids = {
+            (ci, ti): pid
+            for ci, ti, pid in c.execute(
+                "select class_id, template_id, id from prompts where experiment_id = ?", [e]
+            )
+        }
+        before = c.total_changes
+        rows = []
+        for cn, tt, seed in jobs:
+            ci, ti = class_ids[cn], template_ids[tt]
+            rows.append((e, ci, ti, prompt_ids[(ci, ti)], int(seed)))
+        c.executemany(
+            "insert or ignore into jobs (experiment_id, class_id, template_id, prompt_id, seed, state)"
+            " values (?, ?, ?, ?, ?, 'pending')",
+            rows,
+        )
+        return c.total_changes - before

@@ -1,0 +1,133 @@
+"""The schema of the SQLite store, as an ordered list of migrations.
+
+``PRAGMA user_version`` holds the number of migrations applied. A store written by a newer
+synthdiv (a higher version than this code knows) is refused rather than guessed at. Each
+migration runs in one transaction, so a store is never left half-migrated.
+
+Times are Unix seconds (REAL). Embeddings are float32 blobs with their model name and dimension.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["experiments"].create(
+        {"id": int, "name": str, "config": str, "settings": str, "created_at": float},
+        pk="id", not_null={"name", "config", "settings"},
+    )
+    db["experiments"].create_index(["name"], unique=True)
+
+    db["classes"].create(
+        {"id": int, "experiment_id": int, "position": int, "name": str, "prompt_name": str},
+        pk="id", not_null={"experiment_id", "position", "name", "prompt_name"},
+        foreign_keys=[("experiment_id", "experiments", "id")],
+    )
+    db["classes"].create_index(["experiment_id", "name"], unique=True)
+
+    db["templates"].create(
+        {"id": int, "experiment_id": int, "position": int, "text": str},
+        pk="id", not_null={"experiment_id", "position", "text"},
+        foreign_keys=[("experiment_id", "experiments", "id")],
+    )
+    db["templates"].create_index(["experiment_id", "text"], unique=True)
+
+    db["prompts"].create(
+        {"id": int, "experiment_id": int, "class_id": int, "template_id": int, "text": str},
+        pk="id", not_null={"experiment_id", "class_id", "template_id", "text"},
+        foreign_keys=[
+            ("experiment_id", "experiments", "id"),
+            ("class_id", "classes", "id"),
+            ("template_id", "templates", "id"),
+        ],
+    )
+    db["prompts"].create_index(["experiment_id", "class_id", "template_id"], unique=True)
+
+    db["workers"].create(
+        {
+            "id": int, "experiment_id": int, "kind": str, "pid": int, "pid_start": str,
+            "host": str, "state": str, "started_at": float, "heartbeat_at": float,
+            "stopped_at": float, "processed": int, "error": str,
+        },
+        pk="id", not_null={"experiment_id", "kind", "pid", "host", "state"},
+        defaults={"processed": 0},
+        foreign_keys=[("experiment_id", "experiments", "id")],
+    )
+    db["workers"].create_index(["experiment_id", "kind", "state"])
+
+    db["jobs"].create(
+        {
+            "id": int, "experiment_id": int, "class_id": int, "template_id": int,
+            "prompt_id": int, "seed": int, "state": str, "worker_id": int,
+            "attempts": int, "error": str, "claimed_at": float, "finished_at": float,
+        },
+        pk="id", not_null={"experiment_id", "class_id", "template_id", "prompt_id", "seed", "state"},
+        defaults={"state": "pending", "attempts": 0},
+        foreign_keys=[
+            ("experiment_id", "experiments", "id"),
+            ("class_id", "classes", "id"),
+            ("template_id", "templates", "id"),
+            ("prompt_id", "prompts", "id"),
+        ],
+    )
+    db["jobs"].create_index(["experiment_id", "class_id", "template_id", "seed"], unique=True)
+    db["jobs"].create_index(["experiment_id", "state"])
+
+    db["images"].create(
+        {
+            "id": int, "experiment_id": int, "job_id": int, "class_id": int, "template_id": int,
+            "prompt_id": int, "class_name": str, "template": str, "prompt": str,
+            "negative_prompt": str, "seed": int, "path": str, "sha256": str,
+            "width": int, "height": int, "model_id": str, "model_revision": str,
+            "model_hash": str, "scheduler": str, "steps": int, "guidance": float,
+            "dtype": str, "device": str, "worker_id": int, "created_at": float,
+        },
+        pk="id",
+        not_null={"experiment_id", "job_id", "class_id", "template_id", "prompt_id", "prompt",
+                  "seed", "path", "sha256", "width", "height", "model_id", "steps", "guidance"},
+        foreign_keys=[
+            ("experiment_id", "experiments", "id"),
+            ("job_id", "jobs", "id"),
+            ("class_id", "classes", "id"),
+            ("template_id", "templates", "id"),
+            ("prompt_id", "prompts", "id"),
+        ],
+    )
+    db["images"].create_index(["experiment_id", "class_id", "template_id", "seed"], unique=True)
+    db["images"].create_index(["job_id"], unique=True)
+    db["images"].create_index(["path"], unique=True)
+
+    db["real_images"].create(
+        {
+            "id": int, "experiment_id": int, "class_id": int, "source": str, "path": str,
+            "sha256": str, "width": int, "height": int, "created_at": float,
+        },
+        pk="id", not_null={"experiment_id", "class_id", "source", "path"},
+        foreign_keys=[("experiment_id", "experiments", "id"), ("class_id", "classes", "id")],
+    )
+    db["real_images"].create_index(["experiment_id", "source", "path"], unique=True)
+
+    # kind: "image" (images.id), "real" (real_images.id) or "text" (prompts.id)
+    db["embeddings"].create(
+        {"id": int, "kind": str, "item_id": int, "model": str, "dim": int,
+         "vector": bytes, "created_at": float},
+        pk="id", not_null={"kind", "item_id", "model", "dim", "vector"},
+    )
+    db["embeddings"].create_index(["kind", "model", "item_id"], unique=True)
+
+    # scope: "" for the whole experiment, else a class name or another label the metric names
+    db["metrics"].create(
+        {"id": int, "experiment_id": int, "name": str, "scope": str, "subset": str,
+         "value": float, "n": int, "params": str, "computed_at": float},
+        pk="id", not_null={"experiment_id", "name", "scope", "subset"},
+        defaults={"scope": "", "subset": ""},
+        foreign_keys=[("experiment_id", "experiments", "id")],
+    )
+    db["metrics"].create_index(["experiment_id", "name", "scope", "subset"], unique=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,90 @@
+"""Worker processes as the store sees them: who is running, alive, done or failed.
+
+A worker registers itself, beats a heartbeat while it runs, and marks itself done or failed
+(with its error) when it stops. A worker is alive while its process exists (same host: pid and
+process start time match) or, seen from another host, while its heartbeat is fresh.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from store.core import Store, process_start_token
+
+LEASE_S = 120.0  # a heartbeat older than this means the worker is gone
+
+
+def register(store: Store, experiment_id: int, kind: str) -> int:
+    """Record this process as a running worker of ``kind``; return its worker id."""
+    now = time.time()
+    with store.immediate():
+        return store.db["workers"].insert(
+            {
+                "experiment_id": experiment_id, "kind": kind, "pid": os.getpid(),
+                "pid_start": process_start_token(), "host": socket.gethostname(),
+                "state": "running", "started_at": now, "heartbeat_at": now, "processed": 0,
+            }
+        ).last_pk
+
+
+def heartbeat(store: Store, worker_id: int, processed: int | None = None) -> None:
+    if processed is None:
+        store.db.execute("update workers set heartbeat_at = ? where id = ?", [time.time(), worker_id])
+    else:
+        store.db.execute(
+            "update workers set heartbeat_at = ?, processed = ? where id = ?",
+            [time.time(), processed, worker_id],
+        )
+
+
+def stop(store: Store, worker_id: int, state: str, error: str = "") -> None:
+    """Mark a worker ``done``, ``failed`` (with ``error``) or ``stopped``."""
+    now = time.time()
+    store.db.execute(
+        "update workers set state = ?, error = ?, stopped_at = ?, heartbeat_at = ? where id = ?",
+        [state, error or None, now, now, worker_id],
+    )
+
+
+def is_alive(row: dict, now: float | None = None) -> bool:
+    """Whether the worker in ``row`` still runs."""
+    if row["state"] != "running":
+        return False
+    if row["host"] == socket.gethostname():
+        try:
+            os.kill(row["pid"], 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # exists, owned by someone else
+        token = row["pid_start"] or ""
+        return not token or process_start_token(row["pid"]) == token
+    now = time.time() if now is None else now
+    return (now - (row["heartbeat_at"] or 0)) < LEASE_S
+
+
+def running(store: Store, experiment_id: int, kind: str | None = None) -> list[dict]:
+    """Workers recorded as running and still alive."""
+    sql = "select * from workers where experiment_id = ? and state = 'running'"
+    args: list = [experiment_id]
+    if kind:
+        sql += " and kind = ?"
+        args.append(kind)
+    return [dict(r) for r in store.db.query(sql, args) if is_alive(dict(r))]
+
+
+def mark_lost(store: Store, experiment_id: int) -> list[int]:
+    """Mark workers that are recorded as running but dead as ``lost``; return their ids."""
+    rows = [dict(r) for r in store.db.query(
+        "select * from workers where experiment_id = ? and state = 'running'", [experiment_id])]
+    lost = [r["id"] for r in rows if not is_alive(r)]
+    for wid in lost:
+        stop(store, wid, "lost", "the process ended without saying so (killed or crashed)")
+    return lost
+
+
+def recent(store: Store, experiment_id: int, limit: int = 10) -> list[dict]:
+    return [dict(r) for r in store.db.query(
+        "select * from workers where experiment_id = ? order by id desc limit ?", [experiment_id, limit])]

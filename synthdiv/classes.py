@@ -1,0 +1,150 @@
+"""Class sets: ImageNet's 1000 names (as open_clip ships them), the ten digits, or a text file.
+
+A class set is an ordered list of classes, each with a unique *label* (how synthdiv names the
+class in tables, the store and configs) and the *name* that goes into prompts. They are equal
+except where a set names two classes alike: ImageNet has two "missile" and two "sunglasses"
+classes (an ambiguity the study is about); the second is labelled "missile #2" and is still
+prompted as "missile". Order is stable: it fixes the row and column order of every per-class
+table and matrix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+from dataclasses import dataclass
+from types import ModuleType
+
+from synthdiv.errors import ClassSetError
+
+DIGITS: tuple[str, ...] = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+)
+
+BUILTIN_SETS = ("imagenet", "digits")
+
+
+@dataclass(frozen=True)
+class ClassSet:
+    """An ordered class set: ``labels`` are unique; ``prompt_names[label]`` goes into prompts."""
+
+    name: str
+    labels: tuple[str, ...]
+    prompt_names: dict[str, str]
+
+    @classmethod
+    def from_names(cls, set_name: str, names: tuple[str, ...]) -> "ClassSet":
+        """Label repeated names ``name #2``, ``name #3``… in order of appearance."""
+        seen: dict[str, int] = {}
+        labels, prompt_names = [], {}
+        for name in names:
+            seen[name] = seen.get(name, 0) + 1
+            label = name if seen[name] == 1 else f"{name} #{seen[name]}"
+            labels.append(label)
+            prompt_names[label] = name
+        return cls(set_name, tuple(labels), prompt_names)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@lru_cache(maxsize=1)
+def open_clip_metadata() -> ModuleType:
+    """open_clip's ``zero_shot_metadata`` module, loaded without importing torch.
+
+    The module is plain data (ImageNet class names and the OpenAI prompt templates); loading it
+    by file keeps ``synthdiv classes`` and config validation fast.
+    """
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise ClassSetError(
+            "the package open_clip_torch is not installed",
+            "install synthdiv with its dependencies (see README.md)",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "zero_shot_metadata.py"
+    meta_spec = importlib.util.spec_from_file_location("_synthdiv_open_clip_metadata", path)
+    module = importlib.util.module_from_spec(meta_spec)
+    meta_spec.loader.exec_module(module)
+    return module
+
+
+def imagenet_classes() -> tuple[str, ...]:
+    """The 1000 ImageNet class names in class-index order, as open_clip ships them."""
+    return tuple(open_clip_metadata().IMAGENET_CLASSNAMES)
+
+
+def read_class_file(path: str | Path) -> tuple[str, ...]:
+    """Class names from a UTF-8 text file: one per line; blank lines and ``#`` comments skipped."""
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ClassSetError(
+            f"class file {path} does not exist",
+            "give imagenet, digits, or the path of a text file with one class name per line",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ClassSetError(f"cannot read class file {path} ({exc})", "check the file") from None
+    names = [line.strip() for line in text.splitlines()]
+    names = [n for n in names if n and not n.startswith("#")]
+    if not names:
+        raise ClassSetError(f"class file {path} has no class names", "write one name per line")
+    seen: set[str] = set()
+    for name in names:
+        key = name.casefold()
+        if key in seen:
+            raise ClassSetError(
+                f"class file {path} names {name!r} twice", "keep each class name once"
+            )
+        seen.add(key)
+    return tuple(names)
+
+
+def load_class_set(spec: str, base_dir: str | Path | None = None) -> ClassSet:
+    """The class set ``"imagenet"``, ``"digits"``, or one read from a text file.
+
+    A relative path is taken relative to ``base_dir`` (the config file's folder) when given.
+    """
+    key = spec.strip().lower()
+    if key == "imagenet":
+        return ClassSet.from_names("imagenet", imagenet_classes())
+    if key == "digits":
+        return ClassSet.from_names("digits", DIGITS)
+    path = Path(spec).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    if not path.exists() and "/" not in spec and "." not in spec:
+        raise ClassSetError(
+            f"unknown class set {spec!r}",
+            "use imagenet, digits, or the path of a text file with one class name per line",
+        )
+    return ClassSet.from_names(str(path), read_class_file(path))
+
+
+def select_classes(class_set: ClassSet, names: list[str] | None) -> tuple[str, ...]:
+    """The labels of the chosen classes, in the order given; all of the set when ``names`` is None.
+
+    Labels match exactly or ignoring case; an unknown one raises with the closest matches.
+    """
+    available, set_name = class_set.labels, class_set.name
+    if names is None:
+        return available
+    by_fold = {name.casefold(): name for name in available}
+    chosen: list[str] = []
+    for name in names:
+        found = name if name in available else by_fold.get(str(name).strip().casefold())
+        if found is None:
+            close = difflib.get_close_matches(str(name), available, n=3, cutoff=0.6)
+            hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+            raise ClassSetError(
+                f"unknown class {name!r} in class set {set_name}",
+                f"{hint}list the names with `synthdiv classes {set_name}`",
+            )
+        if found in chosen:
+            raise ClassSetError(f"class {found!r} is chosen twice", "name each class once")
+        chosen.append(found)
+    if not chosen:
+        raise ClassSetError("no classes chosen", "name at least one class, or leave names out")
+    return tuple(chosen)

@@ -1,0 +1,186 @@
+"""The embedder backend: CLIP image and text embeddings over open_clip.
+
+``resolve_embedder`` checks a spec without importing torch; ``Embedder`` loads it. Embeddings
+are float32, L2-normalised (each row has unit length), computed in batches.
+
+Specs (``model`` / ``pretrained``):
+- ``tiny-random``: a tiny seeded random CLIP (meaningless numbers, for tests);
+- an open_clip architecture (``ViT-L-14``) with a pretrained tag (``openai``) or a weights file;
+- a local folder holding ``open_clip_config.json`` and weights (open_clip's ``local-dir:``);
+- ``hf-hub:org/repo``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthdiv.errors import ModelError
+from synthdiv.generate import pick_device
+from synthdiv.sources import content_hash
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """``kind``: ``preset``, ``arch``, ``local-dir`` or ``hf-hub``."""
+
+    kind: str
+    model: str
+    pretrained: str = ""  # a tag, or an absolute path to a weights file, for kind == "arch"
+
+    @property
+    def pretrained_is_file(self) -> bool:
+        return bool(self.pretrained) and Path(self.pretrained).is_file()
+
+
+def _open_clip_architectures() -> list[str]:
+    spec = importlib.util.find_spec("open_clip")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model_configs"
+    return sorted(p.stem for p in folder.glob("*.json"))
+
+
+def resolve_embedder(model: str, pretrained: str = "", base_dir: str | Path | None = None) -> EmbedderSpec:
+    """Check an embedder spec (files exist, architecture known) and say what kind it is."""
+    model, pretrained = str(model).strip(), str(pretrained or "").strip()
+    fix = "give tiny-random, an open_clip architecture with a pretrained tag or weights file, or a local folder"
+    if not model:
+        raise ModelError("embedding.model is empty", fix)
+    if model == "tiny-random":
+        return EmbedderSpec("preset", model)
+    if model.startswith("hf-hub:"):
+        return EmbedderSpec("hf-hub", model)
+
+    def local(p: str) -> Path | None:
+        path = Path(p).expanduser()
+        if base_dir is not None and not path.is_absolute() and (Path(base_dir) / path).exists():
+            return (Path(base_dir) / path).resolve()
+        return path.resolve() if path.exists() else None
+
+    found = local(model)
+    if found is not None:
+        if found.is_file():
+            raise ModelError(
+                f"embedding.model {model} is a file",
+                "put the architecture in embedding.model and the weights file in embedding.pretrained",
+            )
+        if not (found / "open_clip_config.json").is_file():
+            raise ModelError(
+                f"embedding.model folder {model} has no open_clip_config.json",
+                "give a folder saved for open_clip (open_clip_config.json + weights)",
+            )
+        return EmbedderSpec("local-dir", str(found))
+    arches = _open_clip_architectures()
+    if model not in arches:
+        if "/" in model or model.startswith((".", "~")):
+            raise ModelError(f"embedding.model folder {model} does not exist", fix)
+        close = difflib.get_close_matches(model, arches, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise ModelError(f"unknown open_clip architecture {model!r}", hint + fix)
+    if not pretrained:
+        raise ModelError(
+            f"embedding.pretrained is empty for {model}",
+            "give a pretrained tag (e.g. openai) or a weights file; random weights give meaningless numbers",
+        )
+    pfile = local(pretrained)
+    if pfile is not None:
+        return EmbedderSpec("arch", model, str(pfile))
+    if "/" in pretrained or Path(pretrained).suffix:
+        raise ModelError(f"embedding.pretrained file {pretrained} does not exist", "give an existing weights file or a tag")
+    return EmbedderSpec("arch", model, pretrained)
+
+
+def embedder_identity(spec: EmbedderSpec) -> tuple[str, str]:
+    """(model name as stored with every embedding, content hash of local weights or "").
+
+    Local weights are named by their hash, so two different files never share a name.
+    """
+    if spec.kind == "preset":
+        return spec.model, ""
+    if spec.kind == "local-dir":
+        digest = content_hash(spec.model)
+        return f"local-dir:{Path(spec.model).name}@{digest[:12]}", digest
+    if spec.kind == "arch" and spec.pretrained_is_file:
+        digest = content_hash(spec.pretrained)
+        return f"{spec.model}/file:{digest[:12]}", digest
+    if spec.kind == "arch":
+        return f"{spec.model}/{spec.pretrained}", ""
+    return spec.model, ""
+
+
+class Embedder:
+    """A loaded CLIP model: ``embed_images`` and ``embed_texts`` give unit-length float32 rows."""
+
+    def __init__(self, spec: EmbedderSpec, *, device: str = "auto", batch_size: int = 64) -> None:
+        import torch
+
+        self.spec = spec
+        self.device = pick_device(device)
+        self.batch_size = max(1, int(batch_size))
+        model, tokenizer, preprocess = self._load(spec)
+        self.model = model.to(self.device).eval()
+        if self.device.type == "cuda":
+            self.model = self.model.half()
+        self.tokenizer = tokenizer
+        self.preprocess = preprocess
+        self.dtype = next(self.model.parameters()).dtype
+        with torch.inference_mode():
+            probe = self.model.encode_text(self._tokens(["a"]))
+        self.dim = int(probe.shape[-1])
+        self.name, self.model_hash = embedder_identity(spec)
+
+    def _load(self, spec: EmbedderSpec):
+        if spec.kind == "preset":
+            from synthdiv.presets import tiny_random_clip
+
+            return tiny_random_clip()
+        import open_clip
+
+        name = f"local-dir:{spec.model}" if spec.kind == "local-dir" else spec.model
+        pretrained = spec.pretrained if spec.kind == "arch" else None
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
+            tokenizer = open_clip.get_tokenizer(name)
+        except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(
+                f"cannot load open_clip model {spec.model} {spec.pretrained} ({first[:300]})".replace("  ", " "),
+                "check the architecture and pretrained tag, or give a local weights file or folder",
+            ) from None
+        return model, tokenizer, preprocess
+
+    def _tokens(self, texts: list[str]):
+        return self.tokenizer(list(texts)).to(self.device)
+
+    @staticmethod
+    def _normalise(x) -> np.ndarray:
+        arr = x.float().cpu().numpy().astype(np.float32, copy=False)
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        return arr / np.maximum(norms, 1e-12)
+
+    def embed_images(self, images) -> np.ndarray:
+        """(n, dim) unit-length float32 embeddings of PIL images (converted to RGB)."""
+        import torch
+
+        out = [np.zeros((0, self.dim), np.float32)]
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start : start + self.batch_size]
+            batch = torch.stack([self.preprocess(im.convert("RGB")) for im in chunk])
+            with torch.inference_mode():
+                feats = self.model.encode_image(batch.to(self.device, self.dtype))
+            out.append(self._normalise(feats))
+        return np.concatenate(out)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """(n, dim) unit-length float32 embeddings of texts."""
+        import torch
+
+        out = [np.zeros((0, self.dim), np.float32)]
+        for start in range(0, len(texts), self.batch_size):
+            with torch.inference_mode():
+                feats = self.model.encode_text(self._tokens(texts[start : start + self.batch_size]))
+            out.append(self._normalise(feats))
+        return np.concatenate(out)

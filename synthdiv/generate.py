@@ -1,0 +1,166 @@
+"""The generator backend: text-to-image over diffusers.
+
+``Generator(model)`` loads a pipeline from a preset, a local folder (``from_pretrained`` with
+``local_files_only``) or a hub id (``local_files_only`` when ``HF_HUB_OFFLINE`` is set). It runs
+in fp16 on CUDA and fp32 on CPU, with progress bars silenced. Every image gets its own
+``torch.Generator`` seeded from the image's own seed, on the CPU, so an image depends on its seed
+and settings only — not on the batch it was made in, nor on the device that drew its noise.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass
+
+from synthdiv.errors import ModelError, SynthdivError
+from synthdiv.sources import ModelSource, check_hub_available, content_hash, hub_snapshot, offline
+
+# User-facing scheduler names → diffusers scheduler classes.
+SCHEDULERS = {
+    "ddim": "DDIMScheduler",
+    "ddpm": "DDPMScheduler",
+    "pndm": "PNDMScheduler",
+    "lms": "LMSDiscreteScheduler",
+    "euler": "EulerDiscreteScheduler",
+    "euler-a": "EulerAncestralDiscreteScheduler",
+    "heun": "HeunDiscreteScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "unipc": "UniPCMultistepScheduler",
+}
+
+
+def check_scheduler(name: str) -> str:
+    """``name`` if it is ``default`` or a known scheduler, else a clear error."""
+    if name != "default" and name not in SCHEDULERS:
+        raise SynthdivError(
+            f"unknown scheduler {name!r}",
+            f"use default (the model's own) or one of {', '.join(SCHEDULERS)}",
+        )
+    return name
+
+
+def pick_device(device: str = "auto"):
+    """A ``torch.device``: CUDA when available for ``auto``, else the one named."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SynthdivError(f"device {device!r} asked for but CUDA is not available", "use auto or cpu")
+    return dev
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """What shapes an image besides its prompt and seed."""
+
+    steps: int = 25
+    guidance: float = 7.5
+    width: int = 512
+    height: int = 512
+    negative_prompt: str = ""
+
+
+def _quiet() -> None:
+    for name in ("diffusers", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from diffusers.utils import logging as dlog
+
+        dlog.set_verbosity_error()
+        dlog.disable_progress_bar()
+    except Exception:  # noqa: BLE001 - quieting is best effort
+        pass
+
+
+class Generator:
+    """A loaded text-to-image pipeline plus what is needed to reproduce its images."""
+
+    def __init__(
+        self,
+        source: ModelSource,
+        *,
+        revision: str | None = None,
+        scheduler: str = "default",
+        device: str = "auto",
+    ) -> None:
+        import torch
+
+        _quiet()
+        self.source = source
+        self.device = pick_device(device)
+        self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.pipe = self._load(source, revision)
+        if scheduler != "default":
+            import diffusers
+
+            cls = getattr(diffusers, SCHEDULERS[check_scheduler(scheduler)])
+            self.pipe.scheduler = cls.from_config(self.pipe.scheduler.config)
+        self.pipe.to(self.device)
+        self.pipe.set_progress_bar_config(disable=True)
+        self._call_params = set(inspect.signature(self.pipe.__call__).parameters)
+        self.provenance = {
+            "model_id": source.ref,
+            "model_revision": revision or "",
+            "model_hash": "",
+            "scheduler": type(self.pipe.scheduler).__name__,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "device": self.device.type,
+        }
+        if source.kind == "path":
+            self.provenance["model_hash"] = content_hash(source.ref)
+        elif source.kind == "hub":
+            snap = hub_snapshot(source.ref, revision)
+            if snap is not None:
+                self.provenance["model_revision"] = snap.name
+        elif source.kind == "preset":
+            self.provenance["model_revision"] = "synthdiv-" + __import__("synthdiv").__version__
+
+    def _load(self, source: ModelSource, revision: str | None):
+        from diffusers import DiffusionPipeline
+
+        if source.kind == "preset":
+            from synthdiv.presets import tiny_random_pipeline
+
+            return tiny_random_pipeline().to(dtype=self.dtype)
+        check_hub_available(source, "generation.model", revision)
+        kwargs = {"torch_dtype": self.dtype}
+        if source.kind == "path":
+            kwargs["local_files_only"] = True
+        else:
+            kwargs["revision"] = revision
+            kwargs["local_files_only"] = offline()
+        try:
+            return DiffusionPipeline.from_pretrained(source.ref, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(
+                f"cannot load diffusers pipeline {source.ref} ({first})",
+                "give a folder written by save_pretrained (with model_index.json), or a hub id "
+                "that is cached or reachable",
+            ) from None
+
+    def generate(self, prompts: list[str], seeds: list[int], settings: GenerationSettings):
+        """One PIL image per (prompt, seed), made in a single batched call."""
+        import torch
+
+        if len(prompts) != len(seeds):
+            raise ValueError("one seed per prompt is needed")
+        generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
+        kwargs = {
+            "prompt": list(prompts),
+            "num_inference_steps": settings.steps,
+            "guidance_scale": settings.guidance,
+            "height": settings.height,
+            "width": settings.width,
+            "generator": generators,
+            "output_type": "pil",
+        }
+        if settings.negative_prompt and "negative_prompt" in self._call_params:
+            kwargs["negative_prompt"] = [settings.negative_prompt] * len(prompts)
+        kwargs = {k: v for k, v in kwargs.items() if k in self._call_params or k == "prompt"}
+        with torch.inference_mode():
+            out = self.pipe(**kwargs)
+        return list(out.images)

@@ -1,0 +1,107 @@
+"""Prompt templates: where the class name goes in a prompt.
+
+A template is text with at least one placeholder, ``{}`` or ``{class}``, each replaced by the
+class name. ``{{`` and ``}}`` stand for literal braces. Any other brace expression is refused:
+templates are user text and are never passed to ``str.format`` (``{0.__class__}`` must not
+evaluate anything), so the only thing a template can do is place the class name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from synthdiv.errors import TemplateError
+
+PLACEHOLDERS = ("{}", "{class}")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A validated template: literal pieces with the class name between them."""
+
+    text: str
+    pieces: tuple[str, ...]  # len(pieces) == number of placeholders + 1
+
+    def render(self, class_name: str) -> str:
+        """The prompt for one class: every placeholder replaced by ``class_name``."""
+        return class_name.join(self.pieces)
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def parse_template(text: str) -> Template:
+    """Validate ``text`` and split it at its placeholders.
+
+    Raises :class:`TemplateError` naming the template when it has no placeholder, an unknown
+    brace expression, or an unmatched brace.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise TemplateError("a prompt template is empty", "write text with {} where the class goes")
+    pieces: list[str] = []
+    current: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "{":
+            if text.startswith("{{", i):
+                current.append("{")
+                i += 2
+                continue
+            end = text.find("}", i)
+            if end == -1:
+                raise TemplateError(
+                    f"template {_shown(text)} has an unmatched '{{'",
+                    "write {{ for a literal brace, or use {} / {class} for the class name",
+                )
+            field = text[i : end + 1]
+            if field not in PLACEHOLDERS:
+                raise TemplateError(
+                    f"template {_shown(text)} has {field!r}",
+                    "the only placeholders are {} and {class} (write {{ and }} for literal braces)",
+                )
+            pieces.append("".join(current))
+            current = []
+            i = end + 1
+        elif ch == "}":
+            if text.startswith("}}", i):
+                current.append("}")
+                i += 2
+                continue
+            raise TemplateError(
+                f"template {_shown(text)} has an unmatched '}}'",
+                "write }} for a literal brace, or use {} / {class} for the class name",
+            )
+        else:
+            current.append(ch)
+            i += 1
+    pieces.append("".join(current))
+    if len(pieces) == 1:
+        raise TemplateError(
+            f"template {_shown(text)} has no placeholder",
+            "add {} or {class} where the class name goes",
+        )
+    return Template(text=text, pieces=tuple(pieces))
+
+
+def builtin_templates() -> tuple[str, ...]:
+    """The 80 ImageNet prompt templates of CLIP, as open_clip ships them, with ``{}`` placeholders."""
+    from synthdiv.classes import open_clip_metadata
+
+    return tuple(fn("{}") for fn in open_clip_metadata().OPENAI_IMAGENET_TEMPLATES)
+
+
+def parse_templates(texts: list[str]) -> tuple[Template, ...]:
+    """Validate a list of templates; duplicates are refused so each prompt is made once."""
+    out: list[Template] = []
+    seen: set[str] = set()
+    for text in texts:
+        template = parse_template(text)
+        if template.text in seen:
+            raise TemplateError(f"template {_shown(text)} is listed twice", "keep each template once")
+        seen.add(template.text)
+        out.append(template)
+    if not out:
+        raise TemplateError("no prompt templates", "add at least one template, or use the built-in set")
+    return tuple(out)

@@ -1,0 +1,149 @@
+"""The ``synthdiv`` command line.
+
+Errors the user can fix print one line (the problem, then the fix) and exit 2, never a
+traceback; a run whose workers fail exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from synthdiv.errors import SynthdivError
+
+EPILOG = """\
+examples:
+  synthdiv run examples/tiny.toml              run an experiment headless (resumes if run again)
+  synthdiv run examples/tiny.toml --store D    ... into store folder D
+  synthdiv status D                            counts of images, embeddings and jobs in D
+  synthdiv status D --json                     the same as JSON
+  synthdiv classes imagenet --search retriever find class names
+  synthdiv templates                           the built-in prompt templates
+
+The experiment file format is described in docs/config.md.
+"""
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from workbench.run import run_experiment
+
+    return run_experiment(args.config, args.store, Console())
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from store import experiments, open_store
+    from store.status import experiment_summary, summary
+
+    with open_store(args.store) as st:
+        if args.experiment:
+            data = experiment_summary(st, experiments.get(st, args.experiment))
+            data = {"store": str(st.root), **data}
+        else:
+            data = summary(st)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    console = Console()
+    per = data["experiments"] if "experiments" in data else [data]
+    console.print(f"Store {data['store']}")
+    if not per:
+        console.print("No experiment yet: run one with synthdiv run CONFIG --store " + data["store"])
+    for e in per:
+        j = e["jobs"]
+        table = Table(title=f"experiment {e['name']}", title_justify="left", show_header=False, box=None)
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row("plan", f"{e['classes']} classes × {e['templates']} templates = {e['prompts']} prompts")
+        table.add_row("images", f"{e['images']} made of {sum(j.values())} jobs "
+                      f"(pending {j['pending']}, running {j['running']}, failed {j['failed']})")
+        table.add_row("embeddings", f"{e['image_embeddings']} image, {e['text_embeddings']} text, "
+                      f"{e['real_embeddings']} real")
+        table.add_row("workers", ", ".join(f"{w['kind']} (pid {w['pid']} on {w['host']})"
+                                           for w in e["workers_running"]) or "none running")
+        console.print(table)
+    for e in per:
+        for w in e["worker_errors"][:2]:
+            console.print(f"[red]{e['name']}: {w['kind']} worker {w['state']}:[/red] {(w['error'] or '').splitlines()[0]}")
+        for j in e["job_errors"][:2]:
+            console.print(f"[red]{e['name']}: job for {j['class']} (seed {j['seed']}) {j['state']}:[/red] "
+                          f"{(j['error'] or '').splitlines()[0]}")
+    return 0
+
+
+def _cmd_classes(args: argparse.Namespace) -> int:
+    from synthdiv.classes import load_class_set
+
+    cs = load_class_set(args.set)
+    needle = (args.search or "").casefold()
+    for i, label in enumerate(cs.labels):
+        if needle in label.casefold():
+            print(f"{i:5d}  {label}")
+    return 0
+
+
+def _cmd_templates(args: argparse.Namespace) -> int:
+    from synthdiv.templates import builtin_templates
+
+    for i, t in enumerate(builtin_templates()):
+        print(f"{i:3d}  {t}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="synthdiv",
+        description="A terminal workbench for studying synthetic image distributions from "
+        "text-to-image models: generate images for classes × prompt templates × seeds, embed them "
+        "with CLIP, and keep everything in a SQLite store.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run an experiment headless: generate and embed, resumably",
+                       description="Expand CONFIG into jobs, start a generation and an embedding worker, "
+                       "show progress, and exit 0 when every image is made and embedded. Running it "
+                       "again resumes; nothing is done twice.")
+    p.add_argument("config", help="experiment file (TOML; see docs/config.md)")
+    p.add_argument("--store", metavar="DIR", help="store folder (default: the config's store key, else runs/NAME)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("status", help="counts of images, embeddings and jobs in a store")
+    p.add_argument("store", metavar="DIR", help="store folder")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--experiment", metavar="NAME", help="only this experiment")
+    p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("classes", help="list the class names of a class set")
+    p.add_argument("set", nargs="?", default="imagenet", help="imagenet (default), digits, or a text file")
+    p.add_argument("--search", metavar="TEXT", help="only names containing TEXT (any case)")
+    p.set_defaults(func=_cmd_classes)
+
+    p = sub.add_parser("templates", help="list the built-in prompt templates (open_clip's 80 ImageNet templates)")
+    p.set_defaults(func=_cmd_templates)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except SynthdivError as exc:
+        print(f"synthdiv: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Experiment configuration: a TOML file, checked in full before anything is written.
+
+Every key is documented in ``docs/config.md``. Unknown keys are refused (a typo must not be
+silently ignored). Paths in the file are relative to the file's folder; the stored form of a
+config has them resolved, so workers and a later ``synthdiv open`` need no file at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthdiv.classes import load_class_set, select_classes
+from synthdiv.embed import resolve_embedder
+from synthdiv.errors import ConfigError
+from synthdiv.generate import check_scheduler
+from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
+from synthdiv.templates import builtin_templates, parse_templates
+
+SEED_MODES = ("distinct", "shared")
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    model: str = "tiny-random"
+    revision: str = ""
+    scheduler: str = "default"
+    steps: int = 25
+    guidance: float = 7.5
+    width: int = 512
+    height: int = 512
+    negative_prompt: str = ""
+    images_per_prompt: int = 4
+    seed: int = 0
+    seeds: str = "distinct"
+    batch_size: int = 4
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    model: str = "tiny-random"
+    pretrained: str = ""
+    batch_size: int = 64
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A checked experiment: class labels, templates, generation and embedding settings."""
+
+    name: str
+    class_set: str
+    classes: tuple[tuple[str, str], ...]  # (label, name in prompts)
+    templates: tuple[str, ...]
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    store: str = ""  # resolved store folder ("" when the file gives none)
+
+    def stored(self) -> dict[str, Any]:
+        """The config as stored with the experiment (paths resolved; classes and templates listed)."""
+        d = asdict(self)
+        d["classes"] = [list(c) for c in self.classes]
+        d["templates"] = list(self.templates)
+        return d
+
+    @classmethod
+    def from_stored(cls, d: dict[str, Any]) -> "ExperimentConfig":
+        return cls(
+            name=d["name"],
+            class_set=d["class_set"],
+            classes=tuple(tuple(c) for c in d["classes"]),
+            templates=tuple(d["templates"]),
+            generation=GenerationConfig(**d["generation"]),
+            embedding=EmbeddingConfig(**d["embedding"]),
+            store=d.get("store", ""),
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """What shapes every image: fixed for the life of an experiment in a store."""
+        g = self.generation
+        return {
+            "generation": {
+                "model": g.model, "revision": g.revision, "scheduler": g.scheduler, "steps": g.steps,
+                "guidance": g.guidance, "width": g.width, "height": g.height,
+                "negative_prompt": g.negative_prompt, "seeds": g.seeds,
+            }
+        }
+
+    def notes(self) -> list[str]:
+        """Warnings the user should see (e.g. that a preset's numbers mean nothing)."""
+        out = []
+        for model in {self.generation.model, self.embedding.model}:
+            if model in PRESET_NOTE:
+                out.append(PRESET_NOTE[model])
+        return out
+
+    def seeds_for(self, class_label: str, template: str) -> list[int]:
+        """The seeds of one prompt's images.
+
+        ``shared``: seed, seed+1, … for every prompt (paired comparisons across prompts).
+        ``distinct`` (default): each (class, template, i) gets its own seed from a hash, so no two
+        prompts share starting noise and adding classes or templates never changes old seeds.
+        """
+        g = self.generation
+        if g.seeds == "shared":
+            return [g.seed + i for i in range(g.images_per_prompt)]
+        out = []
+        for i in range(g.images_per_prompt):
+            key = f"{g.seed}\0{class_label}\0{template}\0{i}".encode()
+            out.append(int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF)
+        return out
+
+
+_SECTIONS = {
+    "": {"name", "store", "classes", "templates", "generation", "embedding"},
+    "classes": {"set", "names"},
+    "templates": {"builtin", "custom"},
+    "generation": set(GenerationConfig.__dataclass_fields__),
+    "embedding": set(EmbeddingConfig.__dataclass_fields__),
+}
+
+
+def _check_keys(table: dict, section: str, where: str) -> None:
+    known = _SECTIONS[section]
+    for key in table:
+        if key not in known:
+            full = f"{section}.{key}" if section else key
+            raise ConfigError(
+                f"{where}: unknown key {full!r}",
+                f"known keys{' in [' + section + ']' if section else ''}: {', '.join(sorted(known))} "
+                "(see docs/config.md)",
+            )
+
+
+def _typed(table: dict, key: str, kind: type, default: Any, where: str, section: str) -> Any:
+    value = table.get(key, default)
+    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ConfigError(
+            f"{where}: {section}.{key} must be {'a number' if kind is float else kind.__name__}, not {value!r}",
+            "fix the value (see docs/config.md)",
+        )
+    return value
+
+
+def _int_range(value: int, lo: int, hi: int, name: str, where: str) -> int:
+    if not lo <= value <= hi:
+        raise ConfigError(f"{where}: {name} is {value}", f"use a value from {lo} to {hi}")
+    return value
+
+
+def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> ExperimentConfig:
+    """Check a config table (as read from TOML) and return the experiment it describes."""
+    _check_keys(data, "", where)
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: name is missing", 'add a line such as name = "my-experiment" at the top')
+    name = name.strip()
+
+    classes_t = data.get("classes", {})
+    templates_t = data.get("templates", {})
+    gen_t = data.get("generation", {})
+    emb_t = data.get("embedding", {})
+    for section, table in (("classes", classes_t), ("templates", templates_t),
+                           ("generation", gen_t), ("embedding", emb_t)):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: {section} must be a table", f"write it as [{section}]")
+        _check_keys(table, section, where)
+
+    set_spec = _typed(classes_t, "set", str, "digits", where, "classes")
+    class_set = load_class_set(set_spec, base_dir)
+    names = classes_t.get("names")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise ConfigError(f"{where}: classes.names must be a list of strings", 'e.g. names = ["goldfish", "tabby cat"]')
+    labels = select_classes(class_set, names)
+
+    texts: list[str] = []
+    if _typed(templates_t, "builtin", bool, False, where, "templates"):
+        texts += builtin_templates()
+    custom = templates_t.get("custom", [])
+    if not isinstance(custom, list) or not all(isinstance(t, str) for t in custom):
+        raise ConfigError(f"{where}: templates.custom must be a list of strings", 'e.g. custom = ["a photo of a {}."]')
+    texts += custom
+    if not texts:
+        raise ConfigError(
+            f"{where}: no prompt templates", 'set templates.builtin = true or list templates.custom = ["a photo of a {}."]'
+        )
+    templates = parse_templates(texts)
+
+    d = GenerationConfig()
+    g = {k: _typed(gen_t, k, type(getattr(d, k)), getattr(d, k), where, "generation") for k in _SECTIONS["generation"]}
+    source = resolve_source(g["model"], "generation.model", base_dir)
+    check_hub_available(source, "generation.model", g["revision"] or None)
+    g["model"] = source.ref
+    check_scheduler(g["scheduler"])
+    _int_range(g["steps"], 1, 1000, "generation.steps", where)
+    if not 0.0 <= g["guidance"] <= 100.0:
+        raise ConfigError(f"{where}: generation.guidance is {g['guidance']}", "use a value from 0 to 100")
+    for k in ("width", "height"):
+        _int_range(g[k], 8, 4096, f"generation.{k}", where)
+        if g[k] % 8:
+            raise ConfigError(f"{where}: generation.{k} is {g[k]}", "use a multiple of 8")
+    _int_range(g["images_per_prompt"], 1, 100_000, "generation.images_per_prompt", where)
+    _int_range(g["seed"], 0, 2**31 - 1, "generation.seed", where)
+    _int_range(g["batch_size"], 1, 4096, "generation.batch_size", where)
+    if g["seeds"] not in SEED_MODES:
+        raise ConfigError(f"{where}: generation.seeds is {g['seeds']!r}", "use distinct or shared")
+
+    e_d = EmbeddingConfig()
+    emb = {k: _typed(emb_t, k, type(getattr(e_d, k)), getattr(e_d, k), where, "embedding") for k in _SECTIONS["embedding"]}
+    spec = resolve_embedder(emb["model"], emb["pretrained"], base_dir)
+    emb["model"], emb["pretrained"] = spec.model, spec.pretrained
+    _int_range(emb["batch_size"], 1, 65536, "embedding.batch_size", where)
+
+    store = data.get("store", "")
+    if not isinstance(store, str):
+        raise ConfigError(f"{where}: store must be a folder path", 'e.g. store = "runs/tiny"')
+    if store:
+        p = Path(store).expanduser()
+        store = str(p if p.is_absolute() else (base_dir / p))
+
+    return ExperimentConfig(
+        name=name,
+        class_set=class_set.name,
+        classes=tuple((label, class_set.prompt_names[label]) for label in labels),
+        templates=tuple(t.text for t in templates),
+        generation=GenerationConfig(**g),
+        embedding=EmbeddingConfig(**emb),
+        store=store,
+    )
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and check an experiment TOML file."""
+    path = Path(path).expanduser()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist", "give the path of an experiment .toml file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path} ({exc})", "check the file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc})", "fix the syntax at that line") from None
+    return parse_config(data, str(path), path.resolve().parent)

@@ -1,0 +1,66 @@
+"""The embedding worker: embeds prompts and generated images into the store as they arrive.
+
+It follows the generation worker: while jobs are pending or running it polls for new images;
+once generation is over (or on SIGUSR1, "drain"), it embeds what is left and exits.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PIL import Image
+
+from store import embeddings, jobs, workers
+from store.core import Store
+from synthdiv.embed import Embedder, resolve_embedder
+from workbench.config import ExperimentConfig
+
+POLL_S = 0.5
+NO_GENERATOR_GRACE_S = 90.0  # pending jobs but no generation worker for this long: stop waiting
+
+
+def load_embedder(cfg: ExperimentConfig) -> Embedder:
+    e = cfg.embedding
+    return Embedder(resolve_embedder(e.model, e.pretrained), device=e.device, batch_size=e.batch_size)
+
+
+def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None) -> int:
+    """Embed every prompt and image that has no embedding from this model yet; return how many."""
+    done = 0
+    texts = embeddings.missing(st, experiment_id, "text", embedder.name)
+    if texts:
+        vecs = embedder.embed_texts([t["text"] for t in texts])
+        done += embeddings.add(st, "text", [t["id"] for t in texts], embedder.name, vecs)
+    while True:
+        rows = embeddings.missing(st, experiment_id, "image", embedder.name, limit=embedder.batch_size * 4)
+        if not rows:
+            return done
+        pictures = []
+        for row in rows:
+            with Image.open(st.root / row["path"]) as im:
+                pictures.append(im.convert("RGB"))
+        vecs = embedder.embed_images(pictures)
+        done += embeddings.add(st, "image", [r["id"] for r in rows], embedder.name, vecs)
+        if beat is not None:
+            beat.processed += len(rows)
+
+
+def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:
+    """Embed until generation is over and nothing is left; return ``done`` or ``stopped``."""
+    embedder = load_embedder(cfg)
+    idle_since = time.monotonic()
+    while not flag.stop.is_set():
+        if embed_pending(st, experiment_id, embedder, beat):
+            idle_since = time.monotonic()
+            continue
+        counts = jobs.counts(st, experiment_id)
+        open_jobs = counts["pending"] + counts["running"]
+        if open_jobs == 0 or flag.drain.is_set():
+            embed_pending(st, experiment_id, embedder, beat)  # what arrived since the last look
+            return "done"
+        if workers.running(st, experiment_id, "generation"):
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > NO_GENERATOR_GRACE_S:
+            return "done"  # nothing generates: leave; a later run embeds the rest
+        flag.stop.wait(POLL_S)
+    return "stopped"

@@ -1,0 +1,119 @@
+"""The generation worker: claims jobs, makes images in batches, writes PNGs and their rows."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+from pathlib import Path
+
+from PIL.PngImagePlugin import PngInfo
+
+from store import jobs
+from store.core import Store
+from store.images import relative_path
+from synthdiv.generate import GenerationSettings, Generator
+from synthdiv.sources import resolve_source
+from workbench.config import ExperimentConfig
+
+MAX_FAILED_BATCHES = 3  # consecutive batches that all fail: the worker gives up
+
+
+def png_bytes(image, text: dict[str, str]) -> bytes:
+    """The PNG encoding of ``image`` with ``text`` as tEXt chunks (no time stamps: reproducible)."""
+    info = PngInfo()
+    for key, value in text.items():
+        info.add_text(key, str(value))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def remove_stale_temporaries(images_dir: Path) -> int:
+    """Delete temporary files left by dead processes (their pid is in the name)."""
+    removed = 0
+    for tmp in images_dir.rglob(".*.tmp"):
+        try:
+            pid = int(tmp.name.rsplit(".", 2)[-2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        except (ValueError, IndexError):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        except PermissionError:
+            pass
+    return removed
+
+
+def settings_of(cfg: ExperimentConfig) -> GenerationSettings:
+    g = cfg.generation
+    return GenerationSettings(
+        steps=g.steps, guidance=g.guidance, width=g.width, height=g.height, negative_prompt=g.negative_prompt
+    )
+
+
+def load_generator(cfg: ExperimentConfig) -> Generator:
+    g = cfg.generation
+    return Generator(resolve_source(g.model, "generation.model"), revision=g.revision or None, scheduler=g.scheduler, device=g.device)
+
+
+def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:
+    """Make every pending image of the experiment; return ``done`` or ``stopped``."""
+    remove_stale_temporaries(st.images_dir)
+    generator = load_generator(cfg)
+    settings = settings_of(cfg)
+    prov = generator.provenance
+    failed_batches = 0
+    while not flag.stop.is_set():
+        batch = jobs.claim(st, experiment_id, worker_id, cfg.generation.batch_size)
+        if not batch:
+            return "done"
+        try:
+            images = generator.generate([j["prompt"] for j in batch], [j["seed"] for j in batch], settings)
+        except Exception as exc:  # noqa: BLE001 - count the attempt on every job of the batch
+            from workbench.worker_common import error_text
+
+            for job in batch:
+                jobs.fail(st, job["id"], error_text(exc))
+            failed_batches += 1
+            if failed_batches >= MAX_FAILED_BATCHES:
+                raise
+            continue
+        failed_batches = 0
+        for job, image in zip(batch, images):
+            rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
+            text = {
+                "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],
+                "synthdiv:template": job["template"], "synthdiv:seed": job["seed"],
+                "synthdiv:model": prov["model_id"], "synthdiv:scheduler": prov["scheduler"],
+                "synthdiv:steps": settings.steps, "synthdiv:guidance": settings.guidance,
+            }
+            data = png_bytes(image, text)
+            write_atomic(st.root / rel, data)
+            jobs.finish(st, job["id"], {
+                "experiment_id": experiment_id, "class_id": job["class_id"],
+                "template_id": job["template_id"], "prompt_id": job["prompt_id"],
+                "class_name": job["class_name"], "template": job["template"], "prompt": job["prompt"],
+                "negative_prompt": settings.negative_prompt, "seed": job["seed"], "path": rel,
+                "sha256": hashlib.sha256(data).hexdigest(), "width": image.width, "height": image.height,
+                "model_id": prov["model_id"], "model_revision": prov["model_revision"],
+                "model_hash": prov["model_hash"], "scheduler": prov["scheduler"], "steps": settings.steps,
+                "guidance": settings.guidance, "dtype": prov["dtype"], "device": prov["device"],
+                "worker_id": worker_id,
+            })
+            beat.processed += 1
+    return "stopped"

@@ -1,0 +1,41 @@
+"""Entry point of the worker processes: ``python -m workbench.worker generation|embedding STORE EXPERIMENT``.
+
+Workers talk to everyone else only through the store. They are started by ``synthdiv run`` and
+by the workbench app, and keep running if the UI that started them goes away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from store import experiments, open_store
+from workbench.config import ExperimentConfig
+from workbench.worker_common import run_worker
+
+KINDS = ("generation", "embedding")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workbench.worker", description=__doc__)
+    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("store", help="the store folder")
+    parser.add_argument("experiment", help="the experiment's name in the store")
+    args = parser.parse_args(argv)
+    with open_store(args.store) as st:
+        exp = experiments.get(st, args.experiment)
+    cfg = ExperimentConfig.from_stored(json.loads(exp["config"]))
+    if args.kind == "generation":
+        from workbench.generation import generate_jobs as work
+    else:
+        from workbench.embedding import follow as work
+
+    def body(st, worker_id, flag, beat):
+        return work(st, exp["id"], cfg, worker_id, flag, beat)
+
+    return run_worker(args.store, exp["id"], args.kind, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

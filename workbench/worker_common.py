@@ -1,0 +1,81 @@
+"""What every worker process shares: registration, a heartbeat thread, stop signals, failure."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import traceback
+from typing import Callable
+
+from store import open_store, workers
+from synthdiv.errors import SynthdivError
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT (stop soon: finish the batch in hand) or SIGUSR1 (drain, then exit)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.drain = threading.Event()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stop.set())
+        signal.signal(signal.SIGUSR1, lambda *_: self.drain.set())
+
+
+class Heartbeat(threading.Thread):
+    """Refreshes the worker's heartbeat every few seconds on its own connection."""
+
+    def __init__(self, root, worker_id: int, every_s: float = 5.0) -> None:
+        super().__init__(daemon=True, name="heartbeat")
+        self.root, self.worker_id, self.every_s = root, worker_id, every_s
+        self.processed = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        with open_store(self.root) as st:
+            while not self._done.wait(self.every_s):
+                try:
+                    workers.heartbeat(st, self.worker_id, self.processed)
+                except Exception:  # noqa: BLE001 - a missed beat is retried next time
+                    pass
+
+    def close(self) -> None:
+        self._done.set()
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for a user-facing error; the last frames for anything unexpected."""
+    if isinstance(exc, SynthdivError):
+        return exc.message
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return f"{type(exc).__name__}: {exc}\n" + "".join(tb[-3:])
+
+
+def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str]) -> int:
+    """Register a worker of ``kind``, run ``body(store, worker_id, flag, heartbeat)``, record the end.
+
+    ``body`` returns the final state (``done`` or ``stopped``). Exit status 0, or 1 on failure
+    with the error recorded on the worker row for the CLI and the UI to show.
+    """
+    flag = StopFlag()
+    flag.install()
+    st = open_store(root)
+    worker_id = workers.register(st, experiment_id, kind)
+    beat = Heartbeat(root, worker_id)
+    beat.start()
+    try:
+        state = body(st, worker_id, flag, beat)
+        workers.stop(st, worker_id, state)
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - a worker records every failure before it exits
+        workers.stop(st, worker_id, "failed", error_text(exc))
+        print(error_text(exc), flush=True)
+        return 1
+    finally:
+        beat.close()
+        from store import jobs
+
+        jobs.release(st, worker_id)
+        st.close()
