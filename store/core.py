@@ -145,11 +145,26 @@ def open_store(root: str | Path, *, create: bool = False) -> Store:
     return store
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def process_start_token(pid: int | None = None) -> str:
     """A token that tells this process from a later one that reuses its pid (Linux: start time)."""
-    pid = os.getpid() if pid is None else pid
+    fields = _proc_stat(os.getpid() if pid is None else pid)
+    return fields[19] if fields and len(fields) > 19 else ""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie, killed but not yet reaped, does not)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    fields = _proc_stat(pid)
+    return not (fields and fields[0] in ("Z", "X"))

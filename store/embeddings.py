@@ -66,14 +66,16 @@ def load(store: Store, experiment_id: int, kind: str, model: str) -> tuple[np.nd
     return ids, np.stack([np.frombuffer(r[2], np.float32, count=r[1]) for r in rows])
 
 
-def count(store: Store, experiment_id: int, kind: str) -> int:
-    """How many ``kind`` embeddings (any model) the experiment has."""
+def count(store: Store, experiment_id: int, kind: str, model: str | None = None) -> int:
+    """How many ``kind`` embeddings the experiment has (from ``model``, or from any model)."""
     table = KINDS[kind]
-    return store.conn.execute(
-        f"select count(*) from embeddings e join {table} t on t.id = e.item_id"
-        " where e.kind = ? and t.experiment_id = ?",
-        [kind, experiment_id],
-    ).fetchone()[0]
+    sql = (f"select count(*) from embeddings e join {table} t on t.id = e.item_id"
+           " where e.kind = ? and t.experiment_id = ?")
+    args: list = [kind, experiment_id]
+    if model is not None:
+        sql += " and e.model = ?"
+        args.append(model)
+    return store.conn.execute(sql, args).fetchone()[0]
 
 
 def models(store: Store, experiment_id: int) -> list[str]:

@@ -44,6 +44,10 @@ def get(store: Store, name: str | None = None) -> dict:
     )
 
 
+def prompt_count(store: Store, experiment_id: int) -> int:
+    return store.conn.execute("select count(*) from prompts where experiment_id = ?", [experiment_id]).fetchone()[0]
+
+
 def names_of(store: Store) -> list[str]:
     return [r["name"] for r in store.db.query("select name from experiments order by id")]
 

@@ -11,7 +11,7 @@ import os
 import socket
 import time
 
-from store.core import Store, process_start_token
+from store.core import Store, pid_alive, process_start_token
 
 LEASE_S = 120.0  # a heartbeat older than this means the worker is gone
 
@@ -53,12 +53,8 @@ def is_alive(row: dict, now: float | None = None) -> bool:
     if row["state"] != "running":
         return False
     if row["host"] == socket.gethostname():
-        try:
-            os.kill(row["pid"], 0)
-        except ProcessLookupError:
+        if not pid_alive(row["pid"]):
             return False
-        except PermissionError:
-            pass  # exists, owned by someone else
         token = row["pid_start"] or ""
         return not token or process_start_token(row["pid"]) == token
     now = time.time() if now is None else now

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from dataclasses import dataclass
 
 from synthdiv.errors import ModelError, SynthdivError
@@ -133,7 +134,9 @@ class Generator:
             kwargs["revision"] = revision
             kwargs["local_files_only"] = offline()
         try:
-            return DiffusionPipeline.from_pretrained(source.ref, **kwargs)
+            with warnings.catch_warnings():  # newer diffusers renamed torch_dtype to dtype
+                warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+                return DiffusionPipeline.from_pretrained(source.ref, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL.PngImagePlugin import PngInfo
 
 from store import jobs
-from store.core import Store
+from store.core import Store, pid_alive
 from store.images import relative_path
 from synthdiv.generate import GenerationSettings, Generator
 from synthdiv.sources import resolve_source
@@ -46,16 +46,12 @@ def remove_stale_temporaries(images_dir: Path) -> int:
     removed = 0
     for tmp in images_dir.rglob(".*.tmp"):
         try:
-            pid = int(tmp.name.rsplit(".", 2)[-2])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-            removed += 1
+            alive = pid_alive(int(tmp.name.rsplit(".", 2)[-2]))
         except (ValueError, IndexError):
+            alive = False
+        if not alive:
             tmp.unlink(missing_ok=True)
             removed += 1
-        except PermissionError:
-            pass
     return removed
 
 

@@ -48,25 +48,23 @@ def start_worker(root: Path, experiment: str, kind: str) -> subprocess.Popen:
     """Start a worker process; its output goes to ``logs/<kind>.log`` in the store."""
     logs = root / "logs"
     logs.mkdir(exist_ok=True)
-    log = open(logs / f"{kind}.log", "ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "workbench.worker", kind, str(root), experiment],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    with open(logs / f"{kind}.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "workbench.worker", kind, str(root), experiment],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
 
 
 def measure(st: Store, experiment_id: int, model: str) -> Progressed:
+    """Where the experiment stands: jobs, and embeddings from the configured model."""
     c = jobs.counts(st, experiment_id)
-    one = lambda sql, *a: st.conn.execute(sql, a).fetchone()[0]  # noqa: E731
-    embedded = one(
-        "select count(*) from embeddings e join images i on i.id = e.item_id"
-        " where e.kind = 'image' and e.model = ? and i.experiment_id = ?", model, experiment_id)
-    texts = one(
-        "select count(*) from embeddings e join prompts p on p.id = e.item_id"
-        " where e.kind = 'text' and e.model = ? and p.experiment_id = ?", model, experiment_id)
-    prompts = one("select count(*) from prompts where experiment_id = ?", experiment_id)
-    return Progressed(c["done"], sum(c.values()), c["failed"], embedded, texts, prompts)
+    return Progressed(
+        done=c["done"], total=sum(c.values()), failed=c["failed"],
+        embedded=embeddings.count(st, experiment_id, "image", model),
+        texts_embedded=embeddings.count(st, experiment_id, "text", model),
+        prompts=experiments.prompt_count(st, experiment_id),
+    )
 
 
 def run_experiment(config_path: str, store_dir: str | None, console: Console) -> int:
@@ -99,26 +97,11 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
                 f"({before.texts_embedded} prompt embeddings). See: synthdiv status {root}"
             )
             return 0
-        live_gen = workers.running(st, exp_id, "generation")
-        live_emb = workers.running(st, exp_id, "embedding")
-        procs: dict[str, subprocess.Popen] = {}
-        if before.done < before.total and not live_gen:
-            procs["generation"] = start_worker(root, cfg.name, "generation")
-        if not live_emb:
-            procs["embedding"] = start_worker(root, cfg.name, "embedding")
-        for w in live_gen + live_emb:
-            console.print(f"Following the {w['kind']} worker already running (pid {w['pid']} on {w['host']}).")
+        supervisor = Supervisor(st, exp_id, root, cfg.name, console)
         try:
-            status = _watch(st, exp_id, model_name, procs, before, console)
+            status = _watch(st, exp_id, model_name, supervisor, before, console)
         except KeyboardInterrupt:
-            for p in procs.values():
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs.values():
-                try:
-                    p.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            supervisor.stop_all()
             jobs.reclaim(st, exp_id)
             console.print("Stopped. Run the same command again to resume; nothing finished is lost.")
             return 130
@@ -138,41 +121,102 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
         return 0
 
 
-def _watch(st: Store, exp_id: int, model: str, procs: dict, before: Progressed, console: Console) -> int:
-    """Show progress until every started worker has exited; the first non-zero exit status, else 0."""
+class Supervisor:
+    """Keeps one generation and one embedding worker on the experiment while work remains.
+
+    Workers already running for it (started by another ``synthdiv run`` or by the app) are
+    followed, not doubled. When a followed worker disappears with work left, a new one is
+    started in its place. A worker of ours that fails is not restarted: its error is reported.
+    """
+
+    MAX_STARTS = 3
+
+    def __init__(self, st: Store, exp_id: int, root: Path, name: str, console: Console) -> None:
+        self.st, self.exp_id, self.root, self.name, self.console = st, exp_id, root, name, console
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.starts: dict[str, int] = {}
+        self.failed: dict[str, int] = {}
+        self.followed: set[int] = set()
+
+    def needed(self, now: Progressed) -> dict[str, bool]:
+        generating = now.done + now.failed < now.total
+        return {
+            "generation": generating,
+            "embedding": generating or now.embedded < now.done or now.texts_embedded < now.prompts,
+        }
+
+    def tend(self, now: Progressed) -> bool:
+        """Start or follow workers as needed; False once nothing runs and nothing more will."""
+        busy = False
+        for kind, need in self.needed(now).items():
+            proc = self.procs.get(kind)
+            if proc is not None and proc.poll() is None:
+                busy = True
+                continue
+            if proc is not None and proc.returncode != 0:
+                self.failed[kind] = proc.returncode
+            if kind == "embedding" and self.failed.get("generation") and proc is not None:
+                continue  # generation failed: the embedding worker has drained and stopped
+            if not need or kind in self.failed:
+                continue
+            live = workers.running(self.st, self.exp_id, kind)
+            if live:
+                for w in live:
+                    if w["id"] not in self.followed:
+                        self.followed.add(w["id"])
+                        self.console.print(
+                            f"Following the {kind} worker already running (pid {w['pid']} on {w['host']})."
+                        )
+                busy = True
+                continue
+            if self.starts.get(kind, 0) >= self.MAX_STARTS:
+                continue
+            if kind == "generation":
+                jobs.reclaim(self.st, self.exp_id)
+            self.procs[kind] = start_worker(self.root, self.name, kind)
+            self.starts[kind] = self.starts.get(kind, 0) + 1
+            busy = True
+        gen, emb = self.procs.get("generation"), self.procs.get("embedding")
+        if gen is not None and gen.poll() not in (None, 0) and emb is not None and emb.poll() is None \
+                and not getattr(emb, "drained", False):
+            emb.send_signal(signal.SIGUSR1)  # generation failed: embed what exists, then stop
+            emb.drained = True
+        return busy
+
+    def status(self) -> int:
+        return next(iter(self.failed.values()), 0)
+
+    def stop_all(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def _watch(st: Store, exp_id: int, model: str, sup: Supervisor, before: Progressed, console: Console) -> int:
+    """Show progress while workers run; the first failed worker's exit status, else 0."""
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
-    t0, status = time.monotonic(), 0
+    t0 = time.monotonic()
     with Progress(*columns, console=console, transient=False) as bar:
         gen = bar.add_task("generate", total=before.total, completed=before.done, rate="")
         emb = bar.add_task("embed", total=before.total, completed=before.embedded, rate="")
-        drained = False
         while True:
             now = measure(st, exp_id, model)
+            busy = sup.tend(now)
+            if not busy:
+                now = measure(st, exp_id, model)  # what the last workers wrote before they exited
             dt = max(time.monotonic() - t0, 1e-9)
-            bar.update(gen, total=now.total, completed=now.done,
-                       rate=f"{(now.done - before.done) / dt:.2f} img/s" if now.done > before.done else "")
-            bar.update(emb, total=now.total, completed=now.embedded,
-                       rate=f"{(now.embedded - before.embedded) / dt:.2f} img/s" if now.embedded > before.embedded else "")
-            codes = {k: p.poll() for k, p in procs.items()}
-            for k, code in codes.items():
-                if code not in (None, 0):
-                    status = status or code
-            g = procs.get("generation")
-            e = procs.get("embedding")
-            if g is not None and codes["generation"] not in (None, 0) and e is not None and not drained:
-                e.send_signal(signal.SIGUSR1)  # generation failed: embed what exists, then stop
-                drained = True
-            if all(code is not None for code in codes.values()):
-                if not procs and (now.done < now.total or now.embedded < now.done):
-                    # following workers of another process: wait while any of them lives
-                    if workers.running(st, exp_id):
-                        time.sleep(POLL_S)
-                        continue
-                final = measure(st, exp_id, model)
-                bar.update(gen, completed=final.done)
-                bar.update(emb, completed=final.embedded)
-                return status
+            for task, value, start in ((gen, now.done, before.done), (emb, now.embedded, before.embedded)):
+                rate = f"{(value - start) / dt:.2f} img/s" if value > start else ""
+                bar.update(task, total=now.total, completed=value, rate=rate)
+            if not busy:
+                return sup.status()
             time.sleep(POLL_S)
 
 

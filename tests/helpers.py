@@ -1,0 +1,54 @@
+"""Helpers for the tests: experiment files written on the fly, and the CLI run as a user runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "examples" / "tiny.toml"
+
+
+def write_config(folder: Path, text: str, name: str = "exp.toml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def tiny_text(**generation: object) -> str:
+    """examples/tiny.toml with some [generation] values replaced."""
+    lines = TINY.read_text().splitlines()
+    out, section = [], ""
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped.strip("[]")
+        key = stripped.split("=", 1)[0].strip() if "=" in stripped else None
+        if section == "generation" and key in generation:
+            value = generation.pop(key)
+            line = f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"'
+        out.append(line)
+    text = "\n".join(out) + "\n"
+    for key, value in generation.items():  # keys tiny.toml does not set
+        text = text.replace("[generation]\n", f"[generation]\n{key} = {value!r}\n")
+    return text
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
+    """``synthdiv ARGS`` in a subprocess, as a user would run it."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "120"}
+    return subprocess.run(
+        [sys.executable, "-m", "workbench.cli", *args],
+        cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=timeout, **popen,
+    )
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (relative path → digest)."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }

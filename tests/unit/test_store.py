@@ -1,0 +1,176 @@
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from store import SCHEMA_VERSION, StoreError, embeddings, experiments, jobs, open_store, workers
+from store.images import consistency
+
+
+def make_experiment(st, n_classes=3, n_templates=2, n_seeds=4, name="e"):
+    e = experiments.ensure(st, name, {"name": name}, {"generation": {"steps": 4}})
+    classes = [(f"c{i}", f"c{i}") for i in range(n_classes)]
+    templates = [f"t{j} {{}}" for j in range(n_templates)]
+    prompts = [(c, t, t.replace("{}", c)) for c, _ in classes for t in templates]
+    plan_jobs = [(c, t, s) for c, _ in classes for t in templates for s in range(n_seeds)]
+    added = experiments.register_plan(st, e, classes, templates, prompts, plan_jobs)
+    return e, added
+
+
+def image_row(e, job):
+    return {
+        "experiment_id": e, "class_id": job["class_id"], "template_id": job["template_id"],
+        "prompt_id": job["prompt_id"], "class_name": job["class_name"], "template": job["template"],
+        "prompt": job["prompt"], "seed": job["seed"], "path": f"images/{job['id']}.png",
+        "sha256": "x", "width": 8, "height": 8, "model_id": "m", "steps": 4, "guidance": 1.0,
+    }
+
+
+def test_new_store_has_current_schema_wal_and_busy_timeout(tmp_path):
+    with open_store(tmp_path / "s", create=True) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        assert st.conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+        assert st.conn.execute("pragma busy_timeout").fetchone()[0] >= 10_000
+        assert {"experiments", "jobs", "images", "embeddings", "metrics", "real_images", "workers"} <= set(
+            st.db.table_names())
+
+
+def test_opening_a_folder_without_store_says_how_to_make_one(tmp_path):
+    with pytest.raises(StoreError, match="holds no synthdiv store"):
+        open_store(tmp_path)
+
+
+def test_store_from_a_newer_synthdiv_is_refused(tmp_path):
+    open_store(tmp_path, create=True).close()
+    c = sqlite3.connect(tmp_path / "synthdiv.db")
+    c.execute(f"pragma user_version = {SCHEMA_VERSION + 1}")
+    c.close()
+    with pytest.raises(StoreError, match="newer than this synthdiv"):
+        open_store(tmp_path)
+
+
+def test_plan_registration_is_idempotent(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, added = make_experiment(st)
+        assert added == 24
+        assert make_experiment(st)[1] == 0
+        assert jobs.counts(st, e) == {"pending": 24, "running": 0, "done": 0, "failed": 0}
+
+
+def test_changed_settings_are_refused_and_nothing_changes(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        make_experiment(st)
+        with pytest.raises(StoreError, match="other settings.*steps 4 → 8"):
+            experiments.ensure(st, "e", {}, {"generation": {"steps": 8}})
+        assert experiments.get(st, "e")["settings"] == '{"generation": {"steps": 4}}'
+
+
+def test_concurrent_claims_never_hand_out_a_job_twice(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st, n_classes=10, n_seeds=10)  # 200 jobs
+    got: list[list[int]] = []
+
+    def worker():
+        with open_store(tmp_path) as st:
+            wid = workers.register(st, e, "generation")
+            mine = []
+            while batch := jobs.claim(st, e, wid, 3):
+                mine += [j["id"] for j in batch]
+            got.append(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [i for g in got for i in g]
+    assert len(ids) == 200 and len(set(ids)) == 200
+
+
+def test_finishing_twice_records_one_image(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st)
+        wid = workers.register(st, e, "generation")
+        job = jobs.claim(st, e, wid, 1)[0]
+        assert jobs.finish(st, job["id"], image_row(e, job)) is True
+        assert jobs.finish(st, job["id"], image_row(e, job)) is False
+        assert st.db["images"].count == 1
+        assert jobs.counts(st, e)["done"] == 1
+
+
+def test_a_failing_job_is_retried_then_marked_failed(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st, 1, 1, 1)
+        wid = workers.register(st, e, "generation")
+        states = []
+        for _ in range(jobs.MAX_ATTEMPTS):
+            job = jobs.claim(st, e, wid, 1)[0]
+            states.append(jobs.fail(st, job["id"], "boom"))
+        assert states == ["pending"] * (jobs.MAX_ATTEMPTS - 1) + ["failed"]
+        assert jobs.claim(st, e, wid, 1) == []
+        assert jobs.retry_failed(st, e) == 1 and jobs.counts(st, e)["pending"] == 1
+
+
+def test_jobs_of_a_dead_worker_are_reclaimed_and_a_live_ones_are_not(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st)
+        live = workers.register(st, e, "generation")  # this process: alive
+        ghost = workers.register(st, e, "generation")
+        st.db.execute("update workers set pid = ?, pid_start = '' where id = ?", [dead.pid, ghost])
+        jobs.claim(st, e, live, 4)
+        jobs.claim(st, e, ghost, 5)
+        assert jobs.reclaim(st, e) == 5
+        c = jobs.counts(st, e)
+        assert c["running"] == 4 and c["pending"] == 20
+        assert [w["id"] for w in workers.running(st, e)] == [live]
+        assert st.db["workers"].get(ghost)["state"] == "lost"
+
+
+def test_a_reused_pid_does_not_count_as_the_old_worker(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st)
+        wid = workers.register(st, e, "generation")
+        st.db.execute("update workers set pid_start = 'another-process' where id = ?", [wid])
+        assert workers.running(st, e) == []
+
+
+def test_embeddings_round_trip_as_float32_with_model_and_dim(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st, 1, 2, 1)
+        missing = embeddings.missing(st, e, "text", "m")
+        assert [m["text"] for m in missing] == ["t0 c0", "t1 c0"]
+        vecs = np.random.default_rng(0).normal(size=(2, 5)).astype(np.float64)
+        assert embeddings.add(st, "text", [m["id"] for m in missing], "m", vecs) == 2
+        assert embeddings.add(st, "text", [m["id"] for m in missing], "m", vecs) == 0
+        ids, got = embeddings.load(st, e, "text", "m")
+        assert got.dtype == np.float32 and got.shape == (2, 5)
+        np.testing.assert_array_equal(got, vecs.astype(np.float32))
+        assert embeddings.missing(st, e, "text", "m") == []
+        assert len(embeddings.missing(st, e, "text", "other-model")) == 2
+        row = st.db["embeddings"].get(1)
+        assert row["dim"] == 5 and row["model"] == "m"
+
+
+def test_consistency_finds_orphan_files_and_rows(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st, 1, 1, 2)
+        wid = workers.register(st, e, "generation")
+        a, b = jobs.claim(st, e, wid, 2)
+        jobs.finish(st, a["id"], image_row(e, a))
+        (tmp_path / "images" / "stray.png").write_bytes(b"x")
+        assert consistency(st) == {"files_without_rows": ["images/stray.png"],
+                                   "rows_without_files": [f"images/{a['id']}.png"]}
+
+
+def test_two_processes_can_open_a_new_store_at_once(tmp_path):
+    code = "import sys; from store import open_store; open_store(sys.argv[1], create=True).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s")]) for _ in range(4)]
+    assert [p.wait() for p in procs] == [0] * 4
+    with open_store(tmp_path / "s") as st:
+        assert st.schema_version() == SCHEMA_VERSION
