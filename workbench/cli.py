@@ -21,6 +21,7 @@ examples:
   synthdiv run examples/tiny.toml --store D    ... into store folder D
   synthdiv status D                            counts of images, embeddings and jobs in D
   synthdiv status D --json                     the same as JSON
+  synthdiv open D                              a live view of D in the terminal (q quits)
   synthdiv classes imagenet --search retriever find class names
   synthdiv templates                           the built-in prompt templates
 
@@ -74,6 +75,15 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_open(args: argparse.Namespace) -> int:
+    from store import open_store
+    from workbench.app import WorkbenchApp
+
+    open_store(args.store).close()  # a clear error before the screen takes over
+    WorkbenchApp(args.store).run()
+    return 0
+
+
 def _cmd_classes(args: argparse.Namespace) -> int:
     from synthdiv.classes import load_class_set
 
@@ -117,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--experiment", metavar="NAME", help="only this experiment")
     p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("open", help="open the workbench on a store: its experiments and workers, live",
+                       description="Open a live view of a store: progress of every experiment, jobs by "
+                       "state, running workers and their errors. Workers keep running when you quit.")
+    p.add_argument("store", metavar="DIR", help="store folder")
+    p.set_defaults(func=_cmd_open)
 
     p = sub.add_parser("classes", help="list the class names of a class set")
     p.add_argument("set", nargs="?", default="imagenet", help="imagenet (default), digits, or a text file")
