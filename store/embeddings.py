@@ -28,7 +28,7 @@ def add(store: Store, kind: str, item_ids: list[int], model: str, vectors: np.nd
         store.conn.executemany(
             "insert or ignore into embeddings (kind, item_id, model, dim, vector, created_at)"
             " values (?, ?, ?, ?, ?, ?)",
-            [(kind, int(i), model, dim, v.tobytes(), now) for i, v in zip(item_ids, vectors)],
+            [(kind, int(i), model, dim, v.tobytes(), now) for i, v in zip(item_ids, vectors, strict=True)],
         )
         return store.conn.total_changes - before
 
@@ -77,11 +77,3 @@ def count(store: Store, experiment_id: int, kind: str, model: str | None = None)
         args.append(model)
     return store.conn.execute(sql, args).fetchone()[0]
 
-
-def models(store: Store, experiment_id: int) -> list[str]:
-    """Embedding model names used for the experiment's images or prompts."""
-    return [r[0] for r in store.conn.execute(
-        "select distinct e.model from embeddings e join images i on i.id = e.item_id"
-        " where e.kind = 'image' and i.experiment_id = ?"
-        " union select distinct e.model from embeddings e join prompts p on p.id = e.item_id"
-        " where e.kind = 'text' and p.experiment_id = ?", [experiment_id, experiment_id])]

@@ -8,8 +8,6 @@ written (the process died in between) is made again, byte for byte, when its job
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 from store.core import IMAGES_DIR, Store
 
 
@@ -24,15 +22,6 @@ def relative_path(class_id: int, class_name: str, template_id: int, seed: int) -
     return f"{IMAGES_DIR}/c{class_id:04d}-{slug(class_name)}/t{template_id:04d}-s{seed}.png"
 
 
-def rows(store: Store, experiment_id: int, class_name: str | None = None) -> list[dict]:
-    """Image rows of the experiment (optionally of one class), in id order."""
-    sql, args = "select * from images where experiment_id = ?", [experiment_id]
-    if class_name is not None:
-        sql += " and class_name = ?"
-        args.append(class_name)
-    return [dict(r) for r in store.db.query(sql + " order by id", args)]
-
-
 def consistency(store: Store) -> dict[str, list[str]]:
     """PNG files with no row, and rows with no PNG file, across the store (relative paths)."""
     on_disk = {
@@ -43,6 +32,3 @@ def consistency(store: Store) -> dict[str, list[str]]:
     in_db = {r[0] for r in store.conn.execute("select path from images")}
     return {"files_without_rows": sorted(on_disk - in_db), "rows_without_files": sorted(in_db - on_disk)}
 
-
-def absolute(store: Store, rel: str) -> Path:
-    return store.root / rel

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store import embeddings, experiments, jobs, workers
+from store import embeddings, jobs, workers
 from store.core import Store
 from store.schema import SCHEMA_VERSION
 

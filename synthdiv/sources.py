@@ -30,10 +30,6 @@ class ModelSource:
     kind: str
     ref: str
 
-    @property
-    def is_preset(self) -> bool:
-        return self.kind == "preset"
-
 
 def offline() -> bool:
     """True when the Hugging Face hub must not be contacted (``HF_HUB_OFFLINE`` is set)."""

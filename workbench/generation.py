@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import time
 from pathlib import Path
 
 from PIL.PngImagePlugin import PngInfo
@@ -16,6 +15,7 @@ from store.images import relative_path
 from synthdiv.generate import GenerationSettings, Generator
 from synthdiv.sources import resolve_source
 from workbench.config import ExperimentConfig
+from workbench.worker_common import error_text
 
 MAX_FAILED_BATCHES = 3  # consecutive batches that all fail: the worker gives up
 
@@ -81,8 +81,6 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
         try:
             images = generator.generate([j["prompt"] for j in batch], [j["seed"] for j in batch], settings)
         except Exception as exc:  # noqa: BLE001 - count the attempt on every job of the batch
-            from workbench.worker_common import error_text
-
             for job in batch:
                 jobs.fail(st, job["id"], error_text(exc))
             failed_batches += 1
@@ -90,7 +88,7 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
                 raise
             continue
         failed_batches = 0
-        for job, image in zip(batch, images):
+        for job, image in zip(batch, images, strict=True):
             rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
             text = {
                 "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],

@@ -7,7 +7,7 @@ import threading
 import traceback
 from typing import Callable
 
-from store import open_store, workers
+from store import jobs, open_store, workers
 from synthdiv.errors import SynthdivError
 
 
@@ -75,7 +75,5 @@ def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str]) ->
         return 1
     finally:
         beat.close()
-        from store import jobs
-
         jobs.release(st, worker_id)
         st.close()

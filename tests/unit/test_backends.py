@@ -27,7 +27,7 @@ def test_same_seed_and_settings_give_byte_identical_png(generator):
     again = Generator(resolve_source("tiny-random", "model"), device="cpu")
     a = generator.generate(PROMPTS[:2], SEEDS[:2], SETTINGS)
     b = again.generate(PROMPTS[:2], SEEDS[:2], SETTINGS)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert png_bytes(x, {"k": "v"}) == png_bytes(y, {"k": "v"})
 
 
