@@ -77,3 +77,13 @@ def test_help_explains_the_commands():
         assert word in out.stdout
     run_help = run_cli("run", "--help").stdout
     assert "--store" in run_help and "resumes" in run_help
+
+
+def test_classes_and_templates_list_what_a_config_can_name():
+    found = run_cli("classes", "imagenet", "--search", "retriever")
+    assert found.returncode == 0
+    assert "golden retriever" in found.stdout and "tench" not in found.stdout
+    assert run_cli("classes", "digits").stdout.split()[-1] == "nine"
+    templates = run_cli("templates").stdout.splitlines()
+    assert len(templates) == 80 and "a bad photo of a {}." in templates[0]
+    assert_one_line_error(run_cli("classes", "imagenett"), "unknown class set 'imagenett'")

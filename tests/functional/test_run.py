@@ -113,3 +113,19 @@ def test_a_png_whose_row_was_never_written_is_made_again_identically(tmp_path):
     assert_complete(store)
     with open_store(store) as st:
         assert st.conn.execute("select sha256 from images where path = ?", [path]).fetchone()[0] == sha
+
+
+def test_a_generation_worker_that_fails_is_reported_and_the_run_exits_1(tmp_path):
+    (tmp_path / "not-a-pipeline").mkdir()
+    config = write_config(tmp_path, tiny_text(model="not-a-pipeline"))
+    store = tmp_path / "D"
+    out = run_cli("run", str(config), "--store", str(store), timeout=240)
+    assert out.returncode == 1, out.stdout + out.stderr
+    text = " ".join(out.stdout.split())
+    assert "generation worker failed: cannot load diffusers pipeline" in text
+    assert "Run the same command again to retry" in text
+    data = status_json(store)
+    assert data["images"] == 0 and data["jobs"]["pending"] == 24  # nothing lost, nothing half-done
+    errors = data["experiments"][0]["worker_errors"]
+    assert errors and errors[0]["kind"] == "generation" and "cannot load" in errors[0]["error"]
+    assert data["experiments"][0]["workers_running"] == []
