@@ -82,7 +82,7 @@ def test_help_explains_the_commands():
 def test_classes_and_templates_list_what_a_config_can_name():
     found = run_cli("classes", "imagenet", "--search", "retriever")
     assert found.returncode == 0
-    assert "golden retriever" in found.stdout and "tench" not in found.stdout
+    assert "Golden Retriever" in found.stdout and "tench" not in found.stdout
     assert run_cli("classes", "digits").stdout.split()[-1] == "nine"
     templates = run_cli("templates").stdout.splitlines()
     assert len(templates) == 80 and "a bad photo of a {}." in templates[0]
