@@ -66,6 +66,24 @@ def load(store: Store, experiment_id: int, kind: str, model: str) -> tuple[np.nd
     return ids, np.stack([np.frombuffer(r[2], np.float32, count=r[1]) for r in rows])
 
 
+def load_labelled(store: Store, experiment_id: int, kind: str, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """(class position per row, float32 matrix) of the experiment's ``kind`` embeddings from ``model``.
+
+    The class position is the class's index in the experiment's class order.
+    """
+    table = KINDS[kind]
+    rows = store.conn.execute(
+        f"select c.position, e.dim, e.vector from embeddings e join {table} t on t.id = e.item_id"
+        " join classes c on c.id = t.class_id"
+        " where e.kind = ? and e.model = ? and t.experiment_id = ? order by e.item_id",
+        [kind, model, experiment_id],
+    ).fetchall()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    return (np.array([r[0] for r in rows], np.int64),
+            np.stack([np.frombuffer(r[2], np.float32, count=r[1]) for r in rows]))
+
+
 def count(store: Store, experiment_id: int, kind: str, model: str | None = None) -> int:
     """How many ``kind`` embeddings the experiment has (from ``model``, or from any model)."""
     table = KINDS[kind]

@@ -102,13 +102,19 @@ def register_plan(
     e = experiment_id
     with store.immediate():
         c = store.conn
+        # new classes and templates go after the ones already there, so positions stay unique
+        have = {r[0] for r in c.execute("select name from classes where experiment_id = ?", [e])}
+        start = c.execute("select coalesce(max(position) + 1, 0) from classes where experiment_id = ?", [e]).fetchone()[0]
+        new = [(label, name) for label, name in classes if label not in have]
         c.executemany(
-            "insert or ignore into classes (experiment_id, position, name, prompt_name) values (?, ?, ?, ?)",
-            [(e, i, label, name) for i, (label, name) in enumerate(classes)],
+            "insert into classes (experiment_id, position, name, prompt_name) values (?, ?, ?, ?)",
+            [(e, start + i, label, name) for i, (label, name) in enumerate(new)],
         )
+        have = {r[0] for r in c.execute("select text from templates where experiment_id = ?", [e])}
+        start = c.execute("select coalesce(max(position) + 1, 0) from templates where experiment_id = ?", [e]).fetchone()[0]
         c.executemany(
-            "insert or ignore into templates (experiment_id, position, text) values (?, ?, ?)",
-            [(e, i, t) for i, t in enumerate(templates)],
+            "insert into templates (experiment_id, position, text) values (?, ?, ?)",
+            [(e, start + i, t) for i, t in enumerate(t for t in templates if t not in have)],
         )
         class_ids = dict(c.execute("select name, id from classes where experiment_id = ?", [e]).fetchall())
         template_ids = dict(c.execute("select text, id from templates where experiment_id = ?", [e]).fetchall())

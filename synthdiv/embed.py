@@ -5,6 +5,7 @@ are float32, L2-normalised (each row has unit length), computed in batches.
 
 Specs (``model`` / ``pretrained``):
 - ``tiny-random``: a tiny seeded random CLIP (meaningless numbers, for tests);
+- ``mini-digits``: the mini CLIP shipped with synthdiv, trained on real digits;
 - an open_clip architecture (``ViT-L-14``) with a pretrained tag (``openai``) or a weights file;
 - a local folder holding ``open_clip_config.json`` and weights (open_clip's ``local-dir:``);
 - ``hf-hub:org/repo``.
@@ -49,7 +50,7 @@ def resolve_embedder(model: str, pretrained: str = "", base_dir: str | Path | No
     fix = "give tiny-random, an open_clip architecture with a pretrained tag or weights file, or a local folder"
     if not model:
         raise ModelError("embedding.model is empty", fix)
-    if model == "tiny-random":
+    if model in ("tiny-random", "mini-digits"):
         return EmbedderSpec("preset", model)
     if model.startswith("hf-hub:"):
         return EmbedderSpec("hf-hub", model)
@@ -98,6 +99,11 @@ def embedder_identity(spec: EmbedderSpec) -> tuple[str, str]:
 
     Local weights are named by their hash, so two different files never share a name.
     """
+    if spec.kind == "preset" and spec.model == "mini-digits":
+        from synthdiv.mini import bundle
+
+        digest = content_hash(bundle.shipped() / "clip")
+        return f"mini-digits@{digest[:12]}", digest
     if spec.kind == "preset":
         return spec.model, ""
     if spec.kind == "local-dir":
@@ -133,12 +139,16 @@ class Embedder:
         self.name, self.model_hash = embedder_identity(spec)
 
     def _load(self, spec: EmbedderSpec):
-        if spec.kind == "preset":
+        if spec.kind == "preset" and spec.model == "tiny-random":
             from synthdiv.presets import tiny_random_clip
 
             return tiny_random_clip()
         import open_clip
 
+        if spec.kind == "preset":  # mini-digits: the shipped open_clip folder
+            from synthdiv.mini import bundle
+
+            spec = EmbedderSpec("local-dir", str(bundle.shipped() / "clip"))
         name = f"local-dir:{spec.model}" if spec.kind == "local-dir" else spec.model
         pretrained = spec.pretrained if spec.kind == "arch" else None
         try:

@@ -69,9 +69,12 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         from diffusers.utils import logging as dlog
+        from transformers.utils import logging as tlog
 
         dlog.set_verbosity_error()
         dlog.disable_progress_bar()
+        tlog.set_verbosity_error()
+        tlog.disable_progress_bar()
     except Exception:  # noqa: BLE001 - quieting is best effort
         pass
 
@@ -116,12 +119,21 @@ class Generator:
             snap = hub_snapshot(source.ref, revision)
             if snap is not None:
                 self.provenance["model_revision"] = snap.name
+        elif source.ref == "mini-digits":
+            from synthdiv.mini import bundle
+
+            self.provenance["model_hash"] = content_hash(bundle.shipped() / "t2i")
+            self.provenance["model_revision"] = "synthdiv-" + __import__("synthdiv").__version__
         elif source.kind == "preset":
             self.provenance["model_revision"] = "synthdiv-" + __import__("synthdiv").__version__
 
     def _load(self, source: ModelSource, revision: str | None):
         from diffusers import DiffusionPipeline
 
+        if source.kind == "preset" and source.ref == "mini-digits":
+            from synthdiv.mini import bundle
+
+            return bundle.load_pipeline(bundle.shipped() / "t2i", self.dtype)
         if source.kind == "preset":
             from synthdiv.presets import tiny_random_pipeline
 
@@ -133,6 +145,11 @@ class Generator:
         else:
             kwargs["revision"] = revision
             kwargs["local_files_only"] = offline()
+        if source.kind == "path":
+            from synthdiv.mini import bundle
+
+            if bundle.is_pixel_pipeline(source.ref):
+                return bundle.load_pipeline(source.ref, self.dtype)
         try:
             with warnings.catch_warnings():  # newer diffusers renamed torch_dtype to dtype
                 warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)

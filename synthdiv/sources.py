@@ -15,7 +15,7 @@ from pathlib import Path
 
 from synthdiv.errors import ModelError
 
-PRESETS = ("tiny-random",)
+PRESETS = ("tiny-random", "mini-digits")
 PRESET_NOTE = {
     "tiny-random": "tiny-random models have random weights: their images and numbers mean nothing; "
     "use them to exercise the pipeline, not to draw conclusions",
@@ -61,7 +61,7 @@ def resolve_source(spec: str, what: str, base_dir: str | Path | None = None) -> 
     if base_dir is not None and not candidates[0].is_absolute():
         candidates.insert(0, Path(base_dir) / spec)
     for path in candidates:
-        if path.exists():
+        if path.exists() and path.name not in PRESETS:
             return ModelSource("path", str(path.resolve()))
     if _looks_like_path(spec) or not _HUB_ID.match(spec):
         raise ModelError(

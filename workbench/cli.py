@@ -24,6 +24,7 @@ examples:
   synthdiv open D                              a live view of D in the terminal (q quits)
   synthdiv classes imagenet --search retriever find class names
   synthdiv templates                           the built-in prompt templates
+  synthdiv mini verify                         check the shipped mini models' quality numbers
 
 The experiment file format is described in docs/config.md.
 """
@@ -138,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("set", nargs="?", default="imagenet", help="imagenet (default), digits, or a text file")
     p.add_argument("--search", metavar="TEXT", help="only names containing TEXT (any case)")
     p.set_defaults(func=_cmd_classes)
+
+    from workbench.mini_cli import add_parser as add_mini
+
+    add_mini(sub)
 
     p = sub.add_parser("templates", help="list the built-in prompt templates (open_clip's 80 ImageNet templates)")
     p.set_defaults(func=_cmd_templates)

@@ -21,6 +21,7 @@ from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
 from synthdiv.templates import builtin_templates, parse_templates
 
 SEED_MODES = ("distinct", "shared")
+REAL_SOURCES = ("", "digits-test")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class ExperimentConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     store: str = ""  # resolved store folder ("" when the file gives none)
+    real: str = ""  # the real image set: "" (none) or "digits-test"
 
     def stored(self) -> dict[str, Any]:
         """The config as stored with the experiment (paths resolved; classes and templates listed)."""
@@ -77,6 +79,7 @@ class ExperimentConfig:
             generation=GenerationConfig(**d["generation"]),
             embedding=EmbeddingConfig(**d["embedding"]),
             store=d.get("store", ""),
+            real=d.get("real", ""),
         )
 
     def settings(self) -> dict[str, Any]:
@@ -116,7 +119,8 @@ class ExperimentConfig:
 
 
 _SECTIONS = {
-    "": {"name", "store", "classes", "templates", "generation", "embedding"},
+    "": {"name", "store", "classes", "templates", "generation", "embedding", "real"},
+    "real": {"source"},
     "classes": {"set", "names"},
     "templates": {"builtin", "custom"},
     "generation": set(GenerationConfig.__dataclass_fields__),
@@ -167,8 +171,9 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     templates_t = data.get("templates", {})
     gen_t = data.get("generation", {})
     emb_t = data.get("embedding", {})
+    real_t = data.get("real", {})
     for section, table in (("classes", classes_t), ("templates", templates_t),
-                           ("generation", gen_t), ("embedding", emb_t)):
+                           ("generation", gen_t), ("embedding", emb_t), ("real", real_t)):
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: {section} must be a table", f"write it as [{section}]")
         _check_keys(table, section, where)
@@ -225,8 +230,20 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         p = Path(store).expanduser()
         store = str(p if p.is_absolute() else (base_dir / p))
 
+    real = _typed(real_t, "source", str, "", where, "real")
+    if real not in REAL_SOURCES:
+        raise ConfigError(f"{where}: real.source is {real!r}", "use digits-test, or leave it out for no real set")
+    if real == "digits-test":
+        from synthdiv.classes import DIGITS
+
+        missing = [label for label in labels if label not in DIGITS]
+        if missing:
+            raise ConfigError(f"{where}: real.source digits-test has no images of {missing[0]!r}",
+                              "use the digits class set with it")
+
     return ExperimentConfig(
         name=name,
+        real=real,
         class_set=class_set.name,
         classes=tuple((label, class_set.prompt_names[label]) for label in labels),
         templates=tuple(t.text for t in templates),

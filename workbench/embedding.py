@@ -25,24 +25,26 @@ def load_embedder(cfg: ExperimentConfig) -> Embedder:
 
 
 def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None) -> int:
-    """Embed every prompt and image that has no embedding from this model yet; return how many."""
+    """Embed every prompt, generated image and real image with no embedding from this model yet.
+
+    Returns how many embeddings were added.
+    """
     done = 0
     texts = embeddings.missing(st, experiment_id, "text", embedder.name)
     if texts:
         vecs = embedder.embed_texts([t["text"] for t in texts])
         done += embeddings.add(st, "text", [t["id"] for t in texts], embedder.name, vecs)
-    while True:
-        rows = embeddings.missing(st, experiment_id, "image", embedder.name, limit=embedder.batch_size * 4)
-        if not rows:
-            return done
-        pictures = []
-        for row in rows:
-            with Image.open(st.root / row["path"]) as im:
-                pictures.append(im.convert("RGB"))
-        vecs = embedder.embed_images(pictures)
-        done += embeddings.add(st, "image", [r["id"] for r in rows], embedder.name, vecs)
-        if beat is not None:
-            beat.processed += len(rows)
+    for kind in ("image", "real"):
+        while rows := embeddings.missing(st, experiment_id, kind, embedder.name, limit=embedder.batch_size * 4):
+            pictures = []
+            for row in rows:
+                with Image.open(st.root / row["path"]) as im:
+                    pictures.append(im.convert("RGB"))
+            vecs = embedder.embed_images(pictures)
+            done += embeddings.add(st, kind, [r["id"] for r in rows], embedder.name, vecs)
+            if beat is not None:
+                beat.processed += len(rows)
+    return done
 
 
 def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:

@@ -19,12 +19,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from store import check_writable, embeddings, experiments, jobs, open_store, workers
+from store import check_writable, embeddings, experiments, jobs, open_store, real, workers
 from store.core import Store
 from store.images import slug
 from synthdiv.embed import embedder_identity, resolve_embedder
 from workbench.config import ExperimentConfig, load_config
+from workbench.headline import print_headline
 from workbench.plan import expand
+from workbench.real import register_real
 
 POLL_S = 0.5
 
@@ -37,6 +39,13 @@ class Progressed:
     embedded: int
     texts_embedded: int
     prompts: int
+    real: int = 0
+    real_embedded: int = 0
+
+    @property
+    def embedding_done(self) -> bool:
+        return (self.embedded >= self.done and self.texts_embedded >= self.prompts
+                and self.real_embedded >= self.real)
 
 
 def default_store(cfg: ExperimentConfig) -> Path:
@@ -64,6 +73,8 @@ def measure(st: Store, experiment_id: int, model: str) -> Progressed:
         embedded=embeddings.count(st, experiment_id, "image", model),
         texts_embedded=embeddings.count(st, experiment_id, "text", model),
         prompts=experiments.prompt_count(st, experiment_id),
+        real=real.count(st, experiment_id),
+        real_embedded=embeddings.count(st, experiment_id, "real", model),
     )
 
 
@@ -78,6 +89,7 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
         added = experiments.register_plan(st, exp_id, plan.classes, plan.templates, plan.prompts, plan.jobs)
         reclaimed = jobs.reclaim(st, exp_id)
         retried = jobs.retry_failed(st, exp_id)
+        added_real = register_real(st, exp_id, cfg)
         for note in cfg.notes():
             console.print(f"[yellow]note:[/yellow] {note}")
         console.print(
@@ -90,12 +102,15 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
             console.print(f"Resuming: {reclaimed} jobs left unfinished by a stopped worker go back to the queue.")
         if retried:
             console.print(f"Retrying {retried} jobs that failed before.")
+        if added_real:
+            console.print(f"Real set: {added_real} images from {cfg.real} added to the store.")
         before = measure(st, exp_id, model_name)
-        if before.done == before.total and before.embedded >= before.done and before.texts_embedded >= before.prompts:
+        if before.done == before.total and before.embedding_done:
             console.print(
                 f"Nothing to do: all {before.total} images are generated and embedded "
                 f"({before.texts_embedded} prompt embeddings). See: synthdiv status {root}"
             )
+            print_headline(st, exp_id, model_name, console)
             return 0
         supervisor = Supervisor(st, exp_id, root, cfg.name, console)
         try:
@@ -114,9 +129,10 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
             f" {after.embedded} image embeddings and {after.texts_embedded} prompt embeddings"
             f" ({model_name}). {elapsed:.0f} s."
         )
-        if status != 0 or after.failed or after.done < after.total or after.embedded < after.done:
+        if status != 0 or after.failed or after.done < after.total or not after.embedding_done:
             _report_failures(st, exp_id, console)
             return 1
+        print_headline(st, exp_id, model_name, console)
         console.print(f"Store: {root}  ·  details: synthdiv status {root}")
         return 0
 
@@ -142,7 +158,7 @@ class Supervisor:
         generating = now.done + now.failed < now.total
         return {
             "generation": generating,
-            "embedding": generating or now.embedded < now.done or now.texts_embedded < now.prompts,
+            "embedding": generating or not now.embedding_done,
         }
 
     def tend(self, now: Progressed) -> bool:

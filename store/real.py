@@ -1,0 +1,32 @@
+"""Real images: the reference set synthetic images are compared against, one row per file."""
+
+from __future__ import annotations
+
+import time
+
+from store.core import Store
+
+
+def known_paths(store: Store, experiment_id: int, source: str) -> set[str]:
+    return {r[0] for r in store.conn.execute(
+        "select path from real_images where experiment_id = ? and source = ?", [experiment_id, source])}
+
+
+def add(store: Store, experiment_id: int, source: str, rows: list[dict]) -> int:
+    """Insert real images (``class`` label, ``path`` relative to the store, ``sha256``, ``width``,
+    ``height``); rows already there are left alone. Returns how many were new."""
+    now = time.time()
+    with store.immediate():
+        class_ids = dict(store.conn.execute("select name, id from classes where experiment_id = ?", [experiment_id]))
+        before = store.conn.total_changes
+        store.conn.executemany(
+            "insert or ignore into real_images (experiment_id, class_id, source, path, sha256, width, height, created_at)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(experiment_id, class_ids[r["class"]], source, r["path"], r["sha256"], r["width"], r["height"], now)
+             for r in rows],
+        )
+        return store.conn.total_changes - before
+
+
+def count(store: Store, experiment_id: int) -> int:
+    return store.conn.execute("select count(*) from real_images where experiment_id = ?", [experiment_id]).fetchone()[0]

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from synthdiv.metrics import mean_pairwise_cosine_distance
+from synthdiv.probe import class_text_vectors, linear_probe, zero_shot_predict
+
+
+def brute_force(x):
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    c = u @ u.T
+    n = len(x)
+    return float(np.mean(1 - c[~np.eye(n, dtype=bool)]))
+
+
+def test_known_answers():
+    assert mean_pairwise_cosine_distance(np.ones((5, 3))) == pytest.approx(0.0, abs=1e-12)
+    assert mean_pairwise_cosine_distance(np.eye(4)) == pytest.approx(1.0)
+    assert mean_pairwise_cosine_distance(np.array([[1.0, 0], [-1.0, 0]])) == pytest.approx(2.0)
+    # three unit vectors 120° apart: cos = -1/2 for every pair
+    angles = np.deg2rad([0, 120, 240])
+    assert mean_pairwise_cosine_distance(np.c_[np.cos(angles), np.sin(angles)]) == pytest.approx(1.5)
+
+
+def test_matches_the_n_by_n_definition_on_random_data():
+    x = np.random.default_rng(0).normal(size=(200, 16))
+    assert mean_pairwise_cosine_distance(x) == pytest.approx(brute_force(x), abs=1e-12)
+
+
+def test_fewer_than_two_samples_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        mean_pairwise_cosine_distance(np.ones((1, 4)))
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(1, 8)),
+              elements=st.floats(0.1, 10)), st.randoms())
+def test_row_order_does_not_matter(x, rnd):
+    order = list(range(len(x)))
+    rnd.shuffle(order)
+    assert mean_pairwise_cosine_distance(x[order]) == pytest.approx(mean_pairwise_cosine_distance(x), abs=1e-9)
+
+
+def test_zero_shot_and_probe_on_separable_clusters():
+    rng = np.random.default_rng(1)
+    centres = np.eye(3, 8) * 5
+    y = np.repeat(np.arange(3), 40)
+    x = centres[y] + rng.normal(size=(120, 8)) * 0.3
+    texts = centres[[0, 0, 1, 2]] + 0.01
+    classes = class_text_vectors(texts, np.array([0, 0, 1, 2]), 3)
+    np.testing.assert_allclose(np.linalg.norm(classes, axis=1), 1.0)
+    assert (zero_shot_predict(x, classes) == y).mean() == 1.0
+    assert linear_probe(x, y).score(x / np.linalg.norm(x, axis=1, keepdims=True), y) == 1.0

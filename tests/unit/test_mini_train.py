@@ -1,0 +1,62 @@
+"""Training the mini models: deterministic from a seed, and an interrupted run resumes to the same weights."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from synthdiv import digits
+from synthdiv.mini.train import TrainSettings, captions, train_t2i
+
+
+def test_the_split_is_fixed_stratified_and_disjoint():
+    s = digits.split()
+    assert (len(s.train_y), len(s.test_y)) == (1347, 450)
+    assert not set(s.train_index) & set(s.test_index)
+    share = np.bincount(s.test_y) / (np.bincount(s.test_y) + np.bincount(s.train_y))
+    assert np.all(np.abs(share - 0.25) < 0.01)  # stratified: a quarter of every class
+
+
+def test_downsample_inverts_upsample_closely():
+    s = digits.split()
+    back = digits.downsample(digits.upsample(s.test_x[:50]))
+    assert np.abs(back - s.test_x[:50].reshape(50, 64)).mean() < 1.5  # on 0-16
+
+
+def test_captions_cover_every_template_and_digit():
+    assert len(captions()) == 50 and "a handwritten seven" in captions()
+
+
+class Stop(Exception):
+    pass
+
+
+def weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "t2i" / "unet" / "diffusion_pytorch_model.safetensors"))
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
+    s = replace(TrainSettings.quick(seed=3), unet_steps=20, checkpoint_every=10)
+    train_t2i(tmp_path / "whole", s, lambda *a: None)
+
+    def interrupt(name, step, total, loss):
+        if step == 15:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_t2i(tmp_path / "cut", s, interrupt)
+    assert torch.load(tmp_path / "cut" / "checkpoints" / "t2i.pt", weights_only=False)["step"] == 10
+    train_t2i(tmp_path / "cut", s, lambda *a: None)
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    other = weights_after(tmp_path / "seed4", replace(s, seed=4))
+    assert not all(torch.equal(a[k], other[k]) for k in a)
+
+
+def weights_after(folder, s):
+    train_t2i(folder, s, lambda *a: None)
+    return weights(folder)
