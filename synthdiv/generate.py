@@ -53,6 +53,13 @@ def pick_device(device: str = "auto"):
     return dev
 
 
+def from_pretrained(cls, ref, **kwargs):
+    """``cls.from_pretrained(ref, **kwargs)`` without the torch_dtype → dtype rename warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+        return cls.from_pretrained(ref, **kwargs)
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
     """What shapes an image besides its prompt and seed."""
@@ -64,7 +71,8 @@ class GenerationSettings:
     negative_prompt: str = ""
 
 
-def _quiet() -> None:
+def quiet_libraries() -> None:
+    """Silence diffusers' and transformers' progress bars and chatter."""
     for name in ("diffusers", "transformers"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
@@ -92,7 +100,7 @@ class Generator:
     ) -> None:
         import torch
 
-        _quiet()
+        quiet_libraries()
         self.source = source
         self.device = pick_device(device)
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
@@ -151,9 +159,7 @@ class Generator:
             if bundle.is_pixel_pipeline(source.ref):
                 return bundle.load_pipeline(source.ref, self.dtype)
         try:
-            with warnings.catch_warnings():  # newer diffusers renamed torch_dtype to dtype
-                warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
-                return DiffusionPipeline.from_pretrained(source.ref, **kwargs)
+            return from_pretrained(DiffusionPipeline, source.ref, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(

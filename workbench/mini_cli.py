@@ -150,7 +150,7 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_train)
     p = msub.add_parser("verify", help="recompute the quality numbers of the shipped (or given) mini models")
     p.add_argument("--dir", help="a folder written by synthdiv mini train (default: the shipped models)")
-    p.add_argument("--guidance", type=float, default=2.0, help="guidance scale (default: 2.0)")
+    p.add_argument("--guidance", type=float, default=1.5, help="guidance scale (default: 1.5, the default experiment's)")
     p.add_argument("--steps", type=int, default=25, help="DDIM steps (default: 25)")
     p.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     p.set_defaults(func=cmd_verify)

@@ -45,12 +45,13 @@ def load_pipeline(folder: str | Path, dtype=None):
     """Load a ``PixelDiffusionPipeline`` from ``folder`` (rebuilding the tokenizer if it is absent)."""
     import torch
 
+    from synthdiv.generate import from_pretrained, quiet_libraries
     from synthdiv.mini.pipeline import PixelDiffusionPipeline
     from synthdiv.mini.train import CONTEXT
     from synthdiv.tokenizer import clip_tokenizer
 
+    quiet_libraries()
     folder = Path(folder)
     extra = {} if (folder / "tokenizer").is_dir() else {"tokenizer": clip_tokenizer(CONTEXT)}
-    return PixelDiffusionPipeline.from_pretrained(
-        folder, torch_dtype=dtype or torch.float32, local_files_only=True, **extra
-    )
+    return from_pretrained(PixelDiffusionPipeline, folder, torch_dtype=dtype or torch.float32,
+                           local_files_only=True, **extra)

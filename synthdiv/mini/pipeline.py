@@ -37,7 +37,7 @@ class PixelDiffusionPipeline(DiffusionPipeline):
         self,
         prompt: str | list[str],
         num_inference_steps: int = 25,
-        guidance_scale: float = 2.0,
+        guidance_scale: float = 1.5,
         height: int | None = None,
         width: int | None = None,
         generator: torch.Generator | list[torch.Generator] | None = None,
