@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -38,11 +39,16 @@ def tiny_text(**generation: object) -> str:
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
-    """``synthdiv ARGS`` in a subprocess, as a user would run it."""
+    """``synthdiv ARGS`` in a subprocess, as a user would run it.
+
+    It runs outside the source tree, so it uses the installed package (what a user gets from
+    ``pip install .``), package data included.
+    """
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "120"}
+    env.pop("PYTHONPATH", None)
     return subprocess.run(
         [sys.executable, "-m", "workbench.cli", *args],
-        cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=timeout, **popen,
+        cwd=cwd or tempfile.gettempdir(), env=env, capture_output=True, text=True, timeout=timeout, **popen,
     )
 
 

@@ -12,7 +12,6 @@ import pytest
 from rich.console import Console
 
 from store import experiments, jobs, open_store, workers
-from tests.helpers import REPO
 from workbench.app import WorkbenchApp
 
 
@@ -98,7 +97,7 @@ def test_open_in_a_real_terminal(tmp_path):
     fill(tmp_path / "D", done=24)
     session = f"synthdiv-test-{time.monotonic_ns()}"
     cmd = f"{sys.executable} -m workbench.cli open {tmp_path / 'D'}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(REPO), cmd], check=True)
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(tmp_path), cmd], check=True)
     try:
         screen = ""
         for _ in range(100):

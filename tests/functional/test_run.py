@@ -14,7 +14,7 @@ import pytest
 
 from store import jobs, open_store
 from store.images import consistency
-from tests.helpers import REPO, TINY, run_cli, tiny_text, tree_digest, write_config
+from tests.helpers import TINY, run_cli, tiny_text, tree_digest, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,7 @@ def test_sigkill_in_the_middle_then_run_again_gives_exactly_24_images(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "workbench.cli", "run", str(config), "--store", str(store)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     made = 0
     deadline = time.monotonic() + 180

@@ -60,3 +60,24 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
 def weights_after(folder, s):
     train_t2i(folder, s, lambda *a: None)
     return weights(folder)
+
+
+def test_training_never_reads_the_real_test_split(tmp_path, monkeypatch):
+    """Poison the test split: training must not notice, and must give the same weights."""
+    from synthdiv.mini.train import train_clip
+
+    s = replace(TrainSettings.quick(seed=5), unet_steps=5, clip_steps=3)
+    train_t2i(tmp_path / "clean", s, lambda *a: None)
+    train_clip(tmp_path / "clean", s, lambda *a: None)
+    real = digits.split()
+    poisoned = replace(real, test_x=np.full_like(real.test_x, np.nan), test_y=np.full_like(real.test_y, -1))
+    monkeypatch.setattr(digits, "split", lambda: poisoned)
+    train_t2i(tmp_path / "poisoned", s, lambda *a: None)
+    train_clip(tmp_path / "poisoned", s, lambda *a: None)
+    a, b = weights(tmp_path / "clean"), weights(tmp_path / "poisoned")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    from safetensors.torch import load_file
+
+    ca = load_file(str(tmp_path / "clean" / "clip" / "open_clip_model.safetensors"))
+    cb = load_file(str(tmp_path / "poisoned" / "clip" / "open_clip_model.safetensors"))
+    assert all(torch.equal(ca[k], cb[k]) and torch.isfinite(cb[k].float()).all() for k in ca)
