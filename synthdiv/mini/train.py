@@ -80,6 +80,39 @@ def warmup_cosine(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
+class Checkpoint:
+    """The resumable state of one training loop, saved atomically to ``path``.
+
+    Model, optimiser, learning-rate schedule, the loop's random generator, step, losses, time
+    spent, and ``extra`` tensors (the EMA weights). Loading it puts every part back as it was, so
+    a resumed run draws the same batches and ends with the same weights.
+    """
+
+    def __init__(self, path: Path, model, opt, lr_sched, gen: torch.Generator) -> None:
+        self.path, self.gen = path, gen
+        self.parts = {"model": model, "opt": opt, "lr": lr_sched}
+        self.step, self.losses, self.seconds, self.extra = 0, [], 0.0, {}
+        self._t0 = time.monotonic()
+        if path.exists():
+            state = torch.load(path, weights_only=False)
+            for key, part in self.parts.items():
+                part.load_state_dict(state[key])
+            gen.set_state(state["gen"])
+            self.step, self.losses = state["step"], state["losses"]
+            self.seconds, self.extra = state["seconds"], state["extra"]
+
+    def elapsed(self) -> float:
+        return round(self.seconds + time.monotonic() - self._t0, 1)
+
+    def save(self, **extra) -> None:
+        state = {key: part.state_dict() for key, part in self.parts.items()}
+        state.update(gen=self.gen.get_state(), step=self.step, losses=self.losses, seconds=self.elapsed(), extra=extra)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.path)
+
+
 def build_text_encoder(seed: int):
     from transformers import CLIPTextConfig, CLIPTextModel
 
@@ -113,21 +146,11 @@ def train_t2i(out: Path, s: TrainSettings, progress: Callable[[str, int, int, fl
     warmup = max(1, s.unet_steps // 20)
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: warmup_cosine(i, s.unet_steps, warmup))
     gen = torch.Generator().manual_seed(s.seed + 2)
-    ckpt = out / "checkpoints" / "t2i.pt"
-    step, losses, before = 0, [], 0.0
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        before = state.get("seconds", 0.0)
-        unet.load_state_dict(state["unet"])
-        ema = state["ema"]
-        opt.load_state_dict(state["opt"])
-        lr_sched.load_state_dict(state["lr"])
-        gen.set_state(state["gen"])
-        step, losses = state["step"], state["losses"]
+    ck = Checkpoint(out / "checkpoints" / "t2i.pt", unet, opt, lr_sched, gen)
+    ema = ck.extra.get("ema", ema)
     alphas = noise_sched.alphas_cumprod
     unet.train()
-    t0 = time.monotonic()
-    while step < s.unet_steps:
+    while ck.step < s.unet_steps:
         idx = torch.randint(0, len(x), (s.unet_batch,), generator=gen)
         template = torch.randint(0, len(CAPTION_TEMPLATES), (s.unet_batch,), generator=gen)
         caption = template * 10 + y[idx]
@@ -150,16 +173,11 @@ def train_t2i(out: Path, s: TrainSettings, progress: Callable[[str, int, int, fl
                     ema[k].lerp_(v, 1 - s.ema)
                 else:
                     ema[k].copy_(v)
-        step += 1
-        losses.append(loss.item())
-        progress("text-to-image", step, s.unet_steps, float(np.mean(losses[-50:])))
-        if step % s.checkpoint_every == 0 or step == s.unet_steps:
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"unet": unet.state_dict(), "ema": ema, "opt": opt.state_dict(), "lr": lr_sched.state_dict(),
-                        "gen": gen.get_state(), "step": step, "losses": losses,
-                        "seconds": before + time.monotonic() - t0}, tmp)
-            tmp.replace(ckpt)
+        ck.step += 1
+        ck.losses.append(loss.item())
+        progress("text-to-image", ck.step, s.unet_steps, float(np.mean(ck.losses[-50:])))
+        if ck.step % s.checkpoint_every == 0 or ck.step == s.unet_steps:
+            ck.save(ema=ema)
     unet.load_state_dict(ema)
     unet.eval()
     sampler = DDIMScheduler.from_config(noise_sched.config, clip_sample=False, set_alpha_to_one=False, steps_offset=1)
@@ -171,8 +189,8 @@ def train_t2i(out: Path, s: TrainSettings, progress: Callable[[str, int, int, fl
     shutil.rmtree(out / "t2i" / "tokenizer", ignore_errors=True)
     return {
         "parameters_unet": sum(p.numel() for p in unet.parameters()),
-        "steps": s.unet_steps, "batch": s.unet_batch, "loss_first_50": float(np.mean(losses[:50])),
-        "loss_last_50": float(np.mean(losses[-50:])), "train_seconds": round(before + time.monotonic() - t0, 1),
+        "steps": s.unet_steps, "batch": s.unet_batch, "loss_first_50": float(np.mean(ck.losses[:50])),
+        "loss_last_50": float(np.mean(ck.losses[-50:])), "train_seconds": ck.elapsed(),
     }
 
 
@@ -206,19 +224,9 @@ def train_clip(out: Path, s: TrainSettings, progress: Callable[[str, int, int, f
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: warmup_cosine(i, s.clip_steps, warmup))
     loss_fn = ClipLoss()
     gen = torch.Generator().manual_seed(s.seed + 4)
-    ckpt = out / "checkpoints" / "clip.pt"
-    step, losses, before = 0, [], 0.0
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        before = state.get("seconds", 0.0)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        lr_sched.load_state_dict(state["lr"])
-        gen.set_state(state["gen"])
-        step, losses = state["step"], state["losses"]
+    ck = Checkpoint(out / "checkpoints" / "clip.pt", model, opt, lr_sched, gen)
     model.train()
-    t0 = time.monotonic()
-    while step < s.clip_steps:
+    while ck.step < s.clip_steps:
         idx = torch.randperm(len(images), generator=gen)[: s.clip_batch]
         template = torch.randint(0, len(CAPTION_TEMPLATES), (len(idx),), generator=gen)
         img_f, txt_f, scale = model(images[idx], tokens[template * 10 + y[idx]])
@@ -229,16 +237,11 @@ def train_clip(out: Path, s: TrainSettings, progress: Callable[[str, int, int, f
         lr_sched.step()
         with torch.no_grad():
             model.logit_scale.clamp_(0, math.log(100))
-        step += 1
-        losses.append(loss.item())
-        progress("CLIP", step, s.clip_steps, float(np.mean(losses[-20:])))
-        if step % s.checkpoint_every == 0 or step == s.clip_steps:
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "lr": lr_sched.state_dict(),
-                        "gen": gen.get_state(), "step": step, "losses": losses,
-                        "seconds": before + time.monotonic() - t0}, tmp)
-            tmp.replace(ckpt)
+        ck.step += 1
+        ck.losses.append(loss.item())
+        progress("CLIP", ck.step, s.clip_steps, float(np.mean(ck.losses[-20:])))
+        if ck.step % s.checkpoint_every == 0 or ck.step == s.clip_steps:
+            ck.save()
     folder = out / "clip"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "open_clip_config.json").write_text(
@@ -247,8 +250,8 @@ def train_clip(out: Path, s: TrainSettings, progress: Callable[[str, int, int, f
               str(folder / "open_clip_model.safetensors"))
     return {
         "parameters": sum(p.numel() for p in model.parameters()), "steps": s.clip_steps, "batch": s.clip_batch,
-        "loss_first_20": float(np.mean(losses[:20])), "loss_last_20": float(np.mean(losses[-20:])),
-        "train_seconds": round(before + time.monotonic() - t0, 1),
+        "loss_first_20": float(np.mean(ck.losses[:20])), "loss_last_20": float(np.mean(ck.losses[-20:])),
+        "train_seconds": ck.elapsed(),
     }
 
 
