@@ -1,14 +1,30 @@
-"""Diversity metrics on embeddings. Each is vectorised and defined in its docstring."""
+"""Metrics on embeddings, one vectorised (and where it matters chunked) implementation each.
+
+Every function takes (n, d) arrays of row vectors and says in its docstring exactly what it
+computes. Functions that need several samples raise ``ValueError`` naming the minimum instead of
+returning NaN. Nothing here forms an n × n matrix for large n: pairwise work goes in row chunks.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+CHUNK = 2048  # rows per block in pairwise computations
+
 
 def normalise(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit Euclidean length (zero rows stay zero)."""
+    """Rows scaled to unit Euclidean length (zero rows stay zero), as float64."""
     x = np.asarray(x, np.float64)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _need(x: np.ndarray, n: int, what: str) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"{what} needs a 2-d array of row vectors, got shape {x.shape}")
+    if len(x) < n:
+        raise ValueError(f"{what} needs at least {n} samples, got {len(x)}")
+    return x
 
 
 def mean_pairwise_cosine_distance(x: np.ndarray) -> float:
@@ -17,10 +33,161 @@ def mean_pairwise_cosine_distance(x: np.ndarray) -> float:
     With u_i = x_i / ‖x_i‖: Σ_{i≠j} u_i·u_j = ‖Σ u_i‖² − n, so the mean is computed in O(n·d)
     without forming the n × n matrix. Needs at least 2 rows.
     """
-    u = normalise(x)
+    u = normalise(_need(x, 2, "mean pairwise cosine distance"))
     n = len(u)
-    if n < 2:
-        raise ValueError(f"mean pairwise cosine distance needs at least 2 samples, got {n}")
     s = u.sum(axis=0)
     mean_cos = (float(s @ s) - float((u * u).sum())) / (n * (n - 1))
     return 1.0 - mean_cos
+
+
+def cone(x: np.ndarray) -> float:
+    """Cone effect: mean pairwise cosine similarity within one set (1 − mean pairwise distance).
+
+    Near 0 for directions spread over the sphere, near 1 when all embeddings lie in a narrow cone
+    (as CLIP embeddings of one modality do).
+    """
+    return 1.0 - mean_pairwise_cosine_distance(x)
+
+
+def vendi(x: np.ndarray) -> float:
+    """Vendi score with the cosine kernel: exp(−Σ λ_i log λ_i), λ the eigenvalues of K/n.
+
+    K_ij = cos(x_i, x_j). The effective number of distinct samples: 1 for n copies of one vector,
+    n for n orthogonal vectors, never more than n (Friedman & Dieng, 2023). With U the normalised
+    rows, K/n = U Uᵀ/n shares its non-zero eigenvalues with the d × d matrix Uᵀ U / n (the dual
+    form), which is accumulated in row chunks when d < n; otherwise K/n is used directly.
+    Needs at least 1 row.
+    """
+    u = normalise(_need(x, 1, "Vendi score"))
+    n, d = u.shape
+    if d < n:
+        gram = np.zeros((d, d))
+        for start in range(0, n, CHUNK):
+            block = u[start : start + CHUNK]
+            gram += block.T @ block
+        w = np.linalg.eigvalsh(gram / n)
+    else:
+        w = np.linalg.eigvalsh(u @ u.T / n)
+    w = w[w > 1e-12]
+    return float(np.exp(-(w * np.log(w)).sum()))
+
+
+def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return np.maximum(d, 0)
+
+
+def pairwise_distances(a: np.ndarray, b: np.ndarray, metric: str = "euclidean") -> np.ndarray:
+    """Distances between the rows of ``a`` and ``b``: Euclidean, or cosine (1 − cos)."""
+    if metric == "euclidean":
+        return np.sqrt(_sq_dist(np.asarray(a, np.float64), np.asarray(b, np.float64)))
+    if metric == "cosine":
+        return 1.0 - normalise(a) @ normalise(b).T
+    raise ValueError(f"unknown metric {metric!r}: use euclidean or cosine")
+
+
+def kth_neighbour_distance(x: np.ndarray, k: int, metric: str = "euclidean") -> np.ndarray:
+    """For each row, the distance to its k-th nearest other row (the row itself not counted)."""
+    x = _need(x, k + 1, f"the {k}-th neighbour distance")
+    out = np.empty(len(x))
+    for start in range(0, len(x), CHUNK):
+        d = pairwise_distances(x[start : start + CHUNK], x, metric)
+        out[start : start + CHUNK] = np.partition(d, k, axis=1)[:, k]  # index 0 is the row itself
+    return out
+
+
+def prdc(real: np.ndarray, fake: np.ndarray, k: int = 5, metric: str = "euclidean") -> dict[str, float]:
+    """Precision, recall, density and coverage of ``fake`` against ``real`` (Naeem et al., 2020).
+
+    With r_i the distance from real i to its k-th nearest real neighbour, f_j likewise for fake,
+    and B(x, r) the closed-open ball d < r:
+    precision = share of fakes inside some real ball B(real_i, r_i);
+    recall = share of reals inside some fake ball B(fake_j, f_j);
+    density = (1/k) · mean over fakes of the number of real balls containing it;
+    coverage = share of reals whose nearest fake lies inside B(real_i, r_i).
+    Computed in row chunks: memory O(chunk · n), not O(n²). Needs more than k samples of each.
+    """
+    real = _need(real, k + 1, "PRDC (real set)")
+    fake = _need(fake, k + 1, "PRDC (synthetic set)")
+    r_real = kth_neighbour_distance(real, k, metric)
+    r_fake = kth_neighbour_distance(fake, k, metric)
+    in_balls = np.zeros(len(fake))
+    covered = np.zeros(len(real), bool)
+    recalled = np.zeros(len(real), bool)
+    for start in range(0, len(real), CHUNK):
+        d = pairwise_distances(real[start : start + CHUNK], fake, metric)  # (chunk, n_fake)
+        radius = r_real[start : start + CHUNK, None]
+        in_balls += (d < radius).sum(axis=0)
+        covered[start : start + CHUNK] = d.min(axis=1) < radius[:, 0]
+        recalled[start : start + CHUNK] = (d < r_fake[None, :]).any(axis=1)
+    return {
+        "precision": float((in_balls > 0).mean()),
+        "recall": float(recalled.mean()),
+        "density": float(in_balls.mean() / k),
+        "coverage": float(covered.mean()),
+    }
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two sets (the FID formula on any features).
+
+    ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2}), with sample covariances
+    (n − 1). The matrix square roots are taken by symmetric eigendecomposition, so the result is
+    real and ≥ 0 up to rounding. Needs at least 2 samples in each set.
+    """
+    a = _need(a, 2, "Fréchet distance")
+    b = _need(b, 2, "Fréchet distance")
+    mu = a.mean(0) - b.mean(0)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    ca, cb = np.atleast_2d(ca), np.atleast_2d(cb)
+    w, v = np.linalg.eigh(ca)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    cross = np.linalg.eigvalsh(root_a @ cb @ root_a)
+    value = float(mu @ mu + np.trace(ca) + np.trace(cb) - 2 * np.sqrt(np.clip(cross, 0, None)).sum())
+    return max(value, 0.0)
+
+
+def centroid_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine between the means of the (normalised) rows of two sets: 1 = same mean direction."""
+    ma = normalise(_need(a, 1, "centroid cosine")).mean(0)
+    mb = normalise(_need(b, 1, "centroid cosine")).mean(0)
+    return float(ma @ mb / max(np.linalg.norm(ma) * np.linalg.norm(mb), 1e-12))
+
+
+def clip_score(images: np.ndarray, texts: np.ndarray) -> float:
+    """Mean cosine between each image embedding and the embedding of its own prompt (row i with i).
+
+    (CLIPScore of Hessel et al. rescales this as 2.5 · max(cos, 0); we report the plain cosine.)
+    """
+    images, texts = _need(images, 1, "CLIP score"), _need(texts, 1, "CLIP score")
+    if images.shape != texts.shape:
+        raise ValueError(f"CLIP score needs one text per image, got {images.shape} and {texts.shape}")
+    return float((normalise(images) * normalise(texts)).sum(1).mean())
+
+
+def modality_gap(images: np.ndarray, texts: np.ndarray) -> float:
+    """‖mean of normalised image embeddings − mean of normalised text embeddings‖ (Liang et al., 2022)."""
+    return float(np.linalg.norm(normalise(_need(images, 1, "modality gap")).mean(0)
+                                - normalise(_need(texts, 1, "modality gap")).mean(0)))
+
+
+def separability(synthetic: np.ndarray, real: np.ndarray, folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated accuracy of a linear classifier telling synthetic from real embeddings.
+
+    Both sets are cut to the size of the smaller (a fixed random subset), so chance is 0.5:
+    0.5 = indistinguishable, 1.0 = perfectly separable. Logistic regression on normalised
+    embeddings, stratified k-fold (k = min(folds, smaller set)). Needs at least 2 of each.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    synthetic = _need(synthetic, 2, "separability (synthetic)")
+    real = _need(real, 2, "separability (real)")
+    rng = np.random.default_rng(seed)
+    m = min(len(synthetic), len(real))
+    s = synthetic[rng.permutation(len(synthetic))[:m]]
+    r = real[rng.permutation(len(real))[:m]]
+    x = normalise(np.concatenate([s, r]))
+    y = np.r_[np.ones(m), np.zeros(m)]
+    cv = StratifiedKFold(n_splits=min(folds, m), shuffle=True, random_state=seed)
+    return float(cross_val_score(LogisticRegression(max_iter=2000), x, y, cv=cv).mean())
