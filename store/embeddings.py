@@ -40,8 +40,9 @@ def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int 
     """
     table = KINDS[kind]
     what = "t.id, t.text" if kind == "text" else "t.id, t.path"
+    readable = " and t.error is null" if kind == "real" else ""
     sql = (
-        f"select {what} from {table} t where t.experiment_id = ? and not exists"
+        f"select {what} from {table} t where t.experiment_id = ?{readable} and not exists"
         " (select 1 from embeddings e where e.kind = ? and e.model = ? and e.item_id = t.id)"
         " order by t.id"
     )

@@ -13,20 +13,34 @@ def known_paths(store: Store, experiment_id: int, source: str) -> set[str]:
 
 
 def add(store: Store, experiment_id: int, source: str, rows: list[dict]) -> int:
-    """Insert real images (``class`` label, ``path`` relative to the store, ``sha256``, ``width``,
-    ``height``); rows already there are left alone. Returns how many were new."""
+    """Insert real images (``class`` label, ``path`` relative to the store or absolute, ``sha256``,
+    ``width``, ``height``, ``split``); rows already there are left alone. Returns how many were new."""
     now = time.time()
     with store.immediate():
         class_ids = dict(store.conn.execute("select name, id from classes where experiment_id = ?", [experiment_id]))
         before = store.conn.total_changes
         store.conn.executemany(
-            "insert or ignore into real_images (experiment_id, class_id, source, path, sha256, width, height, created_at)"
-            " values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(experiment_id, class_ids[r["class"]], source, r["path"], r["sha256"], r["width"], r["height"], now)
-             for r in rows],
+            "insert or ignore into real_images"
+            " (experiment_id, class_id, source, path, sha256, width, height, split, created_at)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(experiment_id, class_ids[r["class"]], source, r["path"], r["sha256"], r["width"], r["height"],
+              r["split"], now) for r in rows],
         )
         return store.conn.total_changes - before
 
 
 def count(store: Store, experiment_id: int) -> int:
-    return store.conn.execute("select count(*) from real_images where experiment_id = ?", [experiment_id]).fetchone()[0]
+    """Real images that can be used (readable ones)."""
+    return store.conn.execute(
+        "select count(*) from real_images where experiment_id = ? and error is null", [experiment_id]).fetchone()[0]
+
+
+def mark_unreadable(store: Store, real_id: int, error: str) -> None:
+    """Record that a real image file cannot be read; it is skipped from then on, and counted."""
+    store.db.execute("update real_images set error = ? where id = ?", [error[:500], real_id])
+
+
+def unreadable(store: Store, experiment_id: int) -> list[dict]:
+    return [dict(r) for r in store.conn.execute(
+        "select id, path, error from real_images where experiment_id = ? and error is not null order by id",
+        [experiment_id])]

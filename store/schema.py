@@ -129,5 +129,18 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["metrics"].create_index(["experiment_id", "name", "scope", "subset"], unique=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Real images get a split (train / test) and an error for files that cannot be read;
+    analyses hold each computed set of result tables with the counts they came from."""
+    db["real_images"].add_column("split", str, not_null_default="test")
+    db["real_images"].add_column("error", str)
+    db["analyses"].create(
+        {"id": int, "experiment_id": int, "model": str, "counts": str, "result": str, "computed_at": float},
+        pk="id", not_null={"experiment_id", "model", "counts", "result"},
+        foreign_keys=[("experiment_id", "experiments", "id")],
+    )
+    db["analyses"].create_index(["experiment_id", "model", "id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,7 +21,7 @@ from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
 from synthdiv.templates import builtin_templates, parse_templates
 
 SEED_MODES = ("distinct", "shared")
-REAL_SOURCES = ("", "digits-test")
+DIGIT_SOURCES = ("digits", "digits-test")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,9 @@ class ExperimentConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     store: str = ""  # resolved store folder ("" when the file gives none)
-    real: str = ""  # the real image set: "" (none) or "digits-test"
+    real: str = ""  # the real image set: "" (none), "digits", "digits-test", or a folder (resolved)
+    real_mapping: str = ""  # a CSV of folder,class lines for a folder source (resolved)
+    real_test_fraction: float = 0.5  # share of a folder source's images in the test split
 
     def stored(self) -> dict[str, Any]:
         """The config as stored with the experiment (paths resolved; classes and templates listed)."""
@@ -80,6 +82,8 @@ class ExperimentConfig:
             embedding=EmbeddingConfig(**d["embedding"]),
             store=d.get("store", ""),
             real=d.get("real", ""),
+            real_mapping=d.get("real_mapping", ""),
+            real_test_fraction=d.get("real_test_fraction", 0.5),
         )
 
     def settings(self) -> dict[str, Any]:
@@ -120,7 +124,7 @@ class ExperimentConfig:
 
 _SECTIONS = {
     "": {"name", "store", "classes", "templates", "generation", "embedding", "real"},
-    "real": {"source"},
+    "real": {"source", "mapping", "test_fraction"},
     "classes": {"set", "names"},
     "templates": {"builtin", "custom"},
     "generation": set(GenerationConfig.__dataclass_fields__),
@@ -230,20 +234,34 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         p = Path(store).expanduser()
         store = str(p if p.is_absolute() else (base_dir / p))
 
-    real = _typed(real_t, "source", str, "", where, "real")
-    if real not in REAL_SOURCES:
-        raise ConfigError(f"{where}: real.source is {real!r}", "use digits-test, or leave it out for no real set")
-    if real == "digits-test":
+    real = _typed(real_t, "source", str, "", where, "real").strip()
+    mapping = _typed(real_t, "mapping", str, "", where, "real").strip()
+    test_fraction = _typed(real_t, "test_fraction", float, 0.5, where, "real")
+    if not 0.0 < test_fraction < 1.0:
+        raise ConfigError(f"{where}: real.test_fraction is {test_fraction}", "use a value between 0 and 1")
+    if real in DIGIT_SOURCES:
         from synthdiv.classes import DIGITS
 
         missing = [label for label in labels if label not in DIGITS]
         if missing:
-            raise ConfigError(f"{where}: real.source digits-test has no images of {missing[0]!r}",
+            raise ConfigError(f"{where}: real.source {real} has no images of {missing[0]!r}",
                               "use the digits class set with it")
+    elif real:
+        from synthdiv.real import folder_items, read_mapping
+
+        folder = Path(real).expanduser()
+        real = str((folder if folder.is_absolute() else base_dir / folder).resolve())
+        if mapping:
+            m = Path(mapping).expanduser()
+            mapping = str((m if m.is_absolute() else base_dir / m).resolve())
+        folder_items(real, {label: class_set.prompt_names[label] for label in labels},
+                     read_mapping(mapping) if mapping else None, test_fraction)
 
     return ExperimentConfig(
         name=name,
         real=real,
+        real_mapping=mapping,
+        real_test_fraction=test_fraction,
         class_set=class_set.name,
         classes=tuple((label, class_set.prompt_names[label]) for label in labels),
         templates=tuple(t.text for t in templates),

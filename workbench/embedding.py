@@ -10,7 +10,7 @@ import time
 
 from PIL import Image
 
-from store import embeddings, jobs, workers
+from store import embeddings, jobs, real, workers
 from store.core import Store
 from synthdiv.embed import Embedder, resolve_embedder
 from workbench.config import ExperimentConfig
@@ -36,12 +36,18 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None) 
         done += embeddings.add(st, "text", [t["id"] for t in texts], embedder.name, vecs)
     for kind in ("image", "real"):
         while rows := embeddings.missing(st, experiment_id, kind, embedder.name, limit=embedder.batch_size * 4):
-            pictures = []
+            pictures, ids = [], []
             for row in rows:
-                with Image.open(st.root / row["path"]) as im:
-                    pictures.append(im.convert("RGB"))
-            vecs = embedder.embed_images(pictures)
-            done += embeddings.add(st, kind, [r["id"] for r in rows], embedder.name, vecs)
+                try:
+                    with Image.open(st.root / row["path"]) as im:
+                        pictures.append(im.convert("RGB"))
+                    ids.append(row["id"])
+                except (OSError, ValueError, Image.DecompressionBombError) as exc:
+                    if kind != "real":
+                        raise
+                    real.mark_unreadable(st, row["id"], f"{type(exc).__name__}: {exc}")
+            if pictures:
+                done += embeddings.add(st, kind, ids, embedder.name, embedder.embed_images(pictures))
             if beat is not None:
                 beat.processed += len(rows)
     return done

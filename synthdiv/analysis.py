@@ -1,0 +1,190 @@
+"""The analyses of one experiment, from its embeddings: every table the workbench shows and exports.
+
+Inputs are CLIP embeddings with class indices: synthetic images, real images with a split
+(``train`` / ``test``), and prompt texts. The real **test** split is the yardstick: it is never
+used to train a probe nor to choose a probe's C. Tables are lists of rows (dicts), matrices are
+lists of lists in class order; a value that cannot be computed (too few samples) is ``None`` and
+``notes`` says why.
+
+The four causes of the study, per class:
+- ambiguity: the highest cosine between the class's text embedding and another class's
+  (``ambiguity_name_similarity``, with that class), and the share of the class's real test images
+  that CLIP zero-shot assigns to another class (``ambiguity_zero_shot_confusion``);
+- weak prompt adherence: zero-shot accuracy on the class's synthetic images (``adherence``);
+- lack of diversity: synthetic ÷ real for the Vendi score and for mean pairwise distance;
+- inability to represent the concept: real test accuracy, for the class, of the probe trained
+  on synthetic images (``concept_synthetic_to_real``), and the cosine between the synthetic and
+  the real centroid (``concept_centroid_cosine``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from synthdiv import metrics
+from synthdiv.probe import class_text_vectors, linear_probe, zero_shot_predict
+
+
+@dataclass(frozen=True)
+class Inputs:
+    classes: list[str]
+    synthetic: np.ndarray
+    synthetic_y: np.ndarray
+    real: np.ndarray
+    real_y: np.ndarray
+    real_split: np.ndarray  # "train" / "test" per real row
+    text: np.ndarray
+    text_y: np.ndarray
+    synthetic_prompt: np.ndarray | None = None  # the text embedding of each synthetic image's prompt
+
+
+def _safe(fn, notes: list[str], label: str):
+    try:
+        return fn()
+    except ValueError as exc:
+        notes.append(f"{label}: {exc}")
+        return None
+
+
+def _centroids(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((n, x.shape[1] if x.ndim == 2 and len(x) else 1))
+    for c in range(n):
+        if (y == c).any():
+            out[c] = metrics.normalise(x[y == c]).mean(0)
+    return metrics.normalise(out)
+
+
+def _round(m: np.ndarray) -> list[list[float]]:
+    return [[round(float(v), 6) for v in row] for row in m]
+
+
+def real_train_subset(real_y_train: np.ndarray, synthetic_y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Indices into the real train rows: per class as many as there are synthetic images (or all)."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c in np.unique(real_y_train):
+        rows = np.flatnonzero(real_y_train == c)
+        want = min(len(rows), int((synthetic_y == c).sum()))
+        picks.append(rng.choice(rows, want, replace=False))
+    return np.sort(np.concatenate(picks)) if picks else np.zeros(0, int)
+
+
+def analyse(inp: Inputs, k: int = 5) -> dict:
+    """Every table of the experiment (see the module docstring for the definitions)."""
+    n = len(inp.classes)
+    notes: list[str] = []
+    syn, syn_y = np.asarray(inp.synthetic, np.float64), np.asarray(inp.synthetic_y)
+    real, real_y = np.asarray(inp.real, np.float64), np.asarray(inp.real_y)
+    test = np.asarray(inp.real_split) == "test"
+    train = np.asarray(inp.real_split) == "train"
+    text_c = class_text_vectors(inp.text, inp.text_y, n)
+    syn_c, real_c = _centroids(syn, syn_y, n), _centroids(real[test], real_y[test], n)
+    out: dict = {"classes": list(inp.classes), "notes": notes,
+                 "counts": {"synthetic": int(len(syn)), "real_train": int(train.sum()), "real_test": int(test.sum()),
+                            "texts": int(len(inp.text))}}
+
+    # matrices (rows and columns in class order)
+    out["similarity_text"] = _round(text_c @ text_c.T)
+    out["similarity_synthetic_text"] = _round(syn_c @ text_c.T)
+    out["similarity_synthetic_real"] = _round(syn_c @ real_c.T)
+
+    # probes: trained on synthetic, or on as many real train images per class; tested on real test only
+    zs_real = zero_shot_predict(real[test], text_c) if test.any() else np.zeros(0, int)
+    zs_syn = zero_shot_predict(syn, text_c) if len(syn) else np.zeros(0, int)
+    s2r = r2r = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if len(np.unique(syn_y)) >= 2 and test.any():
+            s2r = linear_probe(syn, syn_y).predict(metrics.normalise(real[test]))
+        else:
+            notes.append("synthetic→real: needs synthetic images of 2 classes and a real test split")
+        pick = real_train_subset(real_y[train], syn_y)
+        if len(np.unique(real_y[train][pick])) >= 2 and test.any():
+            r2r = linear_probe(real[train][pick], real_y[train][pick]).predict(metrics.normalise(real[test]))
+        else:
+            notes.append("real→real: needs real train images of 2 classes and a real test split")
+    ty = real_y[test]
+
+    def acc(pred, truth, c):
+        sel = truth == c
+        return None if pred is None or not sel.any() else round(float((pred[sel] == c).mean()), 6)
+
+    accuracy, diversity, causes = [], [], []
+    for c, name in enumerate(inp.classes):
+        s, r = syn[syn_y == c], real[test & (real_y == c)]
+        accuracy.append({
+            "class": name, "synthetic_to_real": acc(s2r, ty, c), "real_to_real": acc(r2r, ty, c),
+            "zero_shot_real": acc(zs_real, ty, c), "zero_shot_synthetic": acc(zs_syn, syn_y, c),
+            "n_synthetic": int(len(s)), "n_real_train": int((real_y[train][pick] == c).sum()), "n_real_test": int(len(r)),
+        })
+        kk = max(1, min(k, len(s) - 1, len(r) - 1))
+        row = {"class": name, "n_synthetic": int(len(s)), "n_real": int(len(r)),
+               "vendi_synthetic": _safe(lambda: metrics.vendi(s), notes, f"{name} vendi"),
+               "vendi_real": _safe(lambda: metrics.vendi(r), notes, f"{name} vendi real"),
+               "distance_synthetic": _safe(lambda: metrics.mean_pairwise_cosine_distance(s), notes, f"{name} distance"),
+               "distance_real": _safe(lambda: metrics.mean_pairwise_cosine_distance(r), notes, f"{name} distance real")}
+        pr = _safe(lambda: metrics.prdc(r, s, k=kk, metric="cosine"), notes, f"{name} PRDC") or {}
+        row.update({key: pr.get(key) for key in ("precision", "recall", "density", "coverage")})
+        row["frechet"] = _safe(lambda: metrics.frechet_distance(s, r), notes, f"{name} Fréchet")
+        row["centroid_cosine"] = _safe(lambda: metrics.centroid_cosine(s, r), notes, f"{name} centroid")
+        row["separability"] = _safe(lambda: metrics.separability(s, r), notes, f"{name} separability")
+        row["vendi_ratio"] = (row["vendi_synthetic"] / row["vendi_real"]
+                              if row["vendi_synthetic"] is not None and row["vendi_real"] else None)
+        row["distance_ratio"] = (row["distance_synthetic"] / row["distance_real"]
+                                 if row["distance_synthetic"] is not None and row["distance_real"] else None)
+        diversity.append({key: (round(v, 6) if isinstance(v, float) else v) for key, v in row.items()})
+        others = [j for j in range(n) if j != c]
+        near = max(others, key=lambda j: text_c[c] @ text_c[j]) if others else None
+        causes.append({
+            "class": name,
+            "ambiguity_name_similarity": round(float(text_c[c] @ text_c[near]), 6) if near is not None else None,
+            "ambiguity_nearest_class": inp.classes[near] if near is not None else None,
+            "ambiguity_zero_shot_confusion": None if accuracy[-1]["zero_shot_real"] is None
+            else round(1 - accuracy[-1]["zero_shot_real"], 6),
+            "adherence": accuracy[-1]["zero_shot_synthetic"],
+            "diversity_vendi_ratio": diversity[-1]["vendi_ratio"],
+            "diversity_distance_ratio": diversity[-1]["distance_ratio"],
+            "concept_synthetic_to_real": accuracy[-1]["synthetic_to_real"],
+            "concept_centroid_cosine": diversity[-1]["centroid_cosine"],
+        })
+    worst = lambda r: (r["concept_synthetic_to_real"] if r["concept_synthetic_to_real"] is not None else 2.0,  # noqa: E731
+                       r["adherence"] if r["adherence"] is not None else 2.0)
+    out["four_causes"] = sorted(causes, key=worst)
+    out["accuracy"] = accuracy
+    out["diversity"] = diversity
+
+    confusion = np.zeros((n, n), int)
+    if s2r is not None:
+        np.add.at(confusion, (ty, s2r), 1)
+    out["confusion"] = confusion.tolist()
+    off = [(int(confusion[i, j]), i, j) for i in range(n) for j in range(n) if i != j and confusion[i, j]]
+    out["top_confusions"] = [
+        {"class": inp.classes[i], "predicted": inp.classes[j], "count": cnt,
+         "share_of_class": round(cnt / max(1, int(confusion[i].sum())), 6)}
+        for cnt, i, j in sorted(off, reverse=True)[:20]]
+
+    geo = {"modality_gap": _safe(lambda: metrics.modality_gap(syn, inp.text), notes, "modality gap"),
+           "cone_synthetic": _safe(lambda: metrics.cone(syn), notes, "cone synthetic"),
+           "cone_real": _safe(lambda: metrics.cone(real[test]), notes, "cone real"),
+           "cone_text": _safe(lambda: metrics.cone(inp.text), notes, "cone text"),
+           "clip_score": None if inp.synthetic_prompt is None or not len(syn)
+           else metrics.clip_score(syn, inp.synthetic_prompt),
+           "separability_all": _safe(lambda: metrics.separability(syn, real[test]), notes, "separability")}
+    out["geometry"] = [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in geo.items()}]
+    summary = {
+        "synthetic_to_real": None if s2r is None else round(float((s2r == ty).mean()), 6),
+        "real_to_real": None if r2r is None else round(float((r2r == ty).mean()), 6),
+        "zero_shot_real": round(float((zs_real == ty).mean()), 6) if len(ty) else None,
+        "adherence": round(float((zs_syn == syn_y).mean()), 6) if len(syn) else None,
+    }
+    ratios = [d["distance_ratio"] for d in diversity if d["distance_ratio"] is not None]
+    summary["diversity_ratio"] = round(float(np.mean(ratios)), 6) if ratios else None
+    out["summary"] = [summary]
+    return out
+
+
+TABLES = ("four_causes", "diversity", "accuracy", "top_confusions", "geometry", "summary")
+MATRICES = ("similarity_text", "similarity_synthetic_text", "similarity_synthetic_real", "confusion")
