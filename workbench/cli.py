@@ -22,6 +22,8 @@ examples:
   synthdiv status D                            counts of images, embeddings and jobs in D
   synthdiv status D --json                     the same as JSON
   synthdiv open D                              a live view of D in the terminal (q quits)
+  synthdiv report D                            headline numbers and the four causes per class
+  synthdiv export D --format csv,md --out T    every result table, with what reproduces it
   synthdiv classes imagenet --search retriever find class names
   synthdiv templates                           the built-in prompt templates
   synthdiv mini verify                         check the shipped mini models' quality numbers
@@ -64,6 +66,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
                       f"(pending {j['pending']}, running {j['running']}, failed {j['failed']})")
         table.add_row("embeddings", f"{e['image_embeddings']} image, {e['text_embeddings']} text, "
                       f"{e['real_embeddings']} real")
+        if e["real_images"] or e["real_unreadable"]:
+            table.add_row("real images", f"{e['real_images']}"
+                          + (f" ({e['real_unreadable']} unreadable, skipped)" if e["real_unreadable"] else ""))
         table.add_row("workers", ", ".join(f"{w['kind']} (pid {w['pid']} on {w['host']})"
                                            for w in e["workers_running"]) or "none running")
         console.print(table)
@@ -73,6 +78,48 @@ def _cmd_status(args: argparse.Namespace) -> int:
         for j in e["job_errors"][:2]:
             console.print(f"[red]{e['name']}: job for {j['class']} (seed {j['seed']}) {j['state']}:[/red] "
                           f"{(j['error'] or '').splitlines()[0]}")
+    return 0
+
+
+def _analysis(st, name):
+    from workbench.analysis import ensure
+    from workbench.report import experiment_and_model
+
+    exp, model = experiment_and_model(st, name)
+    analysis = ensure(st, exp["id"], model)
+    if analysis is None:
+        raise SynthdivError(f"experiment {exp['name']!r} has no embeddings from {model} yet",
+                            f"run it first: synthdiv run CONFIG --store {st.root}")
+    return exp, model, analysis
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from store import open_store
+    from workbench.report import print_causes, print_summary
+
+    with open_store(args.store) as st:
+        _, model, analysis = _analysis(st, args.experiment)
+    console = Console()
+    print_summary(console, analysis["result"], model)
+    print_causes(console, analysis["result"], limit=None if args.all else 15)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from store import open_store
+    from workbench.report import FORMATS, export
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise SynthdivError(f"unknown export format {','.join(bad) or args.format!r}", f"use one or more of {', '.join(FORMATS)}")
+    from store import check_writable
+
+    out = check_writable(args.out)
+    with open_store(args.store) as st:
+        exp, _, analysis = _analysis(st, args.experiment)
+        files = export(st, exp, analysis, formats, out)
+    print(f"Wrote {len(files)} files to {out}: " + ", ".join(p.name for p in files))
     return 0
 
 
@@ -128,6 +175,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--experiment", metavar="NAME", help="only this experiment")
     p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("report", help="the headline numbers and the four causes per class, worst first",
+                       description="Print the experiment's headline numbers and its four-causes table "
+                       "(ambiguity, prompt adherence, diversity, concept representation), worst classes first. "
+                       "Uses the newest stored analysis if it is current, else computes one.")
+    p.add_argument("store", metavar="DIR", help="store folder")
+    p.add_argument("--experiment", metavar="NAME", help="the experiment (needed when the store holds several)")
+    p.add_argument("--all", action="store_true", help="every class, not just the 15 worst")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("export", help="write every result table as CSV, Markdown, LaTeX or JSON",
+                       description="Write the diversity, accuracy, confusion, four-causes and geometry tables "
+                       "and the class × class matrices, with the models, hashes, settings and counts behind them.")
+    p.add_argument("store", metavar="DIR", help="store folder")
+    p.add_argument("--format", default="csv,md,tex,json", help="csv, md, tex, json, or several comma-separated (default: all)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    p.add_argument("--experiment", metavar="NAME", help="the experiment (needed when the store holds several)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("open", help="open the workbench on a store: its experiments and workers, live",
                        description="Open a live view of a store: progress of every experiment, jobs by "

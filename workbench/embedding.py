@@ -13,6 +13,7 @@ from PIL import Image
 from store import embeddings, jobs, real, workers
 from store.core import Store
 from synthdiv.embed import Embedder, resolve_embedder
+from workbench.analysis import LiveAnalysis
 from workbench.config import ExperimentConfig
 
 POLL_S = 0.5
@@ -56,15 +57,18 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None) 
 def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:
     """Embed until generation is over and nothing is left; return ``done`` or ``stopped``."""
     embedder = load_embedder(cfg)
+    live = LiveAnalysis(st, experiment_id, embedder.name)
     idle_since = time.monotonic()
     while not flag.stop.is_set():
         if embed_pending(st, experiment_id, embedder, beat):
             idle_since = time.monotonic()
+            live.maybe()
             continue
         counts = jobs.counts(st, experiment_id)
         open_jobs = counts["pending"] + counts["running"]
         if open_jobs == 0 or flag.drain.is_set():
             embed_pending(st, experiment_id, embedder, beat)  # what arrived since the last look
+            live.maybe(force=True)
             return "done"
         if workers.running(st, experiment_id, "generation"):
             idle_since = time.monotonic()

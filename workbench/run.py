@@ -24,7 +24,6 @@ from store.core import Store
 from store.images import slug
 from synthdiv.embed import embedder_identity, resolve_embedder
 from workbench.config import ExperimentConfig, load_config
-from workbench.headline import print_headline
 from workbench.plan import expand
 from workbench.real import register_real
 
@@ -110,7 +109,7 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
                 f"Nothing to do: all {before.total} images are generated and embedded "
                 f"({before.texts_embedded} prompt embeddings). See: synthdiv status {root}"
             )
-            print_headline(st, exp_id, model_name, console)
+            _headline(st, exp_id, model_name, console)
             return 0
         supervisor = Supervisor(st, exp_id, root, cfg.name, console)
         try:
@@ -132,7 +131,7 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
         if status != 0 or after.failed or after.done < after.total or not after.embedding_done:
             _report_failures(st, exp_id, console)
             return 1
-        print_headline(st, exp_id, model_name, console)
+        _headline(st, exp_id, model_name, console)
         console.print(f"Store: {root}  ·  details: synthdiv status {root}")
         return 0
 
@@ -234,6 +233,18 @@ def _watch(st: Store, exp_id: int, model: str, sup: Supervisor, before: Progress
             if not busy:
                 return sup.status()
             time.sleep(POLL_S)
+
+
+def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
+    """The headline numbers and the worst classes, from the (stored or fresh) analysis."""
+    from workbench.analysis import ensure
+    from workbench.report import print_causes, print_summary
+
+    analysis = ensure(st, exp_id, model)
+    if analysis is None:
+        return
+    print_summary(console, analysis["result"], model)
+    print_causes(console, analysis["result"], limit=5)
 
 
 def _report_failures(st: Store, exp_id: int, console: Console) -> None:

@@ -74,8 +74,9 @@ def test_digits_experiment_runs_offline_and_prints_headline_numbers(tmp_path):
     assert took < 300, f"{took:.0f} s"
     text = " ".join(out.stdout.split())
     assert "500/500 images, 500 image embeddings" in text
-    for line in ("prompt adherence", "CLIP zero-shot, real", "synthetic→real", "diversity ratio"):
+    for line in ("prompt adherence", "CLIP zero-shot, real", "synthetic→real", "real→real", "diversity ratio",
+                 "The four causes per class, worst first"):
         assert line in text
     status = json.loads(run_cli("status", str(tmp_path / "D"), "--json").stdout)
-    assert status["real_images"] == 450 and status["real_embeddings"] == 450
+    assert status["real_images"] == 1797 and status["real_embeddings"] == 1797
     assert status["text_embeddings"] == 50

@@ -173,3 +173,22 @@ def test_two_processes_can_open_a_new_store_at_once(tmp_path):
     assert [p.wait() for p in procs] == [0] * 4
     with open_store(tmp_path / "s") as st:
         assert st.schema_version() == SCHEMA_VERSION
+
+
+def test_a_version_1_store_is_migrated_without_losing_rows(tmp_path):
+    from store.schema import MIGRATIONS
+
+    import sqlite_utils
+
+    db = sqlite_utils.Database(tmp_path / "synthdiv.db")
+    MIGRATIONS[0](db)
+    db.execute("pragma user_version = 1")
+    db["experiments"].insert({"name": "old", "config": "{}", "settings": "{}", "created_at": 0})
+    db["classes"].insert({"experiment_id": 1, "position": 0, "name": "fox", "prompt_name": "fox"})
+    db["real_images"].insert({"experiment_id": 1, "class_id": 1, "source": "s", "path": "a.png"})
+    db.close()
+    with open_store(tmp_path) as st:
+        assert st.schema_version() == SCHEMA_VERSION
+        row = dict(next(iter(st.conn.execute("select * from real_images"))))
+        assert row["path"] == "a.png" and row["split"] == "test" and row["error"] is None
+        assert "analyses" in st.db.table_names()

@@ -1,0 +1,75 @@
+"""``synthdiv report`` and ``synthdiv export`` on a store, and a real folder source with a corrupt file."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthdiv.analysis import MATRICES, TABLES
+from tests.helpers import TINY, run_cli, write_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store_with_real(tmp_path_factory):
+    """The tiny example plus a real folder source (3 classes, 6 images each) with one corrupt file."""
+    root = tmp_path_factory.mktemp("r")
+    rng = np.random.default_rng(0)
+    for name in ("Goldfish", "tabby_cat", "golden-retriever"):
+        (root / "real" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)).save(root / "real" / name / f"{i}.png")
+    (root / "real" / "Goldfish" / "broken.png").write_bytes(b"not a png at all")
+    config = write_config(root, TINY.read_text() + '\n[real]\nsource = "real"\ntest_fraction = 0.5\n')
+    out = run_cli("run", str(config), "--store", str(root / "D"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root / "D"
+
+
+def test_a_corrupt_real_file_is_skipped_counted_and_reported(store_with_real):
+    status = json.loads(run_cli("status", str(store_with_real), "--json").stdout)
+    e = status["experiments"][0]
+    assert e["real_images"] == 18 and e["real_unreadable"] == 1 and e["real_embeddings"] == 18
+    human = run_cli("status", str(store_with_real)).stdout
+    assert "1 unreadable" in human
+
+
+def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_real, tmp_path):
+    report = run_cli("report", str(store_with_real), "--all")
+    assert report.returncode == 0, report.stderr
+    assert "The four causes per class, worst first" in report.stdout
+    out = run_cli("export", str(store_with_real), "--format", "csv,md,tex,json", "--out", str(tmp_path / "x"))
+    assert out.returncode == 0, out.stderr
+    names = {p.name for p in (tmp_path / "x").iterdir()}
+    for table in TABLES + MATRICES:
+        assert f"{table}.csv" in names
+    assert {"synthdiv-report.md", "synthdiv-report.tex", "synthdiv-report.json", "metadata.json"} <= names
+    data = json.loads((tmp_path / "x" / "synthdiv-report.json").read_text())
+    meta = data["metadata"]
+    assert meta["experiment"] == "tiny" and meta["embedding_model"] == "tiny-random"
+    assert meta["generation"][0]["model_id"] == "tiny-random" and meta["generation"][0]["images"] == 24
+    # the JSON reloads and matches the printed table, row by row, worst first
+    lines = [ln for ln in report.stdout.splitlines() if ln.startswith("│")]
+    assert len(lines) == len(data["four_causes"]) == 3
+    for line, row in zip(lines, data["four_causes"], strict=True):
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        assert cells[0] == row["class"]
+        assert cells[1] == ("—" if row["concept_synthetic_to_real"] is None else f"{row['concept_synthetic_to_real']:.3f}")
+        assert cells[3] == ("—" if row["adherence"] is None else f"{row['adherence']:.3f}")
+    with open(tmp_path / "x" / "four_causes.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["class"] for r in rows] == [r["class"] for r in data["four_causes"]]
+    md = (tmp_path / "x" / "synthdiv-report.md").read_text()
+    assert "## four_causes" in md and "## similarity_text" in md
+    tex = (tmp_path / "x" / "synthdiv-report.tex").read_text()
+    assert tex.count("\\begin{tabular}") == len(TABLES) + len(MATRICES)
+
+
+def test_export_refuses_an_unknown_format(store_with_real, tmp_path):
+    out = run_cli("export", str(store_with_real), "--format", "xlsx", "--out", str(tmp_path / "y"))
+    assert out.returncode == 2 and "unknown export format" in out.stderr

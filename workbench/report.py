@@ -1,0 +1,172 @@
+"""Result tables: printed (``synthdiv report``, the end of ``synthdiv run``) and exported
+(``synthdiv export``) as CSV, Markdown, LaTeX or JSON, with what is needed to reproduce them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from store import experiments
+from store.core import Store
+from synthdiv.analysis import MATRICES, TABLES
+from synthdiv.embed import embedder_identity, resolve_embedder
+from synthdiv.errors import SynthdivError
+from workbench.config import ExperimentConfig
+
+FORMATS = ("csv", "md", "tex", "json")
+CAUSE_COLUMNS = (
+    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_centroid_cosine", "cent"),
+    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
+    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
+    ("ambiguity_zero_shot_confusion", "zs conf"),
+)
+CAUSE_LEGEND = (
+    "concept: s→r real accuracy of the synthetic-trained probe, cent synthetic·real centroid cosine; "
+    "adherence: adh zero-shot accuracy on synthetic; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
+    "ambiguity: name highest text similarity to another class (nearest), zs conf share of real images "
+    "zero-shot put in another class"
+)
+
+
+def embedding_model(cfg: ExperimentConfig) -> str:
+    return embedder_identity(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))[0]
+
+
+def fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def print_summary(console: Console, result: dict, model: str) -> None:
+    """The headline numbers: the whole experiment in five figures."""
+    s, c = result["summary"][0], result["counts"]
+    table = Table(title=f"Headline numbers (CLIP {model}; {c['synthetic']} synthetic, {c['real_test']} real test,"
+                        f" {c['real_train']} real train images)", title_justify="left", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_column(style="dim")
+    rows = [("prompt adherence", "adherence", "synthetic images CLIP zero-shot reads as their class"),
+            ("CLIP zero-shot, real", "zero_shot_real", "the same on the real test images"),
+            ("synthetic→real", "synthetic_to_real", "real test accuracy of a probe trained on synthetic"),
+            ("real→real", "real_to_real", "the same with as many real train images per class"),
+            ("diversity ratio", "diversity_ratio", "mean pairwise cosine distance, synthetic ÷ real")]
+    for label, key, what in rows:
+        if s.get(key) is not None:
+            table.add_row(label, fmt(s[key]), what)
+    console.print(table)
+
+
+def print_causes(console: Console, result: dict, limit: int | None = 15) -> None:
+    rows = result["four_causes"][:limit] if limit else result["four_causes"]
+    more = len(result["four_causes"]) - len(rows)
+    table = Table(title="The four causes per class, worst first" + (f" (top {len(rows)}; --all for every class)"
+                                                                    if more else ""), title_justify="left")
+    for key, head in CAUSE_COLUMNS:
+        table.add_column(head, justify="left" if key in ("class", "ambiguity_nearest_class") else "right")
+    for r in rows:
+        table.add_row(*(fmt(r[key]) for key, _ in CAUSE_COLUMNS))
+    console.print(table)
+    console.print(CAUSE_LEGEND, style="dim")
+    for note in result.get("notes", [])[:5]:
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def metadata(st: Store, exp: dict, analysis: dict) -> dict:
+    """What an exported table needs to be reproduced: config, models, hashes, counts, when."""
+    generation = [dict(r) for r in st.conn.execute(
+        "select model_id, model_revision, model_hash, scheduler, steps, guidance, width, height, dtype, device,"
+        " count(*) as images from images where experiment_id = ? group by model_id, model_revision, model_hash,"
+        " scheduler, steps, guidance, width, height, dtype, device", [exp["id"]])]
+    return {
+        "experiment": exp["name"], "store": str(st.root), "config": json.loads(exp["config"]),
+        "embedding_model": analysis["model"], "generation": generation, "counts": analysis["counts"],
+        "analysis_counts": analysis["result"]["counts"], "computed_at": time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(analysis["computed_at"])),
+        "synthdiv_version": __import__("synthdiv").__version__, "notes": analysis["result"].get("notes", []),
+    }
+
+
+def _columns(rows: list[dict]) -> list[str]:
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    return cols
+
+
+def tables_of(result: dict) -> dict[str, tuple[list[str], list[list]]]:
+    """Every table and matrix as (header, rows) in a fixed order."""
+    out = {}
+    for name in TABLES:
+        cols = _columns(result[name])
+        out[name] = (cols, [[r.get(c) for c in cols] for r in result[name]])
+    for name in MATRICES:
+        out[name] = (["class", *result["classes"]], [[c, *row] for c, row in zip(result["classes"], result[name], strict=True)])
+    return out
+
+
+def _tex_escape(v) -> str:
+    s = fmt(v) if not isinstance(v, str) else v
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
+                 ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}"), ("—", "--")):
+        s = s.replace(a, b)
+    return s
+
+
+def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path) -> list[Path]:
+    """Write every table in each format into ``out``; return the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    meta = metadata(st, exp, analysis)
+    tables = tables_of(analysis["result"])
+    written: list[Path] = []
+
+    def write(name: str, text: str) -> None:
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    for f in formats:
+        if f == "json":
+            write("synthdiv-report.json", json.dumps({"metadata": meta, **analysis["result"]}, indent=2))
+        elif f == "csv":
+            for name, (head, rows) in tables.items():
+                buf = io.StringIO()
+                w = csv.writer(buf, lineterminator="\n")
+                w.writerow(head)
+                w.writerows([["" if v is None else v for v in row] for row in rows])
+                write(f"{name}.csv", buf.getvalue())
+            write("metadata.json", json.dumps(meta, indent=2))
+        elif f == "md":
+            parts = [f"# synthdiv report: {exp['name']}\n", "```json\n" + json.dumps(meta, indent=2) + "\n```\n"]
+            for name, (head, rows) in tables.items():
+                parts.append(f"## {name}\n")
+                parts.append("| " + " | ".join(head) + " |")
+                parts.append("|" + "---|" * len(head))
+                parts += ["| " + " | ".join(fmt(v).replace("|", "\\|") for v in row) + " |" for row in rows]
+                parts.append("")
+            write("synthdiv-report.md", "\n".join(parts))
+        elif f == "tex":
+            parts = ["% synthdiv report: " + exp["name"], "% needs \\usepackage{booktabs}"]
+            parts += ["% " + line for line in json.dumps(meta, indent=1).splitlines()]
+            for name, (head, rows) in tables.items():
+                parts += [f"% table: {name}", "\\begin{tabular}{l" + "r" * (len(head) - 1) + "}", "\\toprule",
+                          " & ".join(_tex_escape(h) for h in head) + " \\\\", "\\midrule"]
+                parts += [" & ".join(_tex_escape(v) for v in row) + " \\\\" for row in rows]
+                parts += ["\\bottomrule", "\\end{tabular}", ""]
+            write("synthdiv-report.tex", "\n".join(parts))
+        else:
+            raise SynthdivError(f"unknown export format {f!r}", f"use {', '.join(FORMATS)}")
+    return written
+
+
+def experiment_and_model(st: Store, name: str | None) -> tuple[dict, str]:
+    exp = experiments.get(st, name)
+    return exp, embedding_model(ExperimentConfig.from_stored(json.loads(exp["config"])))
