@@ -39,6 +39,9 @@ def experiment_view(e: dict) -> Group:
     table.add_row("embedded", _bar(e["image_embeddings"], total))
     table.add_row("jobs", f"pending {j['pending']} · running {j['running']} · done {j['done']} · failed {j['failed']}")
     table.add_row("text emb.", str(e["text_embeddings"]))
+    if e.get("real_images") or e.get("real_unreadable"):
+        bad = f" · {e['real_unreadable']} unreadable, skipped" if e.get("real_unreadable") else ""
+        table.add_row("real", f"{e['real_images']} images · {e['real_embeddings']} embedded{bad}")
     running = ", ".join(f"{w['kind']} (pid {w['pid']})" for w in e["workers_running"])
     table.add_row("workers", running or Text("none running", style="dim"))
     parts = [Text(e["name"], style="bold underline"), table]

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from store import experiments
+from store import experiments, real
 from store.core import Store
 from synthdiv.analysis import MATRICES, TABLES
 from synthdiv.embed import embedder_identity, resolve_embedder
@@ -92,6 +92,7 @@ def metadata(st: Store, exp: dict, analysis: dict) -> dict:
         "analysis_counts": analysis["result"]["counts"], "computed_at": time.strftime(
             "%Y-%m-%dT%H:%M:%SZ", time.gmtime(analysis["computed_at"])),
         "synthdiv_version": __import__("synthdiv").__version__, "notes": analysis["result"].get("notes", []),
+        "real_unreadable": [{"path": r["path"], "error": r["error"]} for r in real.unreadable(st, exp["id"])],
     }
 
 

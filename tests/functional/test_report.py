@@ -53,6 +53,7 @@ def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_
     meta = data["metadata"]
     assert meta["experiment"] == "tiny" and meta["embedding_model"] == "tiny-random"
     assert meta["generation"][0]["model_id"] == "tiny-random" and meta["generation"][0]["images"] == 24
+    assert [r["path"].rsplit("/", 1)[-1] for r in meta["real_unreadable"]] == ["broken.png"]
     # the JSON reloads and matches the printed table, row by row, worst first
     lines = [ln for ln in report.stdout.splitlines() if ln.startswith("│")]
     assert len(lines) == len(data["four_causes"]) == 3
