@@ -74,3 +74,17 @@ def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_
 def test_export_refuses_an_unknown_format(store_with_real, tmp_path):
     out = run_cli("export", str(store_with_real), "--format", "xlsx", "--out", str(tmp_path / "y"))
     assert out.returncode == 2 and "unknown export format" in out.stderr
+
+
+def test_the_embedding_worker_stored_a_current_analysis_and_its_metrics(store_with_real):
+    from store import analyses, open_store
+    from workbench.analysis import counts
+
+    with open_store(store_with_real) as st:
+        latest = analyses.latest(st, 1, "tiny-random")
+        assert latest is not None and latest["counts"] == counts(st, 1, "tiny-random")
+        assert latest["counts"] == {"synthetic": 24, "real": 18, "texts": 6}
+        names = {r[0] for r in st.conn.execute("select distinct name from metrics")}
+        assert {"vendi_synthetic", "separability", "synthetic_to_real", "modality_gap"} <= names
+        n = st.conn.execute("select n from metrics where name = 'vendi_synthetic' and scope = 'goldfish'").fetchone()[0]
+        assert n == 8  # computed from the 8 goldfish images
