@@ -151,6 +151,11 @@ def _cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_arguments(p: argparse.ArgumentParser, experiment_help: str) -> None:
+    p.add_argument("store", metavar="DIR", help="store folder")
+    p.add_argument("--experiment", metavar="NAME", help=experiment_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="synthdiv",
@@ -171,27 +176,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("status", help="counts of images, embeddings and jobs in a store")
-    p.add_argument("store", metavar="DIR", help="store folder")
+    _store_arguments(p, "only this experiment")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--experiment", metavar="NAME", help="only this experiment")
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("report", help="the headline numbers and the four causes per class, worst first",
                        description="Print the experiment's headline numbers and its four-causes table "
                        "(ambiguity, prompt adherence, diversity, concept representation), worst classes first. "
                        "Uses the newest stored analysis if it is current, else computes one.")
-    p.add_argument("store", metavar="DIR", help="store folder")
-    p.add_argument("--experiment", metavar="NAME", help="the experiment (needed when the store holds several)")
+    _store_arguments(p, "the experiment (needed when the store holds several)")
     p.add_argument("--all", action="store_true", help="every class, not just the 15 worst")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("export", help="write every result table as CSV, Markdown, LaTeX or JSON",
                        description="Write the diversity, accuracy, confusion, four-causes and geometry tables "
                        "and the class × class matrices, with the models, hashes, settings and counts behind them.")
-    p.add_argument("store", metavar="DIR", help="store folder")
+    _store_arguments(p, "the experiment (needed when the store holds several)")
     p.add_argument("--format", default="csv,md,tex,json", help="csv, md, tex, json, or several comma-separated (default: all)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
-    p.add_argument("--experiment", metavar="NAME", help="the experiment (needed when the store holds several)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("open", help="open the workbench on a store: its experiments and workers, live",
