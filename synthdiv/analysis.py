@@ -50,7 +50,7 @@ def _safe(fn, notes: list[str], label: str):
 
 
 def _centroids(x: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros((n, x.shape[1] if x.ndim == 2 and len(x) else 1))
+    out = np.zeros((n, x.shape[1]))
     for c in range(n):
         if (y == c).any():
             out[c] = metrics.normalise(x[y == c]).mean(0)
@@ -76,8 +76,10 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
     """Every table of the experiment (see the module docstring for the definitions)."""
     n = len(inp.classes)
     notes: list[str] = []
-    syn, syn_y = np.asarray(inp.synthetic, np.float64), np.asarray(inp.synthetic_y)
-    real, real_y = np.asarray(inp.real, np.float64), np.asarray(inp.real_y)
+    syn, syn_y = np.asarray(inp.synthetic, np.float64), np.asarray(inp.synthetic_y, int)
+    real, real_y = np.asarray(inp.real, np.float64), np.asarray(inp.real_y, int)
+    if not len(real):
+        real = np.zeros((0, syn.shape[1]))
     test = np.asarray(inp.real_split) == "test"
     train = np.asarray(inp.real_split) == "train"
     text_c = class_text_vectors(inp.text, inp.text_y, n)
@@ -112,6 +114,10 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
         sel = truth == c
         return None if pred is None or not sel.any() else round(float((pred[sel] == c).mean()), 6)
 
+    if not test.any():
+        notes.append("no real test images: the real-side metrics are empty")
+    quiet: list[str] = []  # per-class real-side notes are noise when there is no real set at all
+    real_notes = notes if test.any() else quiet
     accuracy, diversity, causes = [], [], []
     for c, name in enumerate(inp.classes):
         s, r = syn[syn_y == c], real[test & (real_y == c)]
@@ -123,14 +129,14 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
         kk = max(1, min(k, len(s) - 1, len(r) - 1))
         row = {"class": name, "n_synthetic": int(len(s)), "n_real": int(len(r)),
                "vendi_synthetic": _safe(lambda: metrics.vendi(s), notes, f"{name} vendi"),
-               "vendi_real": _safe(lambda: metrics.vendi(r), notes, f"{name} vendi real"),
+               "vendi_real": _safe(lambda: metrics.vendi(r), real_notes, f"{name} vendi real"),
                "distance_synthetic": _safe(lambda: metrics.mean_pairwise_cosine_distance(s), notes, f"{name} distance"),
-               "distance_real": _safe(lambda: metrics.mean_pairwise_cosine_distance(r), notes, f"{name} distance real")}
-        pr = _safe(lambda: metrics.prdc(r, s, k=kk, metric="cosine"), notes, f"{name} PRDC") or {}
+               "distance_real": _safe(lambda: metrics.mean_pairwise_cosine_distance(r), real_notes, f"{name} distance real")}
+        pr = _safe(lambda: metrics.prdc(r, s, k=kk, metric="cosine"), real_notes, f"{name} PRDC") or {}
         row.update({key: pr.get(key) for key in ("precision", "recall", "density", "coverage")})
-        row["frechet"] = _safe(lambda: metrics.frechet_distance(s, r), notes, f"{name} Fréchet")
-        row["centroid_cosine"] = _safe(lambda: metrics.centroid_cosine(s, r), notes, f"{name} centroid")
-        row["separability"] = _safe(lambda: metrics.separability(s, r), notes, f"{name} separability")
+        row["frechet"] = _safe(lambda: metrics.frechet_distance(s, r), real_notes, f"{name} Fréchet")
+        row["centroid_cosine"] = _safe(lambda: metrics.centroid_cosine(s, r), real_notes, f"{name} centroid")
+        row["separability"] = _safe(lambda: metrics.separability(s, r), real_notes, f"{name} separability")
         row["vendi_ratio"] = (row["vendi_synthetic"] / row["vendi_real"]
                               if row["vendi_synthetic"] is not None and row["vendi_real"] else None)
         row["distance_ratio"] = (row["distance_synthetic"] / row["distance_real"]
@@ -168,11 +174,11 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
 
     geo = {"modality_gap": _safe(lambda: metrics.modality_gap(syn, inp.text), notes, "modality gap"),
            "cone_synthetic": _safe(lambda: metrics.cone(syn), notes, "cone synthetic"),
-           "cone_real": _safe(lambda: metrics.cone(real[test]), notes, "cone real"),
+           "cone_real": _safe(lambda: metrics.cone(real[test]), real_notes, "cone real"),
            "cone_text": _safe(lambda: metrics.cone(inp.text), notes, "cone text"),
            "clip_score": None if inp.synthetic_prompt is None or not len(syn)
            else metrics.clip_score(syn, inp.synthetic_prompt),
-           "separability_all": _safe(lambda: metrics.separability(syn, real[test]), notes, "separability")}
+           "separability_all": _safe(lambda: metrics.separability(syn, real[test]), real_notes, "separability")}
     out["geometry"] = [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in geo.items()}]
     summary = {
         "synthetic_to_real": None if s2r is None else round(float((s2r == ty).mean()), 6),

@@ -53,6 +53,8 @@ def gather(st: Store, experiment_id: int, model: str) -> Inputs:
     text_rows, text = load(
         "select p.class_id, e.dim, e.vector, p.id from embeddings e join prompts p on p.id = e.item_id"
         " where e.kind = 'text' and e.model = ? and p.experiment_id = ? order by p.id")
+    dim = max(x.shape[1] for x in (syn, real, text))
+    real = real if len(real) else np.zeros((0, dim), np.float32)  # no real set: an empty (0, d) array
     prompt_vec = {r["id"]: text[i] for i, r in enumerate(text_rows)}
     cls = lambda rows: np.array([order[pos[r["class_id"]]] for r in rows], int)  # noqa: E731
     synthetic_prompt = (np.stack([prompt_vec[r["prompt_id"]] for r in syn_rows])
@@ -89,7 +91,21 @@ class LiveAnalysis:
         self.last_counts: dict | None = None
 
     def maybe(self, force: bool = False) -> bool:
-        """Recompute if the counts changed and (``force`` or ``every_s`` passed); True if it did."""
+        """Recompute if the counts changed and (``force`` or ``every_s`` passed); True if it did.
+
+        An analysis that fails is reported on standard output (the worker's log) and never stops
+        the embedding worker: embeddings matter more than a table that can be recomputed later.
+        """
+        try:
+            return self._maybe(force)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+
+            print(f"analysis failed (embedding goes on): {type(exc).__name__}: {exc}", flush=True)
+            traceback.print_exc()
+            return False
+
+    def _maybe(self, force: bool) -> bool:
         now = time.monotonic()
         if not force and now - self.last_at < self.every_s:
             return False

@@ -240,7 +240,12 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
     from workbench.analysis import ensure
     from workbench.report import print_causes, print_summary
 
-    analysis = ensure(st, exp_id, model)
+    try:
+        analysis = ensure(st, exp_id, model)
+    except Exception as exc:  # noqa: BLE001 - the run itself succeeded; say why the tables are missing
+        console.print(f"[yellow]The analysis failed ({type(exc).__name__}: {exc}); "
+                      f"synthdiv report {st.root} tries again.[/yellow]")
+        return
     if analysis is None:
         return
     print_summary(console, analysis["result"], model)

@@ -96,3 +96,14 @@ def test_too_few_samples_gives_notes_not_nans(real_sets):
     assert row0["distance_synthetic"] is None and any("c0 distance" in n for n in out["notes"])
     flat = [v for r in out["diversity"] for v in r.values() if isinstance(v, float)]
     assert not any(np.isnan(flat))
+
+
+def test_an_experiment_without_real_images_still_gets_its_tables(real_sets):
+    _, _, _, _, centres = real_sets
+    syn, syn_y, _ = clusters(8, 10, centres=centres)
+    out = analyse(Inputs(classes=[f"c{i}" for i in range(N_CLASSES)], synthetic=syn, synthetic_y=syn_y,
+                         real=np.zeros((0, D)), real_y=np.zeros(0, int), real_split=np.array([]),
+                         text=centres, text_y=np.arange(N_CLASSES)))
+    assert out["summary"][0]["adherence"] is not None and out["summary"][0]["synthetic_to_real"] is None
+    assert out["diversity"][0]["vendi_synthetic"] > 1 and out["diversity"][0]["vendi_real"] is None
+    assert any("synthetic→real" in n for n in out["notes"])
