@@ -1,4 +1,4 @@
-"""The status screen: what a store holds and what its workers are doing, refreshed live.
+"""One experiment's progress as rich renderables: what the store holds and what its workers do.
 
 It only shows what it is given (a summary from ``store.status``); reading the store happens
 off the UI thread in the app, so a busy database never freezes the screen.
@@ -6,17 +6,11 @@ off the UI thread in the app, so a busy database never freezes the screen.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from rich.console import Group
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
 
 
 def _bar(done: int, total: int) -> Table:
@@ -52,51 +46,3 @@ def experiment_view(e: dict) -> Group:
         first = (job["error"] or "").strip().splitlines()[0] if job["error"] else ""
         parts.append(Text(f"job {job['class']} seed {job['seed']} {job['state']}: {first}", style="red"))
     return Group(*parts)
-
-
-class StatusScreen(Screen):
-    """Every experiment of one store, live."""
-
-    BINDINGS = [
-        Binding("r", "app.reload", "Refresh", id="status.refresh"),
-        Binding("q", "app.quit", "Quit", id="status.quit"),
-    ]
-    DEFAULT_CSS = """
-    StatusScreen #experiments { padding: 0 1; }
-    StatusScreen .experiment { margin: 1 0 0 0; }
-    StatusScreen #message { padding: 0 1; color: $text-muted; }
-    """
-
-    def __init__(self, store_root: str | Path) -> None:
-        super().__init__()
-        self.store_root = Path(store_root)
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(f"store {self.store_root.name} — reading…", id="message")
-        yield VerticalScroll(id="experiments")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.title = "synthdiv"
-        self.sub_title = str(self.store_root.name)
-
-    def show(self, summary: dict) -> None:
-        """Replace the panels with ``summary`` (as made by ``store.status.summary``)."""
-        exps = summary["experiments"]
-        self.query_one("#message", Static).update(
-            f"store {self.store_root.name} · {len(exps)} experiment{'s' if len(exps) != 1 else ''}"
-            f" · {summary['images']} images · {summary['image_embeddings']} image embeddings"
-        )
-        box = self.query_one("#experiments", VerticalScroll)
-        panels = list(box.query(".experiment"))
-        for i, e in enumerate(exps):
-            if i < len(panels):
-                panels[i].update(experiment_view(e))
-            else:
-                box.mount(Static(experiment_view(e), classes="experiment"))
-        for extra in panels[len(exps):]:
-            extra.remove()
-
-    def show_error(self, message: str) -> None:
-        self.query_one("#message", Static).update(Text(message, style="red"))

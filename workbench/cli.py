@@ -196,9 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("open", help="open the workbench on a store: its experiments and workers, live",
-                       description="Open a live view of a store: progress of every experiment, jobs by "
-                       "state, running workers and their errors. Workers keep running when you quit.")
+    p = sub.add_parser("open", help="open the workbench on a store: a live dashboard, re-attaching to its workers",
+                       description="Open a live dashboard of a store: progress, jobs and workers, the four "
+                       "causes, diversity, accuracy, similarity heatmaps and CLIP geometry. g starts the workers, "
+                       "x stops them; on quit you choose whether running workers go on without the UI.")
     p.add_argument("store", metavar="DIR", help="store folder")
     p.set_defaults(func=_cmd_open)
 

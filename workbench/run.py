@@ -52,15 +52,19 @@ def default_store(cfg: ExperimentConfig) -> Path:
     return Path(cfg.store) if cfg.store else Path("runs") / slug(cfg.name, 80)
 
 
-def start_worker(root: Path, experiment: str, kind: str) -> subprocess.Popen:
-    """Start a worker process; its output goes to ``logs/<kind>.log`` in the store."""
+def start_worker(root: Path, experiment: str, kind: str, detach: bool = False) -> subprocess.Popen:
+    """Start a worker process; its output goes to ``logs/<kind>.log`` in the store.
+
+    ``detach``: in a session of its own, so it goes on when the UI that started it quits or its
+    terminal hangs up (``synthdiv run`` keeps its workers in its own group, so Ctrl-C stops all).
+    """
     logs = root / "logs"
     logs.mkdir(exist_ok=True)
     with open(logs / f"{kind}.log", "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "workbench.worker", kind, str(root), experiment],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=detach,
         )
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from rich.console import Console
 
@@ -53,8 +54,10 @@ async def test_shows_the_counts_and_follows_the_store_live(tmp_path):
     e = fill(tmp_path, done=5)
     app = WorkbenchApp(tmp_path, refresh_s=0.1)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        for _ in range(50):  # refreshes overlap (exclusive workers cancel each other): wait for the text
+            await pilot.pause(0.05)
+            if "5/24" in screen_text(app):
+                break
         text = screen_text(app)
         assert "5/24" in text and "pending 19" in text and "3 classes × 2 templates" in text
         with open_store(tmp_path) as st:
@@ -86,7 +89,12 @@ def test_status_screen_snapshot(tmp_path, snap_compare):
 
     async def loaded(pilot):
         await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        for _ in range(40):  # the store was read and shown, and the tab underline stopped moving
+            await pilot.pause(0.05)
+            if "images" in pilot.app.screen.sub_title:
+                break
+        await pilot.wait_for_animation()
+        await pilot.pause(0.3)
 
     assert snap_compare(WorkbenchApp(root, refresh_s=60), terminal_size=(80, 24), run_before=loaded)
 
@@ -105,7 +113,7 @@ def test_open_in_a_real_terminal(tmp_path):
             screen = subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True).stdout
             if "24/24" in screen:
                 break
-        assert "24/24" in screen and "pending 0" in screen and "q Quit" in screen, screen
+        assert "24/24" in screen and "pending 0" in screen and "Quit" in screen, screen
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
         for _ in range(50):
             time.sleep(0.1)
@@ -115,3 +123,57 @@ def test_open_in_a_real_terminal(tmp_path):
             pytest.fail("q did not quit the app")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+async def test_analysis_tabs_show_sort_and_switch_matrices(tmp_path):
+    from synthdiv.analysis import Inputs, analyse
+    from store import analyses
+
+    e = fill(tmp_path, done=24)
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 8)) * 3
+    y = np.repeat(np.arange(3), 8)
+    result = analyse(Inputs(classes=["goldfish", "tabby cat", "golden retriever"],
+                            synthetic=centres[y] + rng.normal(size=(24, 8)), synthetic_y=y,
+                            real=centres[np.r_[y, y]] + rng.normal(size=(48, 8)) * 2, real_y=np.r_[y, y],
+                            real_split=np.array(["train"] * 24 + ["test"] * 24), text=centres, text_y=np.arange(3)))
+    with open_store(tmp_path) as st:
+        analyses.save(st, e, "m", {"synthetic": 24, "real": 48, "texts": 3}, result)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        causes = app.screen.query_one("#causes")
+        assert causes.row_count == 3
+        assert [str(causes.get_row_at(i)[0]) for i in range(3)] == [r["class"] for r in result["four_causes"]]
+        app.screen.query_one("#tabs").active = "tab-causes"
+        causes.focus()
+        await pilot.pause()
+        await pilot.press("s")  # sort by the column under the cursor (class), ascending
+        await pilot.pause()
+        assert [str(causes.get_row_at(i)[0]) for i in range(3)] == ["golden retriever", "goldfish", "tabby cat"]
+        await pilot.press("s")
+        await pilot.pause()
+        assert str(causes.get_row_at(0)[0]) == "tabby cat"
+        first = app.screen.matrix_index
+        await pilot.press("m")
+        assert app.screen.matrix_index == (first + 1) % 3
+
+
+async def test_quit_with_running_workers_asks_first(tmp_path):
+    e = fill(tmp_path, done=2)
+    with open_store(tmp_path) as st:
+        workers.register(st, e, "generation")  # this process: alive
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("q")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "QuitScreen"
+        await pilot.press("c")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DashboardScreen"
+        await pilot.press("q", "l")
+        await pilot.pause()
+    with open_store(tmp_path) as st:
+        assert len(workers.running(st, e)) == 1  # left running
