@@ -13,14 +13,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from screens.heatmap import heatmap
+from synthdiv.analysis import CAUSE_COLUMNS
 from screens.status import experiment_view
 
-CAUSES = (
-    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_centroid_cosine", "cent"),
-    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
-    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
-    ("ambiguity_zero_shot_confusion", "zs conf"),
-)
 DIVERSITY = (
     ("class", "class"), ("n_synthetic", "n syn"), ("n_real", "n real"), ("vendi_synthetic", "Vendi syn"),
     ("vendi_real", "Vendi real"), ("distance_synthetic", "dist syn"), ("distance_real", "dist real"),
@@ -117,7 +112,7 @@ class DashboardScreen(Screen):
             with TabPane("Progress", id="tab-progress"):
                 yield VerticalScroll(id="experiments")
             with TabPane("Four causes", id="tab-causes"):
-                yield SortableTable(CAUSES, id="causes")
+                yield SortableTable(CAUSE_COLUMNS, id="causes")
             with TabPane("Diversity", id="tab-diversity"):
                 yield SortableTable(DIVERSITY, id="diversity")
             with TabPane("Accuracy", id="tab-accuracy"):

@@ -192,5 +192,13 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
     return out
 
 
+# The four-causes table's columns with their short headings, for every place that shows it.
+CAUSE_COLUMNS = (
+    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_centroid_cosine", "cent"),
+    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
+    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
+    ("ambiguity_zero_shot_confusion", "zs conf"),
+)
+
 TABLES = ("four_causes", "diversity", "accuracy", "top_confusions", "geometry", "summary")
 MATRICES = ("similarity_text", "similarity_synthetic_text", "similarity_synthetic_real", "confusion")

@@ -14,18 +14,12 @@ from rich.table import Table
 
 from store import experiments, real
 from store.core import Store
-from synthdiv.analysis import MATRICES, TABLES
+from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
 from synthdiv.embed import embedder_identity, resolve_embedder
 from synthdiv.errors import SynthdivError
 from workbench.config import ExperimentConfig
 
 FORMATS = ("csv", "md", "tex", "json")
-CAUSE_COLUMNS = (
-    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_centroid_cosine", "cent"),
-    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
-    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
-    ("ambiguity_zero_shot_confusion", "zs conf"),
-)
 CAUSE_LEGEND = (
     "concept: s→r real accuracy of the synthetic-trained probe, cent synthetic·real centroid cosine; "
     "adherence: adh zero-shot accuracy on synthetic; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
