@@ -38,6 +38,12 @@ def save(store: Store, experiment_id: int, model: str, counts: dict, result: dic
         return analysis_id
 
 
+def latest_id(store: Store, experiment_id: int) -> int | None:
+    """The id of the newest analysis, without reading its (possibly large) tables."""
+    row = store.conn.execute("select max(id) from analyses where experiment_id = ?", [experiment_id]).fetchone()
+    return row[0]
+
+
 def latest(store: Store, experiment_id: int, model: str | None = None) -> dict | None:
     """The newest analysis (of ``model`` when given): id, model, counts, result, computed_at."""
     sql = "select * from analyses where experiment_id = ?"

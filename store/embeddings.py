@@ -53,36 +53,24 @@ def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int 
     return [dict(r) for r in store.conn.execute(sql, args)]
 
 
-def load(store: Store, experiment_id: int, kind: str, model: str) -> tuple[np.ndarray, np.ndarray]:
-    """(item ids, float32 matrix) of the experiment's ``kind`` embeddings from ``model``."""
+ITEM_COLUMNS = {"image": ("class_id", "prompt_id"), "real": ("class_id", "split"), "text": ("class_id",)}
+
+
+def load(store: Store, experiment_id: int, kind: str, model: str) -> tuple[list[dict], np.ndarray]:
+    """The experiment's ``kind`` embeddings from ``model``, in item order: one row per embedding
+    (``id`` and the item's ``ITEM_COLUMNS``) and the float32 matrix, (0, 0) when there are none.
+    Unreadable real images have no embedding and so no row."""
     table = KINDS[kind]
-    rows = store.conn.execute(
-        f"select e.item_id, e.dim, e.vector from embeddings e join {table} t on t.id = e.item_id"
-        " where e.kind = ? and e.model = ? and t.experiment_id = ? order by e.item_id",
+    cols = ", ".join(f"t.{c}" for c in ITEM_COLUMNS[kind])
+    found = store.conn.execute(
+        f"select t.id, {cols}, e.dim, e.vector from embeddings e join {table} t on t.id = e.item_id"
+        " where e.kind = ? and e.model = ? and t.experiment_id = ? order by t.id",
         [kind, model, experiment_id],
     ).fetchall()
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-    ids = np.array([r[0] for r in rows], np.int64)
-    return ids, np.stack([np.frombuffer(r[2], np.float32, count=r[1]) for r in rows])
-
-
-def load_labelled(store: Store, experiment_id: int, kind: str, model: str) -> tuple[np.ndarray, np.ndarray]:
-    """(class position per row, float32 matrix) of the experiment's ``kind`` embeddings from ``model``.
-
-    The class position is the class's index in the experiment's class order.
-    """
-    table = KINDS[kind]
-    rows = store.conn.execute(
-        f"select c.position, e.dim, e.vector from embeddings e join {table} t on t.id = e.item_id"
-        " join classes c on c.id = t.class_id"
-        " where e.kind = ? and e.model = ? and t.experiment_id = ? order by e.item_id",
-        [kind, model, experiment_id],
-    ).fetchall()
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-    return (np.array([r[0] for r in rows], np.int64),
-            np.stack([np.frombuffer(r[2], np.float32, count=r[1]) for r in rows]))
+    if not found:
+        return [], np.zeros((0, 0), np.float32)
+    rows = [{k: r[k] for k in ("id", *ITEM_COLUMNS[kind])} for r in found]
+    return rows, np.stack([np.frombuffer(r["vector"], np.float32, count=r["dim"]) for r in found])
 
 
 def count(store: Store, experiment_id: int, kind: str, model: str | None = None) -> int:

@@ -44,6 +44,19 @@ def get(store: Store, name: str | None = None) -> dict:
     )
 
 
+def class_names(store: Store, experiment_id: int) -> list[str]:
+    """The experiment's class labels in class order (the order of every per-class table)."""
+    return [r[0] for r in store.conn.execute(
+        "select name from classes where experiment_id = ? order by position", [experiment_id])]
+
+
+def class_index(store: Store, experiment_id: int) -> dict[int, int]:
+    """Class id → the class's index in :func:`class_names` order."""
+    ids = [r[0] for r in store.conn.execute(
+        "select id from classes where experiment_id = ? order by position", [experiment_id])]
+    return {cid: i for i, cid in enumerate(ids)}
+
+
 def prompt_count(store: Store, experiment_id: int) -> int:
     return store.conn.execute("select count(*) from prompts where experiment_id = ?", [experiment_id]).fetchone()[0]
 
@@ -85,6 +98,21 @@ def ensure(store: Store, name: str, config: dict[str, Any], settings: dict[str, 
         return row["id"]
 
 
+def _append(conn, table: str, columns: tuple[str, ...], experiment_id: int, rows: list[tuple]) -> None:
+    """Insert the rows whose first column is new, positioned after the ones already there
+    (so positions stay unique and old rows keep theirs)."""
+    key = columns[0]
+    have = {r[0] for r in conn.execute(f"select {key} from {table} where experiment_id = ?", [experiment_id])}
+    start = conn.execute(f"select coalesce(max(position) + 1, 0) from {table} where experiment_id = ?",
+                         [experiment_id]).fetchone()[0]
+    new = [row for row in rows if row[0] not in have]
+    marks = ", ".join("?" * (len(columns) + 2))
+    conn.executemany(
+        f"insert into {table} (experiment_id, position, {', '.join(columns)}) values ({marks})",
+        [(experiment_id, start + i, *row) for i, row in enumerate(new)],
+    )
+
+
 def register_plan(
     store: Store,
     experiment_id: int,
@@ -102,20 +130,8 @@ def register_plan(
     e = experiment_id
     with store.immediate():
         c = store.conn
-        # new classes and templates go after the ones already there, so positions stay unique
-        have = {r[0] for r in c.execute("select name from classes where experiment_id = ?", [e])}
-        start = c.execute("select coalesce(max(position) + 1, 0) from classes where experiment_id = ?", [e]).fetchone()[0]
-        new = [(label, name) for label, name in classes if label not in have]
-        c.executemany(
-            "insert into classes (experiment_id, position, name, prompt_name) values (?, ?, ?, ?)",
-            [(e, start + i, label, name) for i, (label, name) in enumerate(new)],
-        )
-        have = {r[0] for r in c.execute("select text from templates where experiment_id = ?", [e])}
-        start = c.execute("select coalesce(max(position) + 1, 0) from templates where experiment_id = ?", [e]).fetchone()[0]
-        c.executemany(
-            "insert into templates (experiment_id, position, text) values (?, ?, ?)",
-            [(e, start + i, t) for i, t in enumerate(t for t in templates if t not in have)],
-        )
+        _append(c, "classes", ("name", "prompt_name"), e, classes)
+        _append(c, "templates", ("text",), e, [(t,) for t in templates])
         class_ids = dict(c.execute("select name, id from classes where experiment_id = ?", [e]).fetchall())
         template_ids = dict(c.execute("select text, id from templates where experiment_id = ?", [e]).fetchall())
         c.executemany(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store import embeddings, jobs, workers
+from store import embeddings, jobs, real, workers
 from store.core import Store
 from store.schema import SCHEMA_VERSION
 
@@ -17,7 +17,7 @@ def experiment_summary(store: Store, experiment: dict) -> dict:
         "templates": one("select count(*) from templates where experiment_id = ?"),
         "prompts": one("select count(*) from prompts where experiment_id = ?"),
         "images": one("select count(*) from images where experiment_id = ?"),
-        "real_images": one("select count(*) from real_images where experiment_id = ? and error is null"),
+        "real_images": real.count(store, e),
         "real_unreadable": one("select count(*) from real_images where experiment_id = ? and error is not null"),
         "image_embeddings": embeddings.count(store, e, "image"),
         "real_embeddings": embeddings.count(store, e, "real"),

@@ -12,54 +12,31 @@ import time
 
 import numpy as np
 
-from store import analyses
+from store import analyses, embeddings, experiments
 from store.core import Store
 from synthdiv.analysis import Inputs, analyse
 
 
 def counts(st: Store, experiment_id: int, model: str) -> dict:
     """The embedding counts an analysis depends on."""
-    one = lambda sql: st.conn.execute(sql, [model, experiment_id]).fetchone()[0]  # noqa: E731
-    return {
-        "synthetic": one("select count(*) from embeddings e join images t on t.id = e.item_id"
-                         " where e.kind = 'image' and e.model = ? and t.experiment_id = ?"),
-        "real": one("select count(*) from embeddings e join real_images t on t.id = e.item_id"
-                    " where e.kind = 'real' and e.model = ? and t.experiment_id = ?"),
-        "texts": one("select count(*) from embeddings e join prompts t on t.id = e.item_id"
-                     " where e.kind = 'text' and e.model = ? and t.experiment_id = ?"),
-    }
+    return {name: embeddings.count(st, experiment_id, kind, model)
+            for name, kind in (("synthetic", "image"), ("real", "real"), ("texts", "text"))}
 
 
 def gather(st: Store, experiment_id: int, model: str) -> Inputs:
     """The experiment's embeddings from ``model``, with class indices (and real splits)."""
-    classes = [r[0] for r in st.conn.execute(
-        "select name from classes where experiment_id = ? order by position", [experiment_id])]
-    pos = {r[0]: r[1] for r in st.conn.execute(
-        "select id, position from classes where experiment_id = ?", [experiment_id])}
-    order = {p: i for i, p in enumerate(sorted(pos.values()))}
-
-    def load(sql: str):
-        rows = st.conn.execute(sql, [model, experiment_id]).fetchall()
-        if not rows:
-            return [], np.zeros((0, 1))
-        return rows, np.stack([np.frombuffer(r["vector"], np.float32, count=r["dim"]) for r in rows])
-
-    syn_rows, syn = load(
-        "select i.class_id, e.dim, e.vector, i.prompt_id from embeddings e join images i on i.id = e.item_id"
-        " where e.kind = 'image' and e.model = ? and i.experiment_id = ? order by i.id")
-    real_rows, real = load(
-        "select r.class_id, e.dim, e.vector, r.split from embeddings e join real_images r on r.id = e.item_id"
-        " where e.kind = 'real' and e.model = ? and r.experiment_id = ? and r.error is null order by r.id")
-    text_rows, text = load(
-        "select p.class_id, e.dim, e.vector, p.id from embeddings e join prompts p on p.id = e.item_id"
-        " where e.kind = 'text' and e.model = ? and p.experiment_id = ? order by p.id")
+    names = experiments.class_names(st, experiment_id)  # in class order
+    index = experiments.class_index(st, experiment_id)  # class id → index in that order
+    syn_rows, syn = embeddings.load(st, experiment_id, "image", model)
+    real_rows, real = embeddings.load(st, experiment_id, "real", model)
+    text_rows, text = embeddings.load(st, experiment_id, "text", model)
     dim = max(x.shape[1] for x in (syn, real, text))
-    real = real if len(real) else np.zeros((0, dim), np.float32)  # no real set: an empty (0, d) array
+    syn, real, text = (x if len(x) else np.zeros((0, dim), np.float32) for x in (syn, real, text))
     prompt_vec = {r["id"]: text[i] for i, r in enumerate(text_rows)}
-    cls = lambda rows: np.array([order[pos[r["class_id"]]] for r in rows], int)  # noqa: E731
+    cls = lambda rows: np.array([index[r["class_id"]] for r in rows], int)  # noqa: E731
     synthetic_prompt = (np.stack([prompt_vec[r["prompt_id"]] for r in syn_rows])
                         if syn_rows and all(r["prompt_id"] in prompt_vec for r in syn_rows) else None)
-    return Inputs(classes=classes, synthetic=syn, synthetic_y=cls(syn_rows), real=real, real_y=cls(real_rows),
+    return Inputs(classes=names, synthetic=syn, synthetic_y=cls(syn_rows), real=real, real_y=cls(real_rows),
                   real_split=np.array([r["split"] for r in real_rows]), text=text, text_y=cls(text_rows),
                   synthetic_prompt=synthetic_prompt)
 

@@ -47,10 +47,12 @@ class WorkbenchApp(App):
             with open_store(self.store_root) as st:
                 data = summary(st)
                 names = [e["name"] for e in data["experiments"]]
-                analysis = None
+                analysis = self.dashboard.analysis  # parsed once; re-read only when a newer one exists
                 if names:
                     exp = experiments.get(st, self.experiment or names[0])
-                    analysis = analyses.latest(st, exp["id"])
+                    newest = analyses.latest_id(st, exp["id"])
+                    if newest is not None and (analysis is None or analysis["id"] != newest):
+                        analysis = analyses.latest(st, exp["id"])
         except SynthdivError as exc:
             self.call_from_thread(self.dashboard.show_error, exc.message)
             return

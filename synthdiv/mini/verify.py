@@ -71,12 +71,11 @@ def spread(features: np.ndarray, labels: np.ndarray) -> float:
 
 def zero_shot_accuracy(embedder, images, labels: np.ndarray) -> float:
     """CLIP zero-shot accuracy: nearest class text embedding (mean over caption templates)."""
-    classes = []
-    for name in DIGITS:
-        t = embedder.embed_texts([tpl.format(name) for tpl in CAPTION_TEMPLATES]).mean(axis=0)
-        classes.append(t / np.linalg.norm(t))
-    pred = (embedder.embed_images(images) @ np.stack(classes).T).argmax(axis=1)
-    return float((pred == labels).mean())
+    from synthdiv.probe import class_text_vectors, zero_shot_predict
+
+    texts = [tpl.format(name) for name in DIGITS for tpl in CAPTION_TEMPLATES]
+    classes = class_text_vectors(embedder.embed_texts(texts), np.repeat(np.arange(10), len(CAPTION_TEMPLATES)), 10)
+    return float((zero_shot_predict(embedder.embed_images(images), classes) == labels).mean())
 
 
 def quality(root: str | Path | None = None, guidance: float = DEFAULT_GUIDANCE, steps: int = DEFAULT_STEPS,

@@ -147,7 +147,8 @@ def test_embeddings_round_trip_as_float32_with_model_and_dim(tmp_path):
         vecs = np.random.default_rng(0).normal(size=(2, 5)).astype(np.float64)
         assert embeddings.add(st, "text", [m["id"] for m in missing], "m", vecs) == 2
         assert embeddings.add(st, "text", [m["id"] for m in missing], "m", vecs) == 0
-        ids, got = embeddings.load(st, e, "text", "m")
+        rows, got = embeddings.load(st, e, "text", "m")
+        assert [r["id"] for r in rows] == [m["id"] for m in missing]
         assert got.dtype == np.float32 and got.shape == (2, 5)
         np.testing.assert_array_equal(got, vecs.astype(np.float32))
         assert embeddings.missing(st, e, "text", "m") == []
