@@ -10,11 +10,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Sparkline,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 
 from screens.heatmap import heatmap
-from synthdiv.analysis import CAUSE_COLUMNS
 from screens.status import experiment_view
+from synthdiv.analysis import CAUSE_COLUMNS
 
 DIVERSITY = (
     ("class", "class"), ("n_synthetic", "n syn"), ("n_real", "n real"), ("vendi_synthetic", "Vendi syn"),
@@ -26,6 +34,8 @@ ACCURACY = (
     ("class", "class"), ("synthetic_to_real", "synth→real"), ("real_to_real", "real→real"),
     ("zero_shot_real", "zs real"), ("zero_shot_synthetic", "zs synth"), ("n_real_test", "n test"),
 )
+PER_CLASS = (("class", "class"), ("done", "done"), ("total", "of"), ("share", "%"), ("pending", "pending"),
+             ("running", "running"), ("failed", "failed"))
 MATRICES = (
     ("similarity_synthetic_text", "synthetic centroid × class text (adherence: is the diagonal the row maximum?)"),
     ("similarity_text", "class text × class text (ambiguity of names)"),
@@ -67,6 +77,22 @@ class SortableTable(DataTable):
         if self._sorted:
             self._apply(*self._sorted)
 
+    def refill(self, rows: list[dict]) -> None:
+        """Like :meth:`fill`, for rows that change often: cells update in place when the rows are
+        the same ones, so the cursor, the scroll position and the sort order stay."""
+        self._ensure_columns()
+        keys = [str(r.get("class")) for r in rows]
+        if self.row_count != len(keys) or any(k not in self.rows for k in keys):
+            self.fill(rows)
+            return
+        for r, k in zip(rows, keys, strict=True):
+            for key, _ in self.spec:
+                new = cell(r.get(key))
+                if str(self.get_cell(k, key)) != str(new):
+                    self.update_cell(k, key, new)
+        if self._sorted:
+            self._apply(*self._sorted)
+
     def _apply(self, key: str, reverse: bool) -> None:
         def value(v):
             plain = v.plain if isinstance(v, Text) else v
@@ -88,16 +114,25 @@ class DashboardScreen(Screen):
     """One store's experiments, live: tabs for progress and every analysis table."""
 
     BINDINGS = [
-        Binding("r", "app.reload", "Refresh", id="dashboard.refresh"),
-        Binding("g", "app.start_workers", "Start", id="dashboard.start"),
-        Binding("x", "app.stop_workers", "Stop", id="dashboard.stop"),
+        Binding("g", "app.start_workers", "Start/resume", id="dashboard.start"),
+        Binding("p,x", "app.stop_workers", "Pause", id="dashboard.pause"),
+        Binding("c", "app.cancel_jobs", "Cancel", id="dashboard.cancel"),
+        Binding("v", "app.gallery", "Gallery", id="dashboard.gallery"),
+        Binding("i", "app.iterate", "Iterate", id="dashboard.iterate"),
+        Binding("e", "app.export", "Export", id="dashboard.export"),
+        Binding("n", "app.setup", "Setup", id="dashboard.setup"),
         Binding("m", "next_matrix", "Matrix", id="dashboard.matrix"),
+        Binding("r", "app.reload", "Refresh", show=False, id="dashboard.refresh"),
         Binding("q", "app.request_quit", "Quit", id="dashboard.quit"),
     ]
     DEFAULT_CSS = """
     DashboardScreen .experiment { margin: 1 0 0 0; }
     DashboardScreen DataTable { height: 1fr; }
     DashboardScreen #matrix-title { padding: 0 1; text-style: bold; }
+    DashboardScreen #rate { height: 1; padding: 0 1; }
+    DashboardScreen #spark-title { height: 1; padding: 0 1; color: $text-muted; }
+    DashboardScreen #spark { height: 3; margin: 0 1; }
+    DashboardScreen #per-class { height: auto; max-height: 14; }
     """
 
     def __init__(self, store_root: str | Path) -> None:
@@ -105,12 +140,18 @@ class DashboardScreen(Screen):
         self.store_root = Path(store_root)
         self.matrix_index = 0
         self.analysis: dict | None = None
+        self.history_id: int | None = None  # the analysis the sparkline was drawn for
+        self.last_table: str = "#per-class"  # the table whose cursor names "the class" for i and v
 
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(id="tabs"):
             with TabPane("Progress", id="tab-progress"):
-                yield VerticalScroll(id="experiments")
+                with VerticalScroll(id="experiments"):
+                    yield Static(id="rate")
+                    yield SortableTable(PER_CLASS, id="per-class")
+                    yield Static(id="spark-title")
+                    yield Sparkline([], id="spark")
             with TabPane("Four causes", id="tab-causes"):
                 yield SortableTable(CAUSE_COLUMNS, id="causes")
             with TabPane("Diversity", id="tab-diversity"):
@@ -130,8 +171,9 @@ class DashboardScreen(Screen):
         self.title = "synthdiv"
         self.sub_title = self.store_root.name
 
-    def show(self, summary: dict, analysis: dict | None) -> None:
-        """Show a store summary (``store.status.summary``) and the newest analysis (or None)."""
+    def show(self, summary: dict, analysis: dict | None, live: dict | None = None) -> None:
+        """Show a store summary (``store.status.summary``), the newest analysis (or None) and the
+        open experiment's live figures (``per_class`` jobs, ``rate`` images/s, ``history`` of a metric)."""
         exps = summary["experiments"]
         counted = "no analysis yet" if analysis is None else (
             f"analysis: {analysis['counts']['synthetic']} syn + {analysis['counts']['real']} real")
@@ -143,13 +185,45 @@ class DashboardScreen(Screen):
             if i < len(panels):
                 panels[i].update(experiment_view(e))
             else:
-                box.mount(Static(experiment_view(e), classes="experiment"))
+                box.mount(Static(experiment_view(e), classes="experiment"), before="#rate")
         for extra in panels[len(exps):]:
             extra.remove()
+        if live:
+            self._show_live(live, analysis)
         if analysis is not None and (self.analysis is None or analysis["id"] != self.analysis["id"]):
             # only a new analysis refills the tables: the cursor and sort order survive refreshes
             self.analysis = analysis
             self._show_analysis(analysis["result"])
+
+    def _show_live(self, live: dict, analysis: dict | None) -> None:
+        rate = live["rate"]
+        self.query_one("#rate", Static).update(Text.assemble(
+            ("throughput ", "bold"), f"{rate:.2f} images/s" if rate else "—",
+            " (last minute) · per class below (s sorts the column under the cursor)"))
+        rows = [{**r, "share": f"{100 * r['done'] // r['total']}%" if r["total"] else None}
+                for r in live["per_class"]]
+        self.query_one("#per-class", SortableTable).refill(rows)
+        history = live.get("history")
+        if history is not None and analysis is not None:
+            self.history_id = analysis["id"]
+            values = [v for _, v in history]
+            self.query_one("#spark", Sparkline).data = values
+            label = live["metric"].replace("_", " ")
+            span = (f"{history[0][0]} → {history[-1][0]} images: {values[0]:.3f} → {values[-1]:.3f}"
+                    if history else "no analysis yet")
+            self.query_one("#spark-title", Static).update(f"{label} against synthetic images analysed · {span}")
+
+    def cursor_class(self) -> str | None:
+        """The class under the cursor of the table used last (None when no table has rows)."""
+        for table in self.query(self.last_table).results(SortableTable):
+            if table.row_count:
+                key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+                return key.value
+        return None
+
+    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        if event.data_table.id:
+            self.last_table = f"#{event.data_table.id}"
 
     def _show_analysis(self, result: dict) -> None:
         """Fill every panel that is mounted (tab contents mount as they are first shown)."""

@@ -6,7 +6,6 @@ off the UI thread in the app, so a busy database never freezes the screen.
 
 from __future__ import annotations
 
-
 from rich.console import Group
 from rich.progress_bar import ProgressBar
 from rich.table import Table

@@ -57,3 +57,13 @@ def latest(store: Store, experiment_id: int, model: str | None = None) -> dict |
     out = dict(row)
     out["counts"], out["result"] = json.loads(out["counts"]), json.loads(out["result"])
     return out
+
+
+def history(store: Store, experiment_id: int, key: str, limit: int = 200) -> list[tuple[int, float]]:
+    """(synthetic images analysed, summary value ``key``) of the last ``limit`` analyses, oldest
+    first; analyses where the value was not computed are left out."""
+    rows = store.conn.execute(
+        "select json_extract(counts, '$.synthetic'), json_extract(result, '$.summary[0].' || ?) from"
+        " (select counts, result, id from analyses where experiment_id = ? order by id desc limit ?) order by id",
+        [key, experiment_id, int(limit)]).fetchall()
+    return [(int(n), float(v)) for n, v in rows if n is not None and v is not None]

@@ -84,3 +84,19 @@ def count(store: Store, experiment_id: int, kind: str, model: str | None = None)
         args.append(model)
     return store.conn.execute(sql, args).fetchone()[0]
 
+
+
+def vectors(store: Store, kind: str, item_ids: list[int], model: str) -> dict[int, np.ndarray]:
+    """The ``kind`` embeddings of the given items from ``model``: item id → vector (items with
+    no embedding yet are absent)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown embedding kind {kind!r}")
+    out: dict[int, np.ndarray] = {}
+    for start in range(0, len(item_ids), 500):
+        chunk = [int(i) for i in item_ids[start:start + 500]]
+        marks = ",".join("?" * len(chunk))
+        for item, dim, blob in store.conn.execute(
+                f"select item_id, dim, vector from embeddings where kind = ? and model = ? and item_id in ({marks})",
+                [kind, model, *chunk]):
+            out[item] = np.frombuffer(blob, np.float32, count=dim)
+    return out

@@ -57,6 +57,27 @@ def class_index(store: Store, experiment_id: int) -> dict[int, int]:
     return {cid: i for i, cid in enumerate(ids)}
 
 
+def classes_of(store: Store, experiment_id: int) -> list[dict]:
+    """The experiment's classes in class order: ``id``, ``name`` (label), ``prompt_name``."""
+    return [dict(r) for r in store.conn.execute(
+        "select id, name, prompt_name from classes where experiment_id = ? order by position", [experiment_id])]
+
+
+def templates_of(store: Store, experiment_id: int) -> list[dict]:
+    """The experiment's templates in the order they were added: ``id``, ``text``."""
+    return [dict(r) for r in store.conn.execute(
+        "select id, text from templates where experiment_id = ? order by position", [experiment_id])]
+
+
+def prompts_of(store: Store, experiment_id: int, class_id: int | None = None) -> list[dict]:
+    """The experiment's prompts (of one class when given): ``id``, ``class_id``, ``template_id``, ``text``."""
+    sql, args = "select id, class_id, template_id, text from prompts where experiment_id = ?", [experiment_id]
+    if class_id is not None:
+        sql += " and class_id = ?"
+        args.append(class_id)
+    return [dict(r) for r in store.conn.execute(sql + " order by id", args)]
+
+
 def prompt_count(store: Store, experiment_id: int) -> int:
     return store.conn.execute("select count(*) from prompts where experiment_id = ?", [experiment_id]).fetchone()[0]
 

@@ -8,6 +8,8 @@ written (the process died in between) is made again, byte for byte, when its job
 from __future__ import annotations
 
 import re
+import time
+
 from store.core import IMAGES_DIR, Store
 
 
@@ -32,3 +34,51 @@ def consistency(store: Store) -> dict[str, list[str]]:
     in_db = {r[0] for r in store.conn.execute("select path from images")}
     return {"files_without_rows": sorted(on_disk - in_db), "rows_without_files": sorted(in_db - on_disk)}
 
+
+
+_PAGE = """
+select i.id, i.path, i.seed, i.prompt, i.negative_prompt, i.class_name, i.template, i.class_id,
+       i.template_id, i.model_id, i.model_revision, i.model_hash, i.scheduler, i.steps, i.guidance,
+       i.width, i.height, i.created_at
+from images i where i.experiment_id = ?{where} order by i.class_id, i.template_id, i.id limit ? offset ?
+"""
+
+
+def _filter(class_id: int | None, template_id: int | None) -> tuple[str, list]:
+    where, args = "", []
+    if class_id is not None:
+        where += " and i.class_id = ?"
+        args.append(class_id)
+    if template_id is not None:
+        where += " and i.template_id = ?"
+        args.append(template_id)
+    return where, args
+
+
+def page(store: Store, experiment_id: int, class_id: int | None = None, template_id: int | None = None,
+         offset: int = 0, limit: int = 12) -> list[dict]:
+    """One page of the experiment's images (of one class and/or template when given), in class,
+    template, creation order: everything that reproduces each image."""
+    where, args = _filter(class_id, template_id)
+    return [dict(r) for r in store.conn.execute(_PAGE.format(where=where),
+                                                [experiment_id, *args, int(limit), int(offset)])]
+
+
+def count(store: Store, experiment_id: int, class_id: int | None = None, template_id: int | None = None) -> int:
+    where, args = _filter(class_id, template_id)
+    return store.conn.execute(f"select count(*) from images i where i.experiment_id = ?{where}",
+                              [experiment_id, *args]).fetchone()[0]
+
+
+def rate(store: Store, experiment_id: int, window_s: float = 60.0, now: float | None = None) -> float:
+    """Images per second over the last ``window_s`` seconds (0 when none were made in it).
+
+    Measured from the first to the newest image inside the window, so a run that just started
+    is not diluted by the empty part of the window."""
+    now = time.time() if now is None else now
+    n, first, last = store.conn.execute(
+        "select count(*), min(created_at), max(created_at) from images"
+        " where experiment_id = ? and created_at >= ?", [experiment_id, now - window_s]).fetchone()
+    if n < 2 or last <= first:
+        return 0.0
+    return (n - 1) / (last - first)

@@ -126,3 +126,30 @@ def errors(store: Store, experiment_id: int, limit: int = 5) -> list[dict]:
         "select j.id, j.state, j.attempts, j.error, c.name as class_name, j.seed from jobs j"
         " join classes c on c.id = j.class_id where j.experiment_id = ? and j.error is not null"
         " order by j.id desc limit ?", [experiment_id, limit])]
+
+
+def per_class(store: Store, experiment_id: int) -> list[dict]:
+    """Jobs by state for every class, in class order: ``class``, ``total`` and one count per state."""
+    out: dict[int, dict] = {}
+    for cid, name in store.conn.execute(
+            "select id, name from classes where experiment_id = ? order by position", [experiment_id]):
+        out[cid] = {"class": name, "total": 0, **dict.fromkeys(STATES, 0)}
+    for cid, state, n in store.conn.execute(
+            "select class_id, state, count(*) from jobs where experiment_id = ? group by class_id, state",
+            [experiment_id]):
+        out[cid][state] = n
+        out[cid]["total"] += n
+    return list(out.values())
+
+
+def cancel_pending(store: Store, experiment_id: int, class_id: int | None = None) -> int:
+    """Drop the experiment's pending jobs (of one class when given): images not made yet will not be.
+
+    Finished images, running jobs and the plan (classes, templates, prompts) are kept; running the
+    experiment's config again puts the dropped jobs back in the queue. Returns how many were dropped."""
+    sql, args = "delete from jobs where experiment_id = ? and state = 'pending'", [experiment_id]
+    if class_id is not None:
+        sql += " and class_id = ?"
+        args.append(class_id)
+    with store.immediate():
+        return store.conn.execute(sql, args).rowcount

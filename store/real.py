@@ -44,3 +44,13 @@ def unreadable(store: Store, experiment_id: int) -> list[dict]:
     return [dict(r) for r in store.conn.execute(
         "select id, path, error from real_images where experiment_id = ? and error is not null order by id",
         [experiment_id])]
+
+
+def rows(store: Store, real_ids: list[int]) -> dict[int, dict]:
+    """Real image rows by id (``id``, ``path``, ``split``, ``class_name``)."""
+    marks = ",".join("?" * len(real_ids))
+    if not real_ids:
+        return {}
+    return {r["id"]: dict(r) for r in store.conn.execute(
+        "select r.id, r.path, r.split, c.name as class_name from real_images r join classes c on c.id = r.class_id"
+        f" where r.id in ({marks})", [int(i) for i in real_ids])}

@@ -202,3 +202,34 @@ CAUSE_COLUMNS = (
 
 TABLES = ("four_causes", "diversity", "accuracy", "top_confusions", "geometry", "summary")
 MATRICES = ("similarity_text", "similarity_synthetic_text", "similarity_synthetic_real", "confusion")
+
+
+def compare_templates(images: np.ndarray, image_template: list[str], image_prompt: np.ndarray | None,
+                      class_vectors: np.ndarray, class_index: int) -> list[dict]:
+    """One class's images grouped by the template that prompted them, one row per template.
+
+    ``images``: (n, d) embeddings of the class's synthetic images; ``image_template``: each image's
+    template text; ``image_prompt``: each image's own prompt embedding (or None); ``class_vectors``:
+    one unit text vector per class (:func:`synthdiv.probe.class_text_vectors`); ``class_index``:
+    this class's row in it. Per template:
+
+    - ``n``: images embedded;
+    - ``diversity``: mean pairwise cosine distance among them (None below 2 images);
+    - ``adherence``: share whose nearest class text is this class (zero-shot on the images);
+    - ``clip_score``: mean cosine between each image and its own prompt (None without prompts).
+    Rows keep the order templates first appear in ``image_template``.
+    """
+    order = list(dict.fromkeys(image_template))
+    labels = np.array(image_template, dtype=object)
+    rows = []
+    for t in order:
+        mask = labels == t
+        x = images[mask]
+        rows.append({
+            "template": t,
+            "n": int(mask.sum()),
+            "diversity": round(metrics.mean_pairwise_cosine_distance(x), 6) if len(x) >= 2 else None,
+            "adherence": round(float((zero_shot_predict(x, class_vectors) == class_index).mean()), 6),
+            "clip_score": None if image_prompt is None else round(metrics.clip_score(x, image_prompt[mask]), 6),
+        })
+    return rows

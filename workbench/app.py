@@ -1,110 +1,272 @@
-"""The Textual app: a live dashboard of a store, with the workers started and stopped from it.
+"""The Textual app: set up an experiment, watch it live, look at its images, iterate on a prompt,
+export — with the workers started, paused, resumed and cancelled from it.
 
-Reads happen in a thread worker with its own connection, on a timer, so the screen never waits
-on SQLite. Workers are separate processes in their own session: they go on when the UI quits or
-the SSH link drops, and ``synthdiv open`` re-attaches to them.
+Every read of the store happens in a thread worker with its own connection, on a timer, so the
+screen never waits on SQLite; models never load in the UI process (workers are processes).
+Workers run in a session of their own: they go on when the UI quits or the SSH link drops, and
+``synthdiv open`` re-attaches to them.
 """
 
 from __future__ import annotations
 
-import os
-import signal
+import json
+import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from textual import work
-from textual.app import App
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
 
+from screens.confirm import ConfirmScreen
 from screens.dashboard import DashboardScreen
+from screens.gallery import GalleryScreen
+from screens.help import HelpScreen
+from screens.iterate import IterateScreen
 from screens.quit import QuitScreen
-from store import analyses, experiments, jobs, open_store, workers
+from screens.setup import SetupScreen
+from store import analyses, experiments, images, jobs, open_store
 from store.status import summary
 from synthdiv.errors import SynthdivError
+from workbench import control
+from workbench.config import from_experiment
+
+SPARK_METRIC = "diversity_ratio"  # the summary number plotted against images analysed
+RATE_WINDOW_S = 60.0
+
+
+class StoreView:
+    """What the screens may ask of one store (read in the caller's thread, own connection)."""
+
+    def __init__(self, root: Path, experiment: str | None) -> None:
+        from workbench.gallery import Neighbours
+
+        self.root, self.experiment = root, experiment
+        self._neighbours: Neighbours | None = None
+
+    def _exp(self, st) -> dict:
+        return experiments.get(st, control.experiment_name(st, self.experiment))
+
+    def model(self, st, exp: dict) -> str:
+        from workbench.report import embedding_model
+
+        return embedding_model(from_experiment(exp))
+
+    # gallery
+    def choices(self) -> tuple[list[dict], list[dict]]:
+        from workbench.gallery import choices
+
+        with open_store(self.root) as st:
+            return choices(st, self._exp(st)["id"])
+
+    def page(self, class_id: int | None, template_id: int | None, offset: int, limit: int) -> tuple[int, list[dict]]:
+        from workbench.gallery import Filter, page
+
+        with open_store(self.root) as st:
+            return page(st, self._exp(st)["id"], Filter(class_id, template_id), offset, limit)
+
+    def nearest(self, image_id: int, k: int = 3) -> list[dict]:
+        from workbench.gallery import Neighbours
+
+        with open_store(self.root) as st:
+            exp = self._exp(st)
+            if self._neighbours is None:
+                self._neighbours = Neighbours(self.model(st, exp))
+            return self._neighbours.nearest(st, exp["id"], image_id, k)
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+    # prompt iteration
+    def template_rows(self, class_label: str) -> list[dict]:
+        from workbench.iterate import template_rows
+
+        with open_store(self.root) as st:
+            exp = self._exp(st)
+            return template_rows(st, exp["id"], self.model(st, exp), class_label)
+
+    def try_template(self, class_label: str, template: str, n: int) -> tuple[int, list[str]]:
+        """Queue ``n`` images of the class from the template and start the workers it needs."""
+        from workbench.iterate import add_template
+
+        with open_store(self.root) as st:
+            exp = self._exp(st)
+            added = add_template(st, exp["id"], from_experiment(exp), class_label, template, n)
+            return added, control.start_workers(st, self.root, exp["name"])
+
+    def class_jobs(self, class_label: str) -> dict:
+        with open_store(self.root) as st:
+            exp = self._exp(st)
+            return next((r for r in jobs.per_class(st, exp["id"]) if r["class"] == class_label), {})
 
 
 class WorkbenchApp(App):
-    """``synthdiv open DIR``: the store's experiments, their progress, analyses and workers, live."""
+    """``synthdiv``: the workbench. With a store it opens on the dashboard (re-attaching to running
+    workers); with ``setup`` (a config table) it opens on the setup screen."""
 
     TITLE = "synthdiv"
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+    ]
 
-    def __init__(self, store_root: str | Path, refresh_s: float = 1.0, experiment: str | None = None) -> None:
+    def __init__(self, store_root: str | Path | None = None, refresh_s: float = 1.0, experiment: str | None = None,
+                 setup: dict[str, Any] | None = None, setup_store: str = "") -> None:
         super().__init__()
-        self.store_root = Path(store_root)
+        self.store_root = Path(store_root) if store_root else None
         self.refresh_s = refresh_s
         self.experiment = experiment
-        self.dashboard = DashboardScreen(self.store_root)
+        self.setup_data = setup
+        self.setup_store = setup_store
+        self.dashboard: DashboardScreen | None = None
+        self.view: StoreView | None = None
+        self._timer = None
 
     def on_mount(self) -> None:
-        self.push_screen(self.dashboard)
+        if self.store_root is not None:
+            self._open_dashboard()
+        else:
+            self.push_screen(SetupScreen(self.setup_data or {}, self.setup_store))
+
+    def _open_dashboard(self) -> None:
+        assert self.store_root is not None
+        self.view = StoreView(self.store_root, self.experiment)
+        self.dashboard = DashboardScreen(self.store_root)
+        if isinstance(self.screen, (SetupScreen, DashboardScreen)):
+            self.switch_screen(self.dashboard)
+        else:
+            self.push_screen(self.dashboard)
         self.action_reload()
-        self.set_interval(self.refresh_s, self.action_reload)
+        if self._timer is None:
+            self._timer = self.set_interval(self.refresh_s, self.action_reload)
+
+    # --- reading the store (off the UI thread) ---------------------------------------------------
 
     def action_reload(self) -> None:
-        self.read_store()
+        if self.dashboard is not None:
+            self.read_store()
 
     @work(thread=True, exclusive=True, group="read-store")
     def read_store(self) -> None:
+        dashboard = self.dashboard
         try:
             with open_store(self.store_root) as st:
                 data = summary(st)
                 names = [e["name"] for e in data["experiments"]]
-                analysis = self.dashboard.analysis  # parsed once; re-read only when a newer one exists
+                analysis = dashboard.analysis  # parsed once; re-read only when a newer one exists
+                live: dict[str, Any] = {}
                 if names:
                     exp = experiments.get(st, self.experiment or names[0])
                     newest = analyses.latest_id(st, exp["id"])
                     if newest is not None and (analysis is None or analysis["id"] != newest):
                         analysis = analyses.latest(st, exp["id"])
+                    live = {
+                        "experiment": exp["name"],
+                        "per_class": jobs.per_class(st, exp["id"]),
+                        "rate": images.rate(st, exp["id"], RATE_WINDOW_S),
+                        "metric": SPARK_METRIC,
+                        "history": (analyses.history(st, exp["id"], SPARK_METRIC) if analysis is not None
+                                    and analysis["id"] != dashboard.history_id else None),
+                    }
         except SynthdivError as exc:
-            self.call_from_thread(self.dashboard.show_error, exc.message)
+            self.call_from_thread(dashboard.show_error, exc.message)
             return
-        self.call_from_thread(self.dashboard.show, data, analysis)
+        self.call_from_thread(dashboard.show, data, analysis, live)
+
+    # --- setup -----------------------------------------------------------------------------------
+
+    @on(SetupScreen.Start)
+    def _start_requested(self, message: SetupScreen.Start) -> None:
+        self.launch(message.data, message.store)
+
+    @work(thread=True, exclusive=True, group="launch")
+    def launch(self, data: dict[str, Any], store: str) -> None:
+        setup = self.screen
+        try:
+            root, cfg, prepared, started = control.launch(data, store)
+        except SynthdivError as exc:
+            self.call_from_thread(setup.show_error, exc.message)
+            return
+        except Exception as exc:  # noqa: BLE001 - show it; the UI goes on
+            self.call_from_thread(setup.show_error, f"{type(exc).__name__}: {exc}")
+            return
+
+        def opened() -> None:
+            self.store_root, self.experiment = root, cfg.name
+            self.notify(f"{cfg.name}: {prepared.jobs} images planned, {prepared.added} new; started "
+                        f"{', '.join(started) or 'no worker (nothing left to do)'}. Config: {root / control.CONFIG_FILE}",
+                        title="Experiment started")
+            if self.dashboard is not None:
+                self.pop_screen()  # the setup screen opened from the dashboard
+                if self.dashboard.store_root == root:
+                    self.action_reload()
+                    return
+            self._open_dashboard()
+
+        self.call_from_thread(opened)
+
+    def action_setup(self) -> None:
+        """Edit the open experiment: add classes or templates (settings that shape images are fixed)."""
+        if self.store_root is None:
+            return
+        with open_store(self.store_root) as st:
+            exp = experiments.get(st, control.experiment_name(st, self.experiment))
+        cfg = json.loads(exp["config"])
+        data = {"name": cfg["name"], "classes": {"set": cfg["class_set"], "names": [c[0] for c in cfg["classes"]]},
+                "templates": {"custom": list(cfg["templates"])},
+                "generation": dict(cfg["generation"]), "embedding": dict(cfg["embedding"])}
+        if cfg.get("real"):
+            data["real"] = {"source": cfg["real"]}
+        self.push_screen(SetupScreen(data, str(self.store_root), can_leave=True))
 
     # --- workers -------------------------------------------------------------------------------
 
-    def _experiment(self, st) -> dict:
-        names = experiments.names_of(st)
-        if not names:
-            raise SynthdivError("this store holds no experiment yet", "run one with synthdiv run CONFIG --store DIR")
-        return experiments.get(st, self.experiment or names[0])
-
-    def action_start_workers(self) -> None:
-        from workbench.run import start_worker
-
+    def _store_action(self, what, title: str) -> Any:
         try:
             with open_store(self.store_root) as st:
-                exp = self._experiment(st)
-                jobs.reclaim(st, exp["id"])
-                jobs.retry_failed(st, exp["id"])
-                started = []
-                pending = jobs.counts(st, exp["id"])["pending"]
-                for kind in ("generation", "embedding"):
-                    if workers.running(st, exp["id"], kind) or (kind == "generation" and not pending):
-                        continue
-                    start_worker(self.store_root, exp["name"], kind, detach=True)
-                    started.append(kind)
+                return what(st)
         except SynthdivError as exc:
             self.notify(exc.message, title=exc.title, severity="error")
+            return None
+
+    def action_start_workers(self) -> None:
+        started = self._store_action(
+            lambda st: control.start_workers(st, self.store_root, control.experiment_name(st, self.experiment)),
+            "Workers")
+        if started is None:
             return
         self.notify(f"started: {', '.join(started)}" if started else "nothing to start: workers are running or done",
                     title="Workers")
         self.action_reload()
 
-    def _live_workers(self) -> list[dict]:
-        with open_store(self.store_root) as st:
-            return [w for name in experiments.names_of(st)
-                    for w in workers.running(st, experiments.get(st, name)["id"])]
-
     def action_stop_workers(self) -> None:
-        stopped = 0
-        for w in self._live_workers():
-            try:
-                os.kill(w["pid"], signal.SIGTERM)  # they finish the batch in hand and put the rest back
-                stopped += 1
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.notify(f"asked {stopped} worker(s) to stop" if stopped else "no worker is running", title="Workers")
+        stopped = self._store_action(control.stop_workers, "Workers")
+        if stopped is not None:
+            self.notify(f"paused: asked {stopped} worker(s) to stop; g resumes" if stopped else "no worker is running",
+                        title="Workers")
+
+    def action_cancel_jobs(self) -> None:
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                done = self._store_action(
+                    lambda st: control.cancel(st, control.experiment_name(st, self.experiment)), "Cancel")
+                if done is not None:
+                    self.notify(f"stopped {done[0]} worker(s), dropped {done[1]} pending jobs;"
+                                " finished images are kept", title="Cancelled")
+                    self.action_reload()
+
+        self.push_screen(ConfirmScreen(
+            "Cancel the experiment's remaining work?\n\nRunning workers stop and pending images are dropped"
+            " from the queue. Finished images and their embeddings are kept; running the experiment's config"
+            " again (synthdiv run STORE/experiment.toml) queues the dropped images again."), chosen)
+
+    def _live_workers(self) -> list[dict]:
+        return self._store_action(control.live_workers, "Workers") or []
 
     def action_request_quit(self) -> None:
-        running = self._live_workers()
+        running = self._live_workers() if self.store_root is not None else []
         if not running:
             self.exit()
             return
@@ -117,3 +279,74 @@ class WorkbenchApp(App):
                 self.exit()
 
         self.push_screen(QuitScreen(len(running)), chosen)
+
+    # --- export, gallery, iteration, help -------------------------------------------------------
+
+    def action_export(self) -> None:
+        if self.store_root is not None:
+            self.notify("exporting every table …", title="Export", timeout=2)
+            self.export()
+
+    @work(thread=True, exclusive=True, group="export")
+    def export(self) -> None:
+        from workbench.analysis import ensure
+        from workbench.report import FORMATS, embedding_model, export
+
+        out = self.store_root / "exports" / time.strftime("%Y%m%d-%H%M%S")
+        try:
+            with open_store(self.store_root) as st:
+                exp = experiments.get(st, control.experiment_name(st, self.experiment))
+                analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp)))
+                if analysis is None:
+                    raise SynthdivError("there is nothing to export yet",
+                                        "wait until some images and prompts are embedded")
+                files = export(st, exp, analysis, list(FORMATS), out)
+        except SynthdivError as exc:
+            self.call_from_thread(self.notify, exc.message, title="Export", severity="error")
+            return
+        self.call_from_thread(self.notify, f"{len(files)} files (csv, md, tex, json) in {out}",
+                              title="Exported", timeout=10)
+
+    def action_gallery(self) -> None:
+        if self.view is not None:
+            self.push_screen(GalleryScreen(self.view, self._cursor_class()))
+
+    def action_iterate(self) -> None:
+        if self.view is None:
+            return
+        label = self._cursor_class()
+        if label is None:
+            self.notify("put the cursor on a class in a table first (Progress, Four causes, Diversity, Accuracy)",
+                        title="Prompt iteration", severity="warning")
+            return
+        self.push_screen(IterateScreen(self.view, label))
+
+    def _cursor_class(self) -> str | None:
+        return self.dashboard.cursor_class() if self.dashboard is not None else None
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        keys, seen = [], set()
+        for _, binding, enabled, tooltip in self.active_bindings.values():
+            if binding.description and binding.show and binding.action not in seen:
+                seen.add(binding.action)
+                keys.append((self.get_key_display(binding), binding.description + (f" — {tooltip}" if tooltip else "")
+                             + ("" if enabled else " (not now)")))
+        doc = (type(self.screen).__doc__ or "").strip().split("\n\n")[0]
+        self.push_screen(HelpScreen(self.screen.title or self.title, doc, keys))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if self.dashboard is None:
+            return
+        yield SystemCommand("Start or resume workers", "generation and embedding, detached from the UI",
+                            self.action_start_workers)
+        yield SystemCommand("Pause workers", "they finish the batch in hand; resume with g", self.action_stop_workers)
+        yield SystemCommand("Cancel remaining work", "stop workers and drop pending jobs", self.action_cancel_jobs)
+        yield SystemCommand("Export tables", "csv, md, tex and json into the store's exports folder",
+                            self.action_export)
+        yield SystemCommand("Gallery", "the generated images with their nearest real images", self.action_gallery)
+        yield SystemCommand("Iterate on a prompt", "for the class under the cursor", self.action_iterate)
+        yield SystemCommand("Set up: add classes or templates", "to the open experiment", self.action_setup)
+        yield SystemCommand("Help", "every key of this screen", self.action_help)

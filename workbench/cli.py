@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -17,6 +18,7 @@ from synthdiv.errors import SynthdivError
 
 EPILOG = """\
 examples:
+  synthdiv                                     the workbench on the default experiment (digits, offline)
   synthdiv run examples/tiny.toml              run an experiment headless (resumes if run again)
   synthdiv run examples/tiny.toml --store D    ... into store folder D
   synthdiv status D                            counts of images, embeddings and jobs in D
@@ -132,6 +134,20 @@ def _cmd_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_workbench(args: argparse.Namespace) -> int:
+    """No arguments: the workbench on the default experiment — its dashboard when its store
+    already holds it (re-attaching to running workers), else the setup screen, pre-filled."""
+    from store import DB_NAME
+    from workbench.app import WorkbenchApp
+    from workbench.defaults import DEFAULT_STORE, default_experiment
+
+    if (Path(DEFAULT_STORE) / DB_NAME).exists():
+        WorkbenchApp(DEFAULT_STORE).run()
+    else:
+        WorkbenchApp(setup=default_experiment(), setup_store=DEFAULT_STORE).run()
+    return 0
+
+
 def _cmd_classes(args: argparse.Namespace) -> int:
     from synthdiv.classes import load_class_set
 
@@ -161,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="synthdiv",
         description="A terminal workbench for studying synthetic image distributions from "
         "text-to-image models: generate images for classes × prompt templates × seeds, embed them "
-        "with CLIP, and keep everything in a SQLite store.",
+        "with CLIP, and keep everything in a SQLite store. With no command (in a terminal) it opens the "
+        "workbench on the default experiment: the ten digits, drawn and embedded by the shipped mini models, "
+        "stored in runs/digits — set it up by keys, start it, watch the four causes per class.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -221,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            parser.print_help()  # no terminal to draw the workbench in
+            return 0
+        args.func = _cmd_workbench
     try:
         return args.func(args)
     except SynthdivError as exc:

@@ -8,10 +8,12 @@ config has them resolved, so workers and a later ``synthdiv open`` need no file 
 from __future__ import annotations
 
 import hashlib
-import tomllib
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from synthdiv.classes import load_class_set, select_classes
 from synthdiv.embed import resolve_embedder
@@ -269,6 +271,11 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         embedding=EmbeddingConfig(**emb),
         store=store,
     )
+
+
+def from_experiment(exp: dict[str, Any]) -> ExperimentConfig:
+    """The config an experiment row of the store (``store.experiments.get``) was recorded with."""
+    return ExperimentConfig.from_stored(json.loads(exp["config"]))
 
 
 def load_config(path: str | Path) -> ExperimentConfig:

@@ -17,7 +17,7 @@ from store.core import Store
 from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
 from synthdiv.embed import embedder_identity, resolve_embedder
 from synthdiv.errors import SynthdivError
-from workbench.config import ExperimentConfig
+from workbench.config import ExperimentConfig, from_experiment
 
 FORMATS = ("csv", "md", "tex", "json")
 CAUSE_LEGEND = (
@@ -164,4 +164,4 @@ def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path) 
 
 def experiment_and_model(st: Store, name: str | None) -> tuple[dict, str]:
     exp = experiments.get(st, name)
-    return exp, embedding_model(ExperimentConfig.from_stored(json.loads(exp["config"])))
+    return exp, embedding_model(from_experiment(exp))

@@ -17,15 +17,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from store import check_writable, embeddings, experiments, jobs, open_store, real, workers
+from store import (
+    check_writable,
+    embeddings,
+    experiments,
+    jobs,
+    open_store,
+    real,
+    workers,
+)
 from store.core import Store
 from store.images import slug
 from synthdiv.embed import embedder_identity, resolve_embedder
 from workbench.config import ExperimentConfig, load_config
-from workbench.plan import expand
-from workbench.real import register_real
+from workbench.control import prepare
 
 POLL_S = 0.5
 
@@ -83,30 +96,26 @@ def measure(st: Store, experiment_id: int, model: str) -> Progressed:
 
 def run_experiment(config_path: str, store_dir: str | None, console: Console) -> int:
     cfg = load_config(config_path)
-    plan = expand(cfg)
     model_name, _ = embedder_identity(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))
     root = check_writable(store_dir or default_store(cfg))
     started = time.monotonic()
     with open_store(root, create=True) as st:
-        exp_id = experiments.ensure(st, cfg.name, cfg.stored(), cfg.settings())
-        added = experiments.register_plan(st, exp_id, plan.classes, plan.templates, plan.prompts, plan.jobs)
-        reclaimed = jobs.reclaim(st, exp_id)
-        retried = jobs.retry_failed(st, exp_id)
-        added_real = register_real(st, exp_id, cfg)
+        p = prepare(st, cfg)
+        exp_id = p.experiment_id
         for note in cfg.notes():
             console.print(f"[yellow]note:[/yellow] {note}")
         console.print(
-            f"Experiment [bold]{cfg.name}[/bold]: {len(plan.classes)} classes × {len(plan.templates)} templates"
-            f" × {cfg.generation.images_per_prompt} seeds = {len(plan.jobs)} images, store {root}"
+            f"Experiment [bold]{cfg.name}[/bold]: {len(cfg.classes)} classes × {len(cfg.templates)} templates"
+            f" × {cfg.generation.images_per_prompt} seeds = {p.jobs} images, store {root}"
         )
-        if added and added != len(plan.jobs):
-            console.print(f"{added} new jobs added to the experiment.")
-        if reclaimed:
-            console.print(f"Resuming: {reclaimed} jobs left unfinished by a stopped worker go back to the queue.")
-        if retried:
-            console.print(f"Retrying {retried} jobs that failed before.")
-        if added_real:
-            console.print(f"Real set: {added_real} images from {cfg.real} added to the store.")
+        if p.added and p.added != p.jobs:
+            console.print(f"{p.added} new jobs added to the experiment.")
+        if p.reclaimed:
+            console.print(f"Resuming: {p.reclaimed} jobs left unfinished by a stopped worker go back to the queue.")
+        if p.retried:
+            console.print(f"Retrying {p.retried} jobs that failed before.")
+        if p.real_added:
+            console.print(f"Real set: {p.real_added} images from {cfg.real} added to the store.")
         before = measure(st, exp_id, model_name)
         if before.done == before.total and before.embedding_done:
             console.print(

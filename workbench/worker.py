@@ -7,11 +7,10 @@ by the workbench app, and keep running if the UI that started them goes away.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from store import experiments, open_store
-from workbench.config import ExperimentConfig
+from workbench.config import from_experiment
 from workbench.worker_common import run_worker
 
 KINDS = ("generation", "embedding")
@@ -25,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with open_store(args.store) as st:
         exp = experiments.get(st, args.experiment)
-    cfg = ExperimentConfig.from_stored(json.loads(exp["config"]))
+    cfg = from_experiment(exp)
     if args.kind == "generation":
         from workbench.generation import generate_jobs as work
     else:

@@ -1,0 +1,242 @@
+"""The gallery: generated images drawn in the terminal (rich-pixels, two pixels per cell), per class
+and per template, a page at a time; the selected image's prompt, seed and model, and its nearest
+real images in CLIP space beside it.
+
+Everything it shows comes from a view object the app gives it (``choices``, ``page``,
+``nearest``, ``path``); reading and decoding happen in a thread worker, so paging never stalls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from rich_pixels import HalfcellRenderer, Pixels
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+THUMB = 16  # pixels across a thumbnail (16 cells wide, 8 rows high)
+NEIGHBOURS = 3
+DETAIL_ROWS = 12  # three lines of provenance, the neighbours (8 rows) and their captions
+
+
+def picture(path: Path, size: int) -> Pixels | Text:
+    """The image at ``path`` as ``size``×``size`` pixels (half-cell blocks), or why it cannot be shown."""
+    try:
+        with Image.open(path) as im:
+            return Pixels.from_image(im.convert("RGB").resize((size, size), Image.Resampling.BOX),
+                                     renderer=HalfcellRenderer())
+    except (OSError, ValueError) as exc:
+        return Text(f"cannot read\n{path.name}\n({type(exc).__name__})", style="red")
+
+
+@dataclass
+class Position:
+    class_index: int = -1  # -1: all classes
+    template_index: int = -1  # -1: all templates
+    offset: int = 0  # first image of the page
+    selected: int = 0  # index within the page
+
+
+class GalleryScreen(Screen):
+    """Generated images, a page at a time, with the selected one's provenance and nearest real images."""
+
+    BINDINGS = [
+        Binding("left,h", "move(-1)", "Prev", id="gallery.prev"),
+        Binding("right,l", "move(1)", "Next", id="gallery.next"),
+        Binding("up,k", "move_row(-1)", "Up", show=False, id="gallery.up"),
+        Binding("down,j", "move_row(1)", "Down", show=False, id="gallery.down"),
+        Binding("pagedown,n", "page(1)", "Next page", id="gallery.next_page"),
+        Binding("pageup,p", "page(-1)", "Prev page", id="gallery.prev_page"),
+        Binding("c", "cycle_class(1)", "Class", id="gallery.class"),
+        Binding("C", "cycle_class(-1)", "Class back", show=False, id="gallery.class_back"),
+        Binding("t", "cycle_template(1)", "Template", id="gallery.template"),
+        Binding("T", "cycle_template(-1)", "Template back", show=False, id="gallery.template_back"),
+        Binding("escape,q", "app.pop_screen", "Back", id="gallery.back"),
+    ]
+    DEFAULT_CSS = """
+    GalleryScreen #filter { height: 1; padding: 0 1; background: $boost; }
+    GalleryScreen #grid { height: 1fr; padding: 0 1; }
+    GalleryScreen #detail { height: 12; padding: 0 1; background: $boost; }
+    """
+
+    def __init__(self, view, class_label: str | None = None) -> None:
+        super().__init__()
+        self.view = view
+        self.start_class = class_label
+        self.class_choices: list[dict] = []
+        self.template_choices: list[dict] = []
+        self.pos = Position()
+        self.total = 0
+        self.rows: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="filter")
+        yield Static(id="grid")
+        yield Static(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "synthdiv · gallery"
+        self.load_choices()
+
+    def on_resize(self) -> None:
+        if self.class_choices or self.template_choices:
+            self.pos.offset = (self.pos.offset + self.pos.selected) // self.per_page * self.per_page
+            self.pos.selected = 0
+            self.load_page()
+
+    # --- geometry: how many thumbnails fit ------------------------------------------------------
+
+    @property
+    def columns(self) -> int:
+        width = self.size.width or 80
+        return max(1, (width - 2) // (THUMB + 2))
+
+    @property
+    def per_page(self) -> int:
+        height = self.size.height or 24
+        rows = max(1, (height - 3 - DETAIL_ROWS) // (THUMB // 2 + 1))  # header, footer, filter line, detail
+        return self.columns * rows
+
+    # --- loading (thread) ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="gallery-choices")
+    def load_choices(self) -> None:
+        classes, templates = self.view.choices()
+
+        def apply() -> None:
+            self.class_choices, self.template_choices = classes, templates
+            if self.start_class is not None:
+                self.pos.class_index = next((i for i, c in enumerate(classes) if c["name"] == self.start_class), -1)
+            self.load_page()
+
+        self.app.call_from_thread(apply)
+
+    def _filter(self) -> tuple[int | None, int | None]:
+        c = self.class_choices[self.pos.class_index]["id"] if self.pos.class_index >= 0 else None
+        t = self.template_choices[self.pos.template_index]["id"] if self.pos.template_index >= 0 else None
+        return c, t
+
+    def load_page(self) -> None:
+        self._load(*self._filter(), self.pos.offset, self.per_page, self.pos.selected)
+
+    @work(thread=True, exclusive=True, group="gallery-page")
+    def _load(self, class_id, template_id, offset: int, limit: int, selected: int) -> None:
+        total, rows = self.view.page(class_id, template_id, offset, limit)
+        pictures = [picture(self.view.path(r["path"]), THUMB) for r in rows]
+        self.app.call_from_thread(self._show_page, total, rows, pictures)
+        if rows:
+            self._load_detail(rows[min(selected, len(rows) - 1)])
+
+    def _show_page(self, total: int, rows: list[dict], pictures: list) -> None:
+        self.total, self.rows = total, rows
+        self.pos.selected = min(self.pos.selected, max(len(rows) - 1, 0))
+        self._show_filter()
+        if not rows:
+            self.query_one("#grid", Static).update(Text(
+                "No images here yet." if total == 0 else "", style="dim"))
+            self.query_one("#detail", Static).update("")
+            return
+        self.pictures = pictures
+        self._draw_grid()
+
+    def _draw_grid(self) -> None:
+        grid = Table.grid(padding=(0, 2))
+        for _ in range(self.columns):
+            grid.add_column(width=THUMB)
+        cells = []
+        for i, (row, pic) in enumerate(zip(self.rows, self.pictures, strict=True)):
+            chosen = i == self.pos.selected
+            caption = Text(f"{'▶' if chosen else ' '}{self.pos.offset + i + 1}", style="bold reverse" if chosen else "dim")
+            cells.append(Group(pic, caption))
+        for start in range(0, len(cells), self.columns):
+            grid.add_row(*cells[start:start + self.columns])
+        self.query_one("#grid", Static).update(grid)
+
+    def _show_filter(self) -> None:
+        cls = self.class_choices[self.pos.class_index]["name"] if self.pos.class_index >= 0 else "all"
+        tpl = self.template_choices[self.pos.template_index]["text"] if self.pos.template_index >= 0 else "all"
+        pages = max(1, -(-self.total // self.per_page))
+        image = self.pos.offset + self.pos.selected + 1 if self.total else 0
+        self.query_one("#filter", Static).update(Text.assemble(
+            "class ", (cls, "bold"), " (c) · template ", (tpl, "bold"),
+            f" (t) · image {image}/{self.total} · page {self.pos.offset // self.per_page + 1}/{pages}"))
+
+    @work(thread=True, exclusive=True, group="gallery-detail")
+    def _load_detail(self, row: dict) -> None:
+        near = self.view.nearest(row["id"], NEIGHBOURS)
+        shown = [(n, picture(self.view.path(n["path"]), THUMB)) for n in near]
+        self.app.call_from_thread(self._show_detail, row, shown)
+
+    def _show_detail(self, row: dict, near: list[tuple[dict, object]]) -> None:
+        info = Table.grid(padding=(0, 1))
+        info.add_column(style="bold", no_wrap=True, min_width=6)
+        info.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        negative = f"  (negative: {row['negative_prompt']})" if row["negative_prompt"] else ""
+        info.add_row("prompt", Text.assemble((row["prompt"], "bold"), negative, f" · seed {row['seed']}"))
+        info.add_row("how", f"{row['width']}×{row['height']} · {row['steps']} steps · guidance {row['guidance']:g}"
+                     f" · {row['scheduler']} · template {row['template']}")
+        info.add_row("model", f"{row['model_id']}" + (f" @ {row['model_revision']}" if row["model_revision"] else "")
+                     + (f" {row['model_hash'][:10]}" if row["model_hash"] else "") + f" · {row['path']}")
+        near_grid = Table.grid(padding=(0, 2))
+        if near:
+            near_grid.add_column(width=14)
+            for _ in near:
+                near_grid.add_column(width=THUMB)
+            near_grid.add_row(Text("nearest real\nimages\n(class,\ncosine,\nsplit)", style="bold"),
+                              *(pic for _, pic in near))
+            near_grid.add_row("", *(Text(f"{n['class_name'][:9]} {n['cosine']:.2f} {n['split'][:2]}", no_wrap=True,
+                                         style="green" if n["class_name"] == row["class_name"] else "red")
+                                    for n, _ in near))
+        else:
+            near_grid.add_row(Text("nearest real images: none embedded yet", style="dim"))
+        self.query_one("#detail", Static).update(Group(info, near_grid))
+
+    # --- keys ----------------------------------------------------------------------------------
+
+    def _select(self, index: int) -> None:
+        """Select image ``index`` (absolute), moving to its page when needed."""
+        if not self.total:
+            return
+        index = max(0, min(index, self.total - 1))
+        page_start = index // self.per_page * self.per_page
+        self.pos.selected = index - page_start
+        if page_start != self.pos.offset or not self.rows:
+            self.pos.offset = page_start
+            self.load_page()
+            return
+        self._show_filter()
+        self._draw_grid()
+        self._load_detail(self.rows[self.pos.selected])
+
+    def action_move(self, step: int) -> None:
+        self._select(self.pos.offset + self.pos.selected + step)
+
+    def action_move_row(self, step: int) -> None:
+        self._select(self.pos.offset + self.pos.selected + step * self.columns)
+
+    def action_page(self, step: int) -> None:
+        self._select(self.pos.offset + step * self.per_page)
+
+    def _refilter(self) -> None:
+        self.pos.offset = self.pos.selected = 0
+        self.load_page()
+
+    def action_cycle_class(self, step: int) -> None:
+        if self.class_choices:
+            self.pos.class_index = (self.pos.class_index + 1 + step) % (len(self.class_choices) + 1) - 1
+            self._refilter()
+
+    def action_cycle_template(self, step: int) -> None:
+        if self.template_choices:
+            self.pos.template_index = (self.pos.template_index + 1 + step) % (len(self.template_choices) + 1) - 1
+            self._refilter()

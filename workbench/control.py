@@ -1,0 +1,136 @@
+"""Running an experiment from the workbench: record its plan, start, pause, resume and cancel
+its workers. ``synthdiv run`` and the app share :func:`prepare`.
+
+Workers started here run in a session of their own: they go on when the UI quits or the SSH
+link drops, and opening the store again re-attaches to them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from store import check_writable, experiments, jobs, open_store, workers
+from store.core import Store
+from synthdiv.errors import SynthdivError
+from workbench.config import ExperimentConfig, parse_config
+from workbench.plan import expand
+from workbench.real import register_real
+
+CONFIG_FILE = "experiment.toml"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    experiment_id: int
+    jobs: int  # jobs in the plan
+    added: int  # new jobs put in the queue
+    reclaimed: int  # jobs of stopped workers put back
+    retried: int  # failed jobs given another try
+    real_added: int  # real images added
+
+
+def prepare(st: Store, cfg: ExperimentConfig) -> Prepared:
+    """Record the experiment and what is missing of its plan, put back work that stopped
+    half-way, and add its real images. Nothing already stored changes."""
+    plan = expand(cfg)
+    exp_id = experiments.ensure(st, cfg.name, cfg.stored(), cfg.settings())
+    added = experiments.register_plan(st, exp_id, plan.classes, plan.templates, plan.prompts, plan.jobs)
+    reclaimed = jobs.reclaim(st, exp_id)
+    retried = jobs.retry_failed(st, exp_id)
+    return Prepared(exp_id, len(plan.jobs), added, reclaimed, retried, register_real(st, exp_id, cfg))
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[\n" + "".join(f"    {_toml_value(x)},\n" for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """A config table (top-level keys and one level of sections) as TOML text."""
+    head = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    body = []
+    for section, table in data.items():
+        if isinstance(table, dict):
+            body.append(f"\n[{section}]")
+            body += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(["# written by the synthdiv workbench; run it headless with: synthdiv run THIS_FILE",
+                      *head, *body]) + "\n"
+
+
+def check(data: dict[str, Any], base_dir: Path | None = None) -> ExperimentConfig:
+    """Check a config table as the setup screen builds it (the same rules as a TOML file)."""
+    return parse_config(data, "setup", (base_dir or Path.cwd()).resolve())
+
+
+def launch(data: dict[str, Any], store_dir: str | Path) -> tuple[Path, ExperimentConfig, Prepared, list[str]]:
+    """Check the config, write it to the store as ``experiment.toml``, record the plan and start
+    the workers. Bad input raises before anything is written."""
+    cfg = check(data)
+    root = check_writable(store_dir)
+    with open_store(root, create=True) as st:
+        prepared = prepare(st, cfg)
+        (root / CONFIG_FILE).write_text(to_toml(data), encoding="utf-8")
+        started = start_workers(st, root, cfg.name)
+    return root, cfg, prepared, started
+
+
+def start_workers(st: Store, root: Path, name: str) -> list[str]:
+    """Start (or resume) the generation and embedding workers the experiment still needs;
+    jobs of stopped workers and failed jobs go back in the queue first. Returns the kinds started."""
+    from workbench.run import start_worker
+
+    exp = experiments.get(st, name)
+    jobs.reclaim(st, exp["id"])
+    jobs.retry_failed(st, exp["id"])
+    pending = jobs.counts(st, exp["id"])["pending"]
+    started = []
+    for kind in ("generation", "embedding"):
+        if workers.running(st, exp["id"], kind) or (kind == "generation" and not pending):
+            continue
+        start_worker(root, exp["name"], kind, detach=True)
+        started.append(kind)
+    return started
+
+
+def live_workers(st: Store) -> list[dict]:
+    """Workers running for any experiment of the store."""
+    return [w for name in experiments.names_of(st) for w in workers.running(st, experiments.get(st, name)["id"])]
+
+
+def stop_workers(st: Store) -> int:
+    """Ask every running worker of the store to stop (SIGTERM: each finishes the batch in hand and
+    puts the rest of its jobs back). Returns how many were asked."""
+    asked = 0
+    for w in live_workers(st):
+        try:
+            os.kill(w["pid"], signal.SIGTERM)
+            asked += 1
+        except (ProcessLookupError, PermissionError):
+            pass
+    return asked
+
+
+def cancel(st: Store, name: str) -> tuple[int, int]:
+    """Stop the workers and drop the experiment's pending jobs (finished images are kept).
+    Returns (workers asked to stop, jobs dropped)."""
+    exp = experiments.get(st, name)
+    return stop_workers(st), jobs.cancel_pending(st, exp["id"])
+
+
+def experiment_name(st: Store, wanted: str | None) -> str:
+    names = experiments.names_of(st)
+    if not names:
+        raise SynthdivError("this store holds no experiment yet", "set one up with synthdiv, or synthdiv run CONFIG")
+    return experiments.get(st, wanted or names[0])["name"]
