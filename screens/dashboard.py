@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
@@ -114,19 +114,33 @@ class DashboardScreen(Screen):
     """One store's experiments, live: tabs for progress and every analysis table."""
 
     BINDINGS = [
-        Binding("g", "app.start_workers", "Start/resume", id="dashboard.start"),
-        Binding("p,x", "app.stop_workers", "Pause", id="dashboard.pause"),
-        Binding("c", "app.cancel_jobs", "Cancel", id="dashboard.cancel"),
-        Binding("v", "app.gallery", "Gallery", id="dashboard.gallery"),
-        Binding("i", "app.iterate", "Iterate", id="dashboard.iterate"),
-        Binding("e", "app.export", "Export", id="dashboard.export"),
-        Binding("n", "app.setup", "Setup", id="dashboard.setup"),
-        Binding("m", "next_matrix", "Matrix", id="dashboard.matrix"),
+        Binding("g", "app.start_workers", "Start/resume", id="dashboard.start",
+                tooltip="start the generation and embedding workers (resumes after a pause; they outlive the UI)"),
+        Binding("p,x", "app.stop_workers", "Pause", id="dashboard.pause",
+                tooltip="workers finish the batch in hand and stop; unfinished jobs stay queued"),
+        Binding("c", "app.cancel_jobs", "Cancel", id="dashboard.cancel",
+                tooltip="stop the workers and drop pending jobs (asks first; finished images are kept)"),
+        Binding("v", "app.gallery", "Gallery", id="dashboard.gallery",
+                tooltip="the images of the class under the cursor, with their nearest real images"),
+        Binding("i", "app.iterate", "Iterate", id="dashboard.iterate",
+                tooltip="try a new template on the class under the cursor and compare it"),
+        Binding("e", "app.export", "Export", id="dashboard.export",
+                tooltip="every table as csv, md, tex and json into STORE/exports/TIME"),
+        Binding("n", "app.setup", "Setup", id="dashboard.setup",
+                tooltip="add classes or templates to this experiment"),
+        Binding("m", "next_matrix", "Matrix", id="dashboard.matrix",
+                tooltip="next similarity matrix on the Similarity tab"),
         Binding("r", "app.reload", "Refresh", show=False, id="dashboard.refresh"),
-        Binding("q", "app.request_quit", "Quit", id="dashboard.quit"),
+        *(Binding(str(i + 1), f"show_tab('{tab}')", name, show=False, id=f"dashboard.tab{i + 1}")
+          for i, (tab, name) in enumerate((("tab-progress", "Progress tab"), ("tab-causes", "Four causes tab"),
+                                           ("tab-diversity", "Diversity tab"), ("tab-accuracy", "Accuracy tab"),
+                                           ("tab-similarity", "Similarity tab"), ("tab-geometry", "Geometry tab")))),
+        Binding("q", "app.request_quit", "Quit", id="dashboard.quit",
+                tooltip="asks whether running workers stop or go on"),
     ]
     DEFAULT_CSS = """
     DashboardScreen .experiment { margin: 1 0 0 0; }
+    DashboardScreen #experiment-panels { height: auto; }
     DashboardScreen DataTable { height: 1fr; }
     DashboardScreen #matrix-title { padding: 0 1; text-style: bold; }
     DashboardScreen #rate { height: 1; padding: 0 1; }
@@ -146,30 +160,32 @@ class DashboardScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(id="tabs"):
-            with TabPane("Progress", id="tab-progress"):
+            with TabPane("1 Progress", id="tab-progress"):
                 with VerticalScroll(id="experiments"):
+                    yield Vertical(id="experiment-panels")
                     yield Static(id="rate")
                     yield SortableTable(PER_CLASS, id="per-class")
                     yield Static(id="spark-title")
                     yield Sparkline([], id="spark")
-            with TabPane("Four causes", id="tab-causes"):
+            with TabPane("2 Four causes", id="tab-causes"):
                 yield SortableTable(CAUSE_COLUMNS, id="causes")
-            with TabPane("Diversity", id="tab-diversity"):
+            with TabPane("3 Diversity", id="tab-diversity"):
                 yield SortableTable(DIVERSITY, id="diversity")
-            with TabPane("Accuracy", id="tab-accuracy"):
+            with TabPane("4 Accuracy", id="tab-accuracy"):
                 yield SortableTable(ACCURACY, id="accuracy")
                 yield Static(id="confusions")
-            with TabPane("Similarity", id="tab-similarity"):
+            with TabPane("5 Similarity", id="tab-similarity"):
                 yield Static(id="matrix-title")
                 with VerticalScroll():
                     yield Static(id="matrix")
-            with TabPane("Geometry", id="tab-geometry"):
+            with TabPane("6 Geometry", id="tab-geometry"):
                 yield Static(id="geometry")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = "synthdiv"
         self.sub_title = self.store_root.name
+        self.app.action_reload()  # the first read, now that there is somewhere to show it
 
     def show(self, summary: dict, analysis: dict | None, live: dict | None = None) -> None:
         """Show a store summary (``store.status.summary``), the newest analysis (or None) and the
@@ -179,13 +195,13 @@ class DashboardScreen(Screen):
             f"analysis: {analysis['counts']['synthetic']} syn + {analysis['counts']['real']} real")
         self.sub_title = (f"{self.store_root.name} · {summary['images']} images"
                           f" · {summary['image_embeddings']} embedded · {counted}")
-        box = self.query_one("#experiments", VerticalScroll)
+        box = self.query_one("#experiment-panels", Vertical)
         panels = list(box.query(".experiment"))
         for i, e in enumerate(exps):
             if i < len(panels):
                 panels[i].update(experiment_view(e))
             else:
-                box.mount(Static(experiment_view(e), classes="experiment"), before="#rate")
+                box.mount(Static(experiment_view(e), classes="experiment"))
         for extra in panels[len(exps):]:
             extra.remove()
         if live:
@@ -255,6 +271,14 @@ class DashboardScreen(Screen):
             widget.update(f"{title}   (m: next matrix)")
         for widget in self.query("#matrix").results(Static):
             widget.update(heatmap(result[key], result["classes"]))
+
+    def action_show_tab(self, tab: str) -> None:
+        """Show a tab and put the focus in its table, so the cursor names a class for i and v."""
+        self.query_one("#tabs", TabbedContent).active = tab
+        table = {"tab-progress": "#per-class", "tab-causes": "#causes", "tab-diversity": "#diversity",
+                 "tab-accuracy": "#accuracy"}.get(tab)
+        if table:
+            self.query_one(table).focus()
 
     def action_next_matrix(self) -> None:
         self.matrix_index = (self.matrix_index + 1) % len(MATRICES)

@@ -111,7 +111,11 @@ class GalleryScreen(Screen):
 
     @work(thread=True, exclusive=True, group="gallery-choices")
     def load_choices(self) -> None:
-        classes, templates = self.view.choices()
+        try:
+            classes, templates = self.view.choices()
+        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
+            self.app.call_from_thread(self.failed, exc)
+            return
 
         def apply() -> None:
             self.class_choices, self.template_choices = classes, templates
@@ -131,7 +135,11 @@ class GalleryScreen(Screen):
 
     @work(thread=True, exclusive=True, group="gallery-page")
     def _load(self, class_id, template_id, offset: int, limit: int, selected: int) -> None:
-        total, rows = self.view.page(class_id, template_id, offset, limit)
+        try:
+            total, rows = self.view.page(class_id, template_id, offset, limit)
+        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
+            self.app.call_from_thread(self.failed, exc)
+            return
         pictures = [picture(self.view.path(r["path"]), THUMB) for r in rows]
         self.app.call_from_thread(self._show_page, total, rows, pictures)
         if rows:
@@ -173,7 +181,11 @@ class GalleryScreen(Screen):
 
     @work(thread=True, exclusive=True, group="gallery-detail")
     def _load_detail(self, row: dict) -> None:
-        near = self.view.nearest(row["id"], NEIGHBOURS)
+        try:
+            near = self.view.nearest(row["id"], NEIGHBOURS)
+        except Exception as exc:  # noqa: BLE001 - the image and its provenance still show
+            self.app.call_from_thread(self.failed, exc)
+            near = []
         shown = [(n, picture(self.view.path(n["path"]), THUMB)) for n in near]
         self.app.call_from_thread(self._show_detail, row, shown)
 
@@ -201,6 +213,9 @@ class GalleryScreen(Screen):
             near_grid.add_row(Text("nearest real images: none embedded yet", style="dim"))
         self.query_one("#detail", Static).update(Group(info, near_grid))
 
+    def failed(self, exc: Exception) -> None:
+        self.notify(getattr(exc, "message", f"{type(exc).__name__}: {exc}"), title="Gallery", severity="error")
+
     # --- keys ----------------------------------------------------------------------------------
 
     def _select(self, index: int) -> None:
@@ -225,7 +240,7 @@ class GalleryScreen(Screen):
         self._select(self.pos.offset + self.pos.selected + step * self.columns)
 
     def action_page(self, step: int) -> None:
-        self._select(self.pos.offset + step * self.per_page)
+        self._select(self.pos.offset + self.pos.selected + step * self.per_page)
 
     def _refilter(self) -> None:
         self.pos.offset = self.pos.selected = 0

@@ -73,8 +73,13 @@ class IterateScreen(Screen):
 
     @work(thread=True, exclusive=True, group="iterate-rows")
     def refresh_rows(self) -> None:
-        rows = self.view.template_rows(self.class_label)
-        progress = self.view.class_jobs(self.class_label)
+        try:
+            rows = self.view.template_rows(self.class_label)
+            progress = self.view.class_jobs(self.class_label)
+        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
+            self.app.call_from_thread(self.notify, getattr(exc, "message", f"{type(exc).__name__}: {exc}"),
+                                      title="Prompt iteration", severity="error")
+            return
         self.app.call_from_thread(self._show, rows, progress)
 
     def _show(self, rows: list[dict], progress: dict) -> None:
@@ -134,8 +139,9 @@ class IterateScreen(Screen):
     def queue(self, template: str, n: int) -> None:
         try:
             added, started = self.view.try_template(self.class_label, template, n)
-        except SynthdivError as exc:
-            self.app.call_from_thread(self.notify, exc.message, title="Prompt iteration", severity="error")
+        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
+            self.app.call_from_thread(self.notify, getattr(exc, "message", f"{type(exc).__name__}: {exc}"),
+                                      title="Prompt iteration", severity="error")
             return
 
         def done() -> None:

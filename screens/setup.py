@@ -68,8 +68,9 @@ class SetupScreen(Screen):
         Binding("f3", "show_tab('tab-templates')", "Templates", id="setup.templates"),
         Binding("f4", "show_tab('tab-settings')", "Settings", id="setup.settings"),
         Binding("ctrl+s", "start", "Start", id="setup.start", priority=True),
-        Binding("ctrl+a", "select_shown", "Select shown", show=False, id="setup.select_shown"),
-        Binding("ctrl+x", "clear_selection", "Clear", show=False, id="setup.clear"),
+        Binding("ctrl+a", "select_shown", "Select shown", show=False, priority=True,
+                id="setup.select_shown"),
+        Binding("ctrl+x", "clear_selection", "Clear", show=False, priority=True, id="setup.clear"),
         Binding("escape", "leave", "Back", id="setup.back"),
     ]
     DEFAULT_CSS = """
@@ -181,6 +182,8 @@ class SetupScreen(Screen):
         with self.app.batch_update():
             lst.clear_options()
             lst.add_options([Selection(label, label, label in self.selected) for label in shown])
+            if shown:
+                lst.highlighted = 0
         self._count()
 
     def _count(self) -> None:
@@ -202,20 +205,15 @@ class SetupScreen(Screen):
     def _search_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#class-list", SelectionList).focus()
 
-    @on(SelectionList.SelectionToggled, "#class-list")
-    def _toggled(self, event: SelectionList.SelectionToggled) -> None:
-        label = event.selection.value
-        if label in self.selected:
-            self.selected.discard(label)
-        else:
-            self.selected.add(label)
+    @on(SelectionList.SelectedChanged, "#class-list")
+    def _selection_changed(self, event: SelectionList.SelectedChanged) -> None:
+        lst = event.selection_list
+        shown = {lst.get_option_at_index(i).value for i in range(lst.option_count)}
+        self.selected = (self.selected - shown) | set(lst.selected)
         self._count()
 
     def action_select_shown(self) -> None:
-        lst = self.query_one("#class-list", SelectionList)
-        self.selected |= {lst.get_option_at_index(i).value for i in range(lst.option_count)}
-        lst.select_all()
-        self._count()
+        self.query_one("#class-list", SelectionList).select_all()
 
     def action_clear_selection(self) -> None:
         if self.focused is not None and self.focused.id == "template-list":
@@ -224,7 +222,7 @@ class SetupScreen(Screen):
             return
         self.selected.clear()
         self.query_one("#class-list", SelectionList).deselect_all()
-        self._count()
+        self._count()  # the list may show none of the cleared classes
 
     # --- templates -----------------------------------------------------------------------------
 

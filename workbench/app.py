@@ -137,8 +137,7 @@ class WorkbenchApp(App):
         if isinstance(self.screen, (SetupScreen, DashboardScreen)):
             self.switch_screen(self.dashboard)
         else:
-            self.push_screen(self.dashboard)
-        self.action_reload()
+            self.push_screen(self.dashboard)  # its on_mount reads the store the first time
         if self._timer is None:
             self._timer = self.set_interval(self.refresh_s, self.action_reload)
 
@@ -170,8 +169,8 @@ class WorkbenchApp(App):
                         "history": (analyses.history(st, exp["id"], SPARK_METRIC) if analysis is not None
                                     and analysis["id"] != dashboard.history_id else None),
                     }
-        except SynthdivError as exc:
-            self.call_from_thread(dashboard.show_error, exc.message)
+        except Exception as exc:  # noqa: BLE001 - a store that cannot be read is said, not fatal
+            self.call_from_thread(dashboard.show_error, getattr(exc, "message", f"{type(exc).__name__}: {exc}"))
             return
         self.call_from_thread(dashboard.show, data, analysis, live)
 
@@ -292,7 +291,7 @@ class WorkbenchApp(App):
         from workbench.analysis import ensure
         from workbench.report import FORMATS, embedding_model, export
 
-        out = self.store_root / "exports" / time.strftime("%Y%m%d-%H%M%S")
+        out = self.store_root.resolve() / "exports" / time.strftime("%Y%m%d-%H%M%S")
         try:
             with open_store(self.store_root) as st:
                 exp = experiments.get(st, control.experiment_name(st, self.experiment))
@@ -301,8 +300,9 @@ class WorkbenchApp(App):
                     raise SynthdivError("there is nothing to export yet",
                                         "wait until some images and prompts are embedded")
                 files = export(st, exp, analysis, list(FORMATS), out)
-        except SynthdivError as exc:
-            self.call_from_thread(self.notify, exc.message, title="Export", severity="error")
+        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
+            self.call_from_thread(self.notify, getattr(exc, "message", f"{type(exc).__name__}: {exc}"),
+                                  title="Export", severity="error")
             return
         self.call_from_thread(self.notify, f"{len(files)} files (csv, md, tex, json) in {out}",
                               title="Exported", timeout=10)

@@ -1,0 +1,293 @@
+"""The workbench's screens, driven by keys through Textual's Pilot: setup, dashboard live panels,
+gallery, prompt iteration, export, pause/cancel, help and the command palette."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import statistics
+import time
+
+import pytest
+from rich.console import Console
+
+from store import experiments, jobs, open_store
+from tests.functional.stores import CLASSES, build
+from workbench import control
+from workbench.app import WorkbenchApp
+from workbench.defaults import default_experiment
+
+
+def text_of(app) -> str:
+    """Every Static and DataTable cell on the screen as plain text."""
+    out = io.StringIO()
+    console = Console(file=out, width=120, color_system=None)
+    for widget in app.screen.query("Static"):
+        console.print(widget.content)
+    for table in app.screen.query("DataTable"):
+        for i in range(table.row_count):
+            console.print(" | ".join(str(c) for c in table.get_row_at(i)))
+    return out.getvalue()
+
+
+async def until(pilot, check, tries: int = 100, step: float = 0.05) -> bool:
+    """Wait (polling, not sleeping a fixed time) until ``check()`` holds."""
+    for _ in range(tries):
+        if check():
+            return True
+        await pilot.pause(step)
+    return check()
+
+
+# --- setup ---------------------------------------------------------------------------------------
+
+async def test_setup_by_keys_builds_a_config_that_checks_and_starts(tmp_path, monkeypatch):
+    launched = []
+    monkeypatch.setattr(control, "launch", lambda data, store: launched.append((data, store)) or (_ for _ in ()).throw(
+        control.SynthdivError("stopped by the test", "nothing")))
+    app = WorkbenchApp(setup=default_experiment(), setup_store=str(tmp_path / "runs" / "digits"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SetupScreen"
+        assert "10 of 10 selected" in text_of(app)
+        await pilot.press("ctrl+x")  # clear the selection
+        await pilot.press(*"ei")  # search: eight
+        await pilot.pause()
+        assert "1 shown" in text_of(app)
+        await pilot.press("enter", "space")  # to the list, toggle "eight"
+        search = app.screen.query_one("#class-search")
+        search.value = "n"  # one, seven, nine
+        await pilot.pause()
+        await pilot.press("ctrl+a")  # select every shown class
+        await pilot.pause()
+        assert "4 of 10 selected" in text_of(app), [x for x in text_of(app).splitlines() if "selected" in x]
+
+        await pilot.press("f3", "tab")  # the template box
+        await pilot.press(*"a {x} digit")
+        await pilot.pause()
+        assert "✗ template 'a {x} digit' has '{x}'" in text_of(app)
+        app.screen.query_one("#template-input").value = ""
+        await pilot.press(*"a bold {}")
+        await pilot.pause()
+        assert "→ a bold one" in text_of(app)  # preview with the chosen classes, in class order
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.templates[-1] == "a bold {}"
+        await pilot.press("shift+tab")  # the template list
+        lst = app.screen.query_one("#template-list")
+        lst.highlighted = 3  # "{}"
+        await pilot.press("d")
+        await pilot.pause()
+        assert "{}" not in app.screen.templates and len(app.screen.templates) == 5
+
+        await pilot.press("f4")
+        field = app.screen.query_one("#set-generation-images_per_prompt")
+        field.value = "2"
+        steps = app.screen.query_one("#set-generation-steps")
+        steps.value = "many"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "steps is 'many'" in text_of(app) and not launched
+        steps.value = "10"
+        await pilot.press("ctrl+s")
+        assert await until(pilot, lambda: launched)
+        assert await until(pilot, lambda: "stopped by the test" in text_of(app))
+    data, store = launched[0]
+    assert store == str(tmp_path / "runs" / "digits")
+    assert data["classes"] == {"set": "digits", "names": ["one", "seven", "eight", "nine"]}
+    assert data["templates"]["custom"][-1] == "a bold {}" and "{}" not in data["templates"]["custom"]
+    assert data["generation"]["images_per_prompt"] == 2 and data["generation"]["steps"] == 10
+    cfg = control.check(data)  # the same rules as a config file
+    assert [c[0] for c in cfg.classes] == ["one", "seven", "eight", "nine"] and cfg.real == "digits"
+
+
+async def test_setup_refuses_an_empty_choice_with_the_fix(tmp_path):
+    app = WorkbenchApp(setup=default_experiment(), setup_store=str(tmp_path / "s"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+x", "ctrl+s")
+        await pilot.pause()
+        assert "no class is chosen: select some on the Classes tab" in text_of(app)
+    assert not (tmp_path / "s").exists()
+
+
+async def test_setup_loads_imagenet_and_searches_it(tmp_path):
+    app = WorkbenchApp(setup={"name": "x", "classes": {"set": "digits"}}, setup_store=str(tmp_path / "s"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        box = app.screen.query_one("#class-set")
+        box.value = "imagenet"
+        box.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "0 of 1000 selected · 1000 shown" in text_of(app)
+        app.screen.query_one("#class-search").value = "retriever"
+        await pilot.pause()
+        assert "0 of 1000 selected · 5 shown" in text_of(app)
+
+
+async def test_launch_writes_the_config_and_opens_the_dashboard(tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(control, "start_workers", lambda st, root, name: started.append(name) or ["generation"])
+    data = {"name": "tiny", "classes": {"set": "imagenet", "names": ["goldfish"]},
+            "templates": {"custom": ["a photo of a {}."]},
+            "generation": {"model": "tiny-random", "width": 32, "height": 32, "images_per_prompt": 2},
+            "embedding": {"model": "tiny-random"}}
+    app = WorkbenchApp(setup=data, setup_store=str(tmp_path / "runs" / "tiny"), refresh_s=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        assert await until(pilot, lambda: type(app.screen).__name__ == "DashboardScreen", tries=200)
+        assert await until(pilot, lambda: "0/2" in text_of(app))
+    assert started == ["tiny"]
+    written = (tmp_path / "runs" / "tiny" / control.CONFIG_FILE).read_text()
+    from workbench.config import load_config
+
+    assert load_config(tmp_path / "runs" / "tiny" / control.CONFIG_FILE).classes == (("goldfish", "goldfish"),)
+    assert "synthdiv run THIS_FILE" in written
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_path):
+    e = build(tmp_path, done=20)
+    with open_store(tmp_path) as st:  # a second analysis, later: the sparkline has two points
+        from workbench.analysis import compute
+        from tests.functional.stores import MODEL, build as _  # noqa: F401
+
+        st.db.execute("delete from embeddings where kind = 'image' and item_id > 10")
+        compute(st, e, MODEL)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(100, 40)) as pilot:
+        assert await until(pilot, lambda: "diversity ratio against synthetic images analysed" in text_of(app))
+        text = text_of(app)
+        assert "goldfish | 8 | 8 | 100%" in text and "golden retriever | 4 | 8 | 50%" in text
+        assert "20 → 10 images" in text
+        spark = app.screen.query_one("#spark")
+        assert len(spark.data) == 2
+        await pilot.press("3")
+        assert app.screen.query_one("#tabs").active == "tab-diversity"
+        assert app.screen.cursor_class() == "goldfish"
+
+
+async def test_pause_and_cancel(tmp_path, monkeypatch):
+    e = build(tmp_path, done=10, analysed=False)
+    asked = []
+    monkeypatch.setattr(control, "stop_workers", lambda st: asked.append(1) or 0)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await pilot.pause()
+        assert asked == [1]
+        await pilot.press("c")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        await pilot.press("n")
+        await pilot.pause()
+        with open_store(tmp_path) as st:
+            assert jobs.counts(st, e)["pending"] == 14
+        await pilot.press("c", "y")
+        await pilot.pause()
+    with open_store(tmp_path) as st:
+        c = jobs.counts(st, e)
+        assert c["pending"] == 0 and c["done"] == 10
+        assert st.conn.execute("select count(*) from images").fetchone()[0] == 10
+
+
+# --- gallery -------------------------------------------------------------------------------------
+
+async def test_gallery_pages_filters_and_shows_nearest_real_images(tmp_path):
+    build(tmp_path, done=24)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("v")
+        assert await until(pilot, lambda: "nearest real" in text_of(app))
+        text = text_of(app)
+        # it opens on the class under the dashboard's cursor; 4 thumbnails a page at 80×24
+        assert "class goldfish (c) · template all (t) · image 1/8 · page 1/2" in text
+        assert "a photo of a goldfish. · seed 0" in text and "tiny-random" in text
+        assert len(re.findall(r"goldfish 0\.9\d|goldfish 1\.00", text)) == 3  # its neighbours: real goldfish
+        await pilot.press("right")
+        assert await until(pilot, lambda: "image 2/8 · page 1/2" in text_of(app))
+        await pilot.press("pagedown")
+        assert await until(pilot, lambda: "image 6/8 · page 2/2" in text_of(app))
+        await pilot.press("c")
+        assert await until(pilot, lambda: "class tabby cat (c) · template all (t) · image 1/8" in text_of(app))
+        assert await until(pilot, lambda: "a photo of a tabby cat." in text_of(app)
+                           and len(re.findall(r"tabby cat 0\.9\d|tabby cat 1\.00", text_of(app))) == 3)
+        await pilot.press("C", "C")  # back past goldfish to all classes
+        assert await until(pilot, lambda: "class all (c) · template all (t) · image 1/24 · page 1/6" in text_of(app))
+        await pilot.press("t")
+        assert await until(pilot, lambda: "template a photo of a {}. (t) · image 1/12" in text_of(app))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DashboardScreen"
+
+
+# --- prompt iteration ----------------------------------------------------------------------------
+
+async def test_iteration_queues_one_class_and_compares_templates(tmp_path, monkeypatch):
+    e = build(tmp_path, done=24)
+    monkeypatch.setattr(control, "start_workers", lambda st, root, name: ["generation", "embedding"])
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")  # four causes: the cursor is on its first row
+        await pilot.pause()
+        label = app.screen.cursor_class()
+        await pilot.press("i")
+        assert await until(pilot, lambda: "a drawing of a {}." in text_of(app))
+        text = text_of(app)
+        assert "a photo of a {}. | 4 |" in text and "a drawing of a {}. | 4 |" in text
+        await pilot.press(*"a sketch of a {")
+        await pilot.pause()
+        assert "✗" in text_of(app)
+        await pilot.press("}")
+        await pilot.pause()
+        assert f"prompt: a sketch of a {label}" in text_of(app)
+        app.screen.query_one("#batch").value = "3"
+        await pilot.press("enter")
+        assert await until(pilot, lambda: "a sketch of a {} ◀ new | 0" in text_of(app))
+    with open_store(tmp_path) as st:
+        per = {r["class"]: r for r in jobs.per_class(st, e)}
+        assert per[label]["pending"] == 3 and per[label]["total"] == 11
+        assert all(per[c]["total"] == 8 for c, _ in CLASSES if c != label)  # other classes untouched
+
+
+# --- export, help, palette -----------------------------------------------------------------------
+
+async def test_export_from_the_ui_writes_every_table_and_says_where(tmp_path):
+    build(tmp_path, done=24)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e")
+        assert await until(pilot, lambda: any(n.title == "Exported" for n in app._notifications), tries=200)
+        note = next(n for n in app._notifications if n.title == "Exported")
+    folder = next((tmp_path / "exports").iterdir())
+    assert str(folder) in note.message
+    names = {p.name for p in folder.iterdir()}
+    assert {"four_causes.csv", "diversity.csv", "accuracy.csv", "synthdiv-report.json", "synthdiv-report.md", "synthdiv-report.tex"} <= names
+    report = json.loads((folder / "synthdiv-report.json").read_text())
+    assert [r["class"] for r in report["diversity"]] == [c for c, _ in CLASSES]
+
+
+async def test_help_lists_the_keys_and_the_palette_runs_commands(tmp_path):
+    build(tmp_path, done=24)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        text = text_of(app)
+        for key, does in (("v", "Gallery"), ("e", "Export"), ("i", "Iterate"), ("c", "Cancel"), ("q", "Quit")):
+            assert f"{key} " in text and does in text
+        await pilot.press("escape")
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Export tables", "Gallery", "Iterate on a prompt", "Pause workers", "Cancel remaining work"} <= set(titles)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Gallery")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        assert await until(pilot, lambda: type(app.screen).__name__ == "GalleryScreen")
