@@ -114,7 +114,7 @@ class DashboardScreen(Screen):
     """One store's experiments, live: tabs for progress and every analysis table."""
 
     BINDINGS = [
-        Binding("g", "app.start_workers", "Start/resume", id="dashboard.start",
+        Binding("g", "app.start_workers", "Start", id="dashboard.start",
                 tooltip="start the generation and embedding workers (resumes after a pause; they outlive the UI)"),
         Binding("p,x", "app.stop_workers", "Pause", id="dashboard.pause",
                 tooltip="workers finish the batch in hand and stop; unfinished jobs stay queued"),
@@ -126,9 +126,9 @@ class DashboardScreen(Screen):
                 tooltip="try a new template on the class under the cursor and compare it"),
         Binding("e", "app.export", "Export", id="dashboard.export",
                 tooltip="every table as csv, md, tex and json into STORE/exports/TIME"),
-        Binding("n", "app.setup", "Setup", id="dashboard.setup",
+        Binding("n", "app.setup", "Setup", show=False, id="dashboard.setup",
                 tooltip="add classes or templates to this experiment"),
-        Binding("m", "next_matrix", "Matrix", id="dashboard.matrix",
+        Binding("m", "next_matrix", "Matrix", show=False, id="dashboard.matrix",
                 tooltip="next similarity matrix on the Similarity tab"),
         Binding("r", "app.reload", "Refresh", show=False, id="dashboard.refresh"),
         *(Binding(str(i + 1), f"show_tab('{tab}')", name, show=False, id=f"dashboard.tab{i + 1}")
@@ -214,8 +214,7 @@ class DashboardScreen(Screen):
     def _show_live(self, live: dict, analysis: dict | None) -> None:
         rate = live["rate"]
         self.query_one("#rate", Static).update(Text.assemble(
-            ("throughput ", "bold"), f"{rate:.2f} images/s" if rate else "—",
-            " (last minute) · per class below (s sorts the column under the cursor)"))
+            ("throughput ", "bold"), f"{rate:.2f} images/s" if rate else "—", " (last minute) · s sorts by a column"))
         rows = [{**r, "share": f"{100 * r['done'] // r['total']}%" if r["total"] else None}
                 for r in live["per_class"]]
         self.query_one("#per-class", SortableTable).refill(rows)
@@ -223,11 +222,14 @@ class DashboardScreen(Screen):
         if history is not None and analysis is not None:
             self.history_id = analysis["id"]
             values = [v for _, v in history]
-            self.query_one("#spark", Sparkline).data = values
+            spark = self.query_one("#spark", Sparkline)
+            spark.data = values
+            spark.display = len(values) >= 2  # one point is no trend
             label = live["metric"].replace("_", " ")
-            span = (f"{history[0][0]} → {history[-1][0]} images: {values[0]:.3f} → {values[-1]:.3f}"
+            span = (f"{history[0][0]}→{history[-1][0]} images: {values[0]:.3f}→{values[-1]:.3f}"
+                    if len(history) > 1 else f"{history[0][0]} images: {values[0]:.3f}, one analysis so far"
                     if history else "no analysis yet")
-            self.query_one("#spark-title", Static).update(f"{label} against synthetic images analysed · {span}")
+            self.query_one("#spark-title", Static).update(f"{label} vs images analysed · {span}")
 
     def cursor_class(self) -> str | None:
         """The class under the cursor of the table used last (None when no table has rows)."""

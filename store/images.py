@@ -71,14 +71,12 @@ def count(store: Store, experiment_id: int, class_id: int | None = None, templat
 
 
 def rate(store: Store, experiment_id: int, window_s: float = 60.0, now: float | None = None) -> float:
-    """Images per second over the last ``window_s`` seconds (0 when none were made in it).
-
-    Measured from the first to the newest image inside the window, so a run that just started
-    is not diluted by the empty part of the window."""
+    """Images per second over the last ``window_s`` seconds: the images made in it divided by the
+    time from the first of them to ``now`` (at least 1 s). A run that just started is not diluted by
+    the empty part of the window, a finished batch does not read as an instant burst, and the rate
+    falls to 0 once generation stops."""
     now = time.time() if now is None else now
-    n, first, last = store.conn.execute(
-        "select count(*), min(created_at), max(created_at) from images"
-        " where experiment_id = ? and created_at >= ?", [experiment_id, now - window_s]).fetchone()
-    if n < 2 or last <= first:
-        return 0.0
-    return (n - 1) / (last - first)
+    n, first = store.conn.execute(
+        "select count(*), min(created_at) from images where experiment_id = ? and created_at >= ?",
+        [experiment_id, now - window_s]).fetchone()
+    return n / max(now - first, 1.0) if n else 0.0

@@ -328,8 +328,9 @@ class WorkbenchApp(App):
         if isinstance(self.screen, HelpScreen):
             return
         keys, seen = [], set()
-        for _, binding, enabled, tooltip in self.active_bindings.values():
-            if binding.description and binding.show and binding.action not in seen:
+        for node, binding, enabled, tooltip in self.active_bindings.values():
+            shown = binding.show or isinstance(node, (Screen, App))  # a screen's hidden keys too (tabs, m, n)
+            if binding.description and shown and binding.action not in seen:
                 seen.add(binding.action)
                 keys.append((self.get_key_display(binding), binding.description + (f" — {tooltip}" if tooltip else "")
                              + ("" if enabled else " (not now)")))

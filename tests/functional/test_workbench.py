@@ -160,10 +160,10 @@ async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_pat
         compute(st, e, MODEL)
     app = WorkbenchApp(tmp_path, refresh_s=60)
     async with app.run_test(size=(100, 40)) as pilot:
-        assert await until(pilot, lambda: "diversity ratio against synthetic images analysed" in text_of(app))
+        assert await until(pilot, lambda: "diversity ratio vs images analysed" in text_of(app))
         text = text_of(app)
         assert "goldfish | 8 | 8 | 100%" in text and "golden retriever | 4 | 8 | 50%" in text
-        assert "20 → 10 images" in text
+        assert "20→10 images" in text
         spark = app.screen.query_one("#spark")
         assert len(spark.data) == 2
         await pilot.press("3")
