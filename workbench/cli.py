@@ -215,9 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("open", help="open the workbench on a store: a live dashboard, re-attaching to its workers",
-                       description="Open a live dashboard of a store: progress, jobs and workers, the four "
-                       "causes, diversity, accuracy, similarity heatmaps and CLIP geometry. g starts the workers, "
-                       "x stops them; on quit you choose whether running workers go on without the UI.")
+                       description="Open the workbench on a store: a live dashboard (progress per class, the four "
+                       "causes, diversity, accuracy, similarity heatmaps, CLIP geometry), the gallery (v), prompt "
+                       "iteration for a class (i), export (e), setup (n). g starts or resumes the workers, p pauses, "
+                       "c cancels; on quit you choose whether running workers go on without the UI. ? lists every key.")
     p.add_argument("store", metavar="DIR", help="store folder")
     p.set_defaults(func=_cmd_open)
 

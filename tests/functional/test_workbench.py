@@ -201,6 +201,7 @@ async def test_gallery_pages_filters_and_shows_nearest_real_images(tmp_path):
     build(tmp_path, done=24)
     app = WorkbenchApp(tmp_path, refresh_s=60)
     async with app.run_test(size=(80, 24)) as pilot:
+        assert await until(pilot, lambda: "golden retriever | 8 | 8" in text_of(app))  # the cursor has a class
         await pilot.press("v")
         assert await until(pilot, lambda: "nearest real" in text_of(app))
         text = text_of(app)
@@ -233,7 +234,7 @@ async def test_iteration_queues_one_class_and_compares_templates(tmp_path, monke
     app = WorkbenchApp(tmp_path, refresh_s=60)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("2")  # four causes: the cursor is on its first row
-        await pilot.pause()
+        assert await until(pilot, lambda: app.screen.cursor_class() is not None)
         label = app.screen.cursor_class()
         await pilot.press("i")
         assert await until(pilot, lambda: "a drawing of a {}." in text_of(app))
