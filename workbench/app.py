@@ -200,6 +200,8 @@ class WorkbenchApp(App):
             if self.dashboard is not None:
                 self.pop_screen()  # the setup screen opened from the dashboard
                 if self.dashboard.store_root == root:
+                    self.view.experiment = cfg.name
+                    self.dashboard.analysis = self.dashboard.history_id = None  # maybe another experiment
                     self.action_reload()
                     return
             self._open_dashboard()

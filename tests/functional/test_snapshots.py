@@ -83,3 +83,14 @@ def test_help(tmp_path, snap_compare):
         await settle(pilot, shows("Export"))
 
     assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)
+
+
+def test_cancel_dialog(tmp_path, snap_compare):
+    build(tmp_path / "D", done=10, analysed=False)
+
+    async def run(pilot):
+        await settle(pilot, shows("10/24"))
+        await pilot.press("c")
+        await settle(pilot, shows("Cancel the experiment's remaining work?"))
+
+    assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)

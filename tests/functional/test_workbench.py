@@ -292,3 +292,26 @@ async def test_help_lists_the_keys_and_the_palette_runs_commands(tmp_path):
         await pilot.pause(0.5)
         await pilot.press("enter")
         assert await until(pilot, lambda: type(app.screen).__name__ == "GalleryScreen")
+
+
+async def test_survives_resizing_and_a_crashed_worker(tmp_path):
+    e = build(tmp_path, done=24)
+    from store import workers
+
+    with open_store(tmp_path) as st:
+        wid = workers.register(st, e, "embedding")
+        workers.stop(st, wid, "failed", "RuntimeError: CUDA error: device-side assert triggered")
+    app = WorkbenchApp(tmp_path, refresh_s=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await until(pilot, lambda: "embedding worker failed: RuntimeError: CUDA error" in text_of(app))
+        for size in ((200, 60), (60, 18), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.3)
+        await pilot.press("v")
+        assert await until(pilot, lambda: "nearest real" in text_of(app))
+        await pilot.resize_terminal(160, 50)  # more thumbnails a page on a larger terminal
+        assert await until(pilot, lambda: re.search(r"image 1/8 · page 1/1", text_of(app)) is not None)
+        await pilot.resize_terminal(80, 24)
+        assert await until(pilot, lambda: "page 1/2" in text_of(app))
+        await pilot.press("escape", "3")
+        assert app.screen.query_one("#tabs").active == "tab-diversity"  # the UI goes on working
