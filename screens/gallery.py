@@ -22,6 +22,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from synthdiv.errors import describe
+
 THUMB = 16  # pixels across a thumbnail (16 cells wide, 8 rows high)
 NEIGHBOURS = 3
 DETAIL_ROWS = 12  # three lines of provenance, the neighbours (8 rows) and their captions
@@ -214,7 +216,7 @@ class GalleryScreen(Screen):
         self.query_one("#detail", Static).update(Group(info, near_grid))
 
     def failed(self, exc: Exception) -> None:
-        self.notify(getattr(exc, "message", f"{type(exc).__name__}: {exc}"), title="Gallery", severity="error")
+        self.notify(describe(exc), title="Gallery", severity="error")
 
     # --- keys ----------------------------------------------------------------------------------
 

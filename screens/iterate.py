@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from synthdiv.errors import SynthdivError
+from synthdiv.errors import SynthdivError, describe
 from synthdiv.templates import parse_template
 
 COLUMNS = (("template", "template"), ("n", "images"), ("diversity", "diversity"), ("adherence", "adherence"),
@@ -77,7 +77,7 @@ class IterateScreen(Screen):
             rows = self.view.template_rows(self.class_label)
             progress = self.view.class_jobs(self.class_label)
         except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.app.call_from_thread(self.notify, getattr(exc, "message", f"{type(exc).__name__}: {exc}"),
+            self.app.call_from_thread(self.notify, describe(exc),
                                       title="Prompt iteration", severity="error")
             return
         self.app.call_from_thread(self._show, rows, progress)
@@ -140,7 +140,7 @@ class IterateScreen(Screen):
         try:
             added, started = self.view.try_template(self.class_label, template, n)
         except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.app.call_from_thread(self.notify, getattr(exc, "message", f"{type(exc).__name__}: {exc}"),
+            self.app.call_from_thread(self.notify, describe(exc),
                                       title="Prompt iteration", severity="error")
             return
 

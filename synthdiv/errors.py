@@ -24,6 +24,11 @@ class SynthdivError(Exception):
         return f"{self.problem}: {self.fix}" if self.fix else self.problem
 
 
+def describe(exc: BaseException) -> str:
+    """What to tell the user about ``exc``: a SynthdivError's one line, else its type and text."""
+    return exc.message if isinstance(exc, SynthdivError) else f"{type(exc).__name__}: {exc}"
+
+
 class ConfigError(SynthdivError):
     """The experiment configuration (a TOML file or its values) is invalid."""
 

@@ -20,16 +20,15 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from screens.confirm import ConfirmScreen
 from screens.dashboard import DashboardScreen
 from screens.gallery import GalleryScreen
 from screens.help import HelpScreen
 from screens.iterate import IterateScreen
-from screens.quit import QuitScreen
+from screens.question import ConfirmScreen, QuitScreen
 from screens.setup import SetupScreen
 from store import analyses, experiments, images, jobs, open_store
 from store.status import summary
-from synthdiv.errors import SynthdivError
+from synthdiv.errors import SynthdivError, describe
 from workbench import control
 from workbench.config import from_experiment
 
@@ -47,7 +46,7 @@ class StoreView:
         self._neighbours: Neighbours | None = None
 
     def _exp(self, st) -> dict:
-        return experiments.get(st, control.experiment_name(st, self.experiment))
+        return control.experiment(st, self.experiment)
 
     def model(self, st, exp: dict) -> str:
         from workbench.report import embedding_model
@@ -170,7 +169,7 @@ class WorkbenchApp(App):
                                     and analysis["id"] != dashboard.history_id else None),
                     }
         except Exception as exc:  # noqa: BLE001 - a store that cannot be read is said, not fatal
-            self.call_from_thread(dashboard.show_error, getattr(exc, "message", f"{type(exc).__name__}: {exc}"))
+            self.call_from_thread(dashboard.show_error, describe(exc))
             return
         self.call_from_thread(dashboard.show, data, analysis, live)
 
@@ -213,7 +212,7 @@ class WorkbenchApp(App):
         if self.store_root is None:
             return
         with open_store(self.store_root) as st:
-            exp = experiments.get(st, control.experiment_name(st, self.experiment))
+            exp = control.experiment(st, self.experiment)
         cfg = json.loads(exp["config"])
         data = {"name": cfg["name"], "classes": {"set": cfg["class_set"], "names": [c[0] for c in cfg["classes"]]},
                 "templates": {"custom": list(cfg["templates"])},
@@ -224,7 +223,8 @@ class WorkbenchApp(App):
 
     # --- workers -------------------------------------------------------------------------------
 
-    def _store_action(self, what, title: str) -> Any:
+    def _store_action(self, what) -> Any:
+        """``what(store)`` on a fresh connection; a SynthdivError becomes a notification (None)."""
         try:
             with open_store(self.store_root) as st:
                 return what(st)
@@ -234,8 +234,7 @@ class WorkbenchApp(App):
 
     def action_start_workers(self) -> None:
         started = self._store_action(
-            lambda st: control.start_workers(st, self.store_root, control.experiment_name(st, self.experiment)),
-            "Workers")
+            lambda st: control.start_workers(st, self.store_root, control.experiment(st, self.experiment)["name"]))
         if started is None:
             return
         self.notify(f"started: {', '.join(started)}" if started else "nothing to start: workers are running or done",
@@ -243,7 +242,7 @@ class WorkbenchApp(App):
         self.action_reload()
 
     def action_stop_workers(self) -> None:
-        stopped = self._store_action(control.stop_workers, "Workers")
+        stopped = self._store_action(control.stop_workers)
         if stopped is not None:
             self.notify(f"paused: asked {stopped} worker(s) to stop; g resumes" if stopped else "no worker is running",
                         title="Workers")
@@ -252,7 +251,7 @@ class WorkbenchApp(App):
         def chosen(yes: bool | None) -> None:
             if yes:
                 done = self._store_action(
-                    lambda st: control.cancel(st, control.experiment_name(st, self.experiment)), "Cancel")
+                    lambda st: control.cancel(st, control.experiment(st, self.experiment)))
                 if done is not None:
                     self.notify(f"stopped {done[0]} worker(s), dropped {done[1]} pending jobs;"
                                 " finished images are kept", title="Cancelled")
@@ -264,7 +263,7 @@ class WorkbenchApp(App):
             " again (synthdiv run STORE/experiment.toml) queues the dropped images again."), chosen)
 
     def _live_workers(self) -> list[dict]:
-        return self._store_action(control.live_workers, "Workers") or []
+        return self._store_action(control.live_workers) or []
 
     def action_request_quit(self) -> None:
         running = self._live_workers() if self.store_root is not None else []
@@ -296,14 +295,14 @@ class WorkbenchApp(App):
         out = self.store_root.resolve() / "exports" / time.strftime("%Y%m%d-%H%M%S")
         try:
             with open_store(self.store_root) as st:
-                exp = experiments.get(st, control.experiment_name(st, self.experiment))
+                exp = control.experiment(st, self.experiment)
                 analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp)))
                 if analysis is None:
                     raise SynthdivError("there is nothing to export yet",
                                         "wait until some images and prompts are embedded")
                 files = export(st, exp, analysis, list(FORMATS), out)
         except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.call_from_thread(self.notify, getattr(exc, "message", f"{type(exc).__name__}: {exc}"),
+            self.call_from_thread(self.notify, describe(exc),
                                   title="Export", severity="error")
             return
         self.call_from_thread(self.notify, f"{len(files)} files (csv, md, tex, json) in {out}",

@@ -87,7 +87,7 @@ def launch(data: dict[str, Any], store_dir: str | Path) -> tuple[Path, Experimen
 
 
 def start_workers(st: Store, root: Path, name: str) -> list[str]:
-    """Start (or resume) the generation and embedding workers the experiment still needs;
+    """Start (or resume) the generation and embedding workers the experiment ``name`` still needs;
     jobs of stopped workers and failed jobs go back in the queue first. Returns the kinds started."""
     from workbench.run import start_worker
 
@@ -122,15 +122,15 @@ def stop_workers(st: Store) -> int:
     return asked
 
 
-def cancel(st: Store, name: str) -> tuple[int, int]:
+def cancel(st: Store, exp: dict) -> tuple[int, int]:
     """Stop the workers and drop the experiment's pending jobs (finished images are kept).
     Returns (workers asked to stop, jobs dropped)."""
-    exp = experiments.get(st, name)
     return stop_workers(st), jobs.cancel_pending(st, exp["id"])
 
 
-def experiment_name(st: Store, wanted: str | None) -> str:
+def experiment(st: Store, wanted: str | None) -> dict:
+    """The experiment named ``wanted``, else the store's first one."""
     names = experiments.names_of(st)
     if not names:
         raise SynthdivError("this store holds no experiment yet", "set one up with synthdiv, or synthdiv run CONFIG")
-    return experiments.get(st, wanted or names[0])["name"]
+    return experiments.get(st, wanted or names[0])

@@ -83,22 +83,6 @@ async def test_a_failed_worker_shows_with_its_error(tmp_path):
         assert "generation worker failed: ModelError: cannot load diffusers pipeline /x" in screen_text(app)
 
 
-def test_status_screen_snapshot(tmp_path, snap_compare):
-    root = tmp_path / "D"
-    fill(root, done=10)
-
-    async def loaded(pilot):
-        await pilot.app.workers.wait_for_complete()
-        for _ in range(40):  # the store was read and shown, and the tab underline stopped moving
-            await pilot.pause(0.05)
-            if "images" in pilot.app.screen.sub_title:
-                break
-        await pilot.wait_for_animation()
-        await pilot.pause(0.3)
-
-    assert snap_compare(WorkbenchApp(root, refresh_s=60), terminal_size=(80, 24), run_before=loaded)
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
 def test_open_in_a_real_terminal(tmp_path):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.functional.stores import build
 from workbench.app import WorkbenchApp
 from workbench.defaults import default_experiment
@@ -43,54 +45,25 @@ def test_setup_templates(tmp_path, snap_compare):
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)
 
 
-def test_dashboard(tmp_path, snap_compare):
-    build(tmp_path / "D", done=20)
+# (screen, finished jobs, analysed, text shown first, keys, text shown after the keys)
+ON_A_STORE = [
+    ("dashboard", 20, True, "diversity ratio vs", (), "diversity ratio vs"),
+    ("gallery", 24, True, "diversity ratio vs", ("v",), "nearest real"),
+    ("iterate", 24, True, "diversity ratio vs", ("i",), "a drawing of a {}."),
+    ("help", 24, False, "24/24", ("question_mark",), "Export"),
+    ("cancel_dialog", 10, False, "10/24", ("c",), "Cancel the experiment's remaining work?"),
+]
+
+
+@pytest.mark.parametrize(("screen", "done", "analysed", "first", "keys", "after"), ON_A_STORE,
+                         ids=[c[0] for c in ON_A_STORE])
+def test_screen_on_a_store(tmp_path, snap_compare, screen, done, analysed, first, keys, after):
+    build(tmp_path / "D", done=done, analysed=analysed)
 
     async def run(pilot):
-        await settle(pilot, shows("diversity ratio vs"))
-
-    assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)
-
-
-def test_gallery(tmp_path, snap_compare):
-    build(tmp_path / "D", done=24)
-
-    async def run(pilot):
-        await settle(pilot, shows("diversity ratio vs"))
-        await pilot.press("v")
-        await settle(pilot, shows("nearest real"))
-
-    assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)
-
-
-def test_iterate(tmp_path, snap_compare):
-    build(tmp_path / "D", done=24)
-
-    async def run(pilot):
-        await settle(pilot, shows("diversity ratio vs"))
-        await pilot.press("i")
-        await settle(pilot, shows("a drawing of a {}."))
-
-    assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)
-
-
-def test_help(tmp_path, snap_compare):
-    build(tmp_path / "D", done=24, analysed=False)
-
-    async def run(pilot):
-        await settle(pilot, shows("24/24"))
-        await pilot.press("question_mark")
-        await settle(pilot, shows("Export"))
-
-    assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)
-
-
-def test_cancel_dialog(tmp_path, snap_compare):
-    build(tmp_path / "D", done=10, analysed=False)
-
-    async def run(pilot):
-        await settle(pilot, shows("10/24"))
-        await pilot.press("c")
-        await settle(pilot, shows("Cancel the experiment's remaining work?"))
+        await settle(pilot, shows(first))
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot, shows(after))
 
     assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)

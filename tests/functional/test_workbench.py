@@ -6,13 +6,10 @@ from __future__ import annotations
 import io
 import json
 import re
-import statistics
-import time
 
-import pytest
 from rich.console import Console
 
-from store import experiments, jobs, open_store
+from store import jobs, open_store
 from tests.functional.stores import CLASSES, build
 from workbench import control
 from workbench.app import WorkbenchApp
@@ -153,8 +150,8 @@ async def test_launch_writes_the_config_and_opens_the_dashboard(tmp_path, monkey
 async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_path):
     e = build(tmp_path, done=20)
     with open_store(tmp_path) as st:  # a second analysis, later: the sparkline has two points
+        from tests.functional.stores import MODEL  # noqa: F401
         from workbench.analysis import compute
-        from tests.functional.stores import MODEL, build as _  # noqa: F401
 
         st.db.execute("delete from embeddings where kind = 'image' and item_id > 10")
         compute(st, e, MODEL)
