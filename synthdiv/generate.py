@@ -15,7 +15,13 @@ import warnings
 from dataclasses import dataclass
 
 from synthdiv.errors import ModelError, SynthdivError
-from synthdiv.sources import ModelSource, check_hub_available, content_hash, hub_snapshot, offline
+from synthdiv.sources import (
+    ModelSource,
+    check_hub_available,
+    content_hash,
+    hub_snapshot,
+    offline,
+)
 
 # User-facing scheduler names → diffusers scheduler classes.
 SCHEDULERS = {
@@ -167,6 +173,31 @@ class Generator:
                 "give a folder written by save_pretrained (with model_index.json), or a hub id "
                 "that is cached or reachable",
             ) from None
+
+    def generate_fitting(self, prompts: list[str], seeds: list[int], settings: GenerationSettings,
+                         limit: int | None = None) -> tuple[list, int]:
+        """One PIL image per (prompt, seed), in calls of at most ``limit`` (all at once when None).
+
+        On CUDA out-of-memory the call is retried with half as many images (freeing the cache
+        first), down to one image, so a batch that does not fit is made in smaller pieces instead of
+        failing. Images do not depend on the batch they are made in (one generator per image).
+        Returns the images and the batch size that fitted, for the next call.
+        """
+        import torch
+
+        size = max(1, min(limit or len(prompts), len(prompts)))
+        out: list = []
+        while len(out) < len(prompts):
+            start = len(out)
+            try:
+                out += self.generate(prompts[start:start + size], seeds[start:start + size], settings)
+            except torch.cuda.OutOfMemoryError:
+                if size == 1:
+                    raise
+                size //= 2
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+        return out, size
 
     def generate(self, prompts: list[str], seeds: list[int], settings: GenerationSettings):
         """One PIL image per (prompt, seed), made in a single batched call."""

@@ -74,12 +74,17 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
     settings = settings_of(cfg)
     prov = generator.provenance
     failed_batches = 0
+    fits = cfg.generation.batch_size  # halved for good when CUDA runs out of memory
     while not flag.stop.is_set():
         batch = jobs.claim(st, experiment_id, worker_id, cfg.generation.batch_size)
         if not batch:
             return "done"
         try:
-            images = generator.generate([j["prompt"] for j in batch], [j["seed"] for j in batch], settings)
+            images, fitted = generator.generate_fitting([j["prompt"] for j in batch], [j["seed"] for j in batch],
+                                                        settings, fits)
+            if fitted < fits:
+                print(f"CUDA ran out of memory at batch {fits}: generating {fitted} images at a time", flush=True)
+                fits = fitted
         except Exception as exc:  # noqa: BLE001 - count the attempt on every job of the batch
             for job in batch:
                 jobs.fail(st, job["id"], error_text(exc))

@@ -1,0 +1,51 @@
+"""CUDA out of memory during generation: the batch is made in smaller pieces, no job is lost or
+made twice (a generator that raises CUDA OOM above 4 images per call, batch size 8)."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+
+import torch
+
+from store import jobs, open_store, workers
+from store.images import consistency
+from tests.helpers import TINY
+from workbench import control, generation
+from workbench.config import load_config
+from workbench.worker_common import StopFlag
+
+
+def test_out_of_memory_at_batch_8_halves_the_batch_and_finishes_every_job_once(tmp_path, monkeypatch, capsys):
+    cfg = load_config(TINY)
+    cfg = dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, batch_size=8))
+    real_load = generation.load_generator
+    calls: list[int] = []
+
+    def load_small_gpu(c):
+        g = real_load(c)
+        inner = g.generate
+
+        def generate(prompts, seeds, settings):
+            calls.append(len(prompts))
+            if len(prompts) > 4:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return inner(prompts, seeds, settings)
+
+        g.generate = generate
+        return g
+
+    monkeypatch.setattr(generation, "load_generator", load_small_gpu)
+    with open_store(tmp_path, create=True) as st:
+        e = control.prepare(st, cfg).experiment_id
+        wid = workers.register(st, e, "generation")
+        beat = types.SimpleNamespace(processed=0)
+        assert generation.generate_jobs(st, e, cfg, wid, StopFlag(), beat) == "done"
+        c = jobs.counts(st, e)
+        assert c == {"pending": 0, "running": 0, "done": 24, "failed": 0}
+        assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (24, 24)
+        assert st.conn.execute("select count(*) from jobs where attempts > 0 or error is not null").fetchone()[0] == 0
+        assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
+    # one failed try at 8, then 4 at a time from then on (24 jobs: 3 batches of 8 → 6 calls of 4)
+    assert calls == [8, 4, 4, 4, 4, 4, 4]
+    assert "CUDA ran out of memory at batch 8: generating 4 images at a time" in capsys.readouterr().out
