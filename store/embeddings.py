@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from store import tallies
 from store.core import Store
 
 KINDS = {"image": "images", "real": "real_images", "text": "prompts"}
@@ -24,13 +25,12 @@ def add(store: Store, kind: str, item_ids: list[int], model: str, vectors: np.nd
         raise ValueError(f"unknown embedding kind {kind!r}")
     now, dim = time.time(), int(vectors.shape[1])
     with store.immediate():
-        before = store.conn.total_changes
-        store.conn.executemany(
+        cur = store.conn.executemany(
             "insert or ignore into embeddings (kind, item_id, model, dim, vector, created_at)"
             " values (?, ?, ?, ?, ?, ?)",
             [(kind, int(i), model, dim, v.tobytes(), now) for i, v in zip(item_ids, vectors, strict=True)],
         )
-        return store.conn.total_changes - before
+        return cur.rowcount  # rows this statement inserted (not those its triggers wrote)
 
 
 def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int | None = None) -> list[dict]:
@@ -74,16 +74,13 @@ def load(store: Store, experiment_id: int, kind: str, model: str) -> tuple[list[
 
 
 def count(store: Store, experiment_id: int, kind: str, model: str | None = None) -> int:
-    """How many ``kind`` embeddings the experiment has (from ``model``, or from any model)."""
-    table = KINDS[kind]
-    sql = (f"select count(*) from embeddings e join {table} t on t.id = e.item_id"
-           " where e.kind = ? and t.experiment_id = ?")
-    args: list = [kind, experiment_id]
-    if model is not None:
-        sql += " and e.model = ?"
-        args.append(model)
-    return store.conn.execute(sql, args).fetchone()[0]
-
+    """How many ``kind`` embeddings the experiment has (from ``model``, or from any model); read
+    from the tallies."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown embedding kind {kind!r}")
+    if model is None:
+        return tallies.total(store, experiment_id, f"emb:{kind}:%")
+    return tallies.total(store, experiment_id, f"emb:{kind}:{model}")
 
 
 def vectors(store: Store, kind: str, item_ids: list[int], model: str) -> dict[int, np.ndarray]:

@@ -165,14 +165,13 @@ def register_plan(
                 "select class_id, template_id, id from prompts where experiment_id = ?", [e]
             )
         }
-        before = c.total_changes
         rows = []
         for cn, tt, seed in jobs:
             ci, ti = class_ids[cn], template_ids[tt]
             rows.append((e, ci, ti, prompt_ids[(ci, ti)], int(seed)))
-        c.executemany(
+        cur = c.executemany(
             "insert or ignore into jobs (experiment_id, class_id, template_id, prompt_id, seed, state)"
             " values (?, ?, ?, ?, ?, 'pending')",
             rows,
         )
-        return c.total_changes - before
+        return cur.rowcount  # rows this statement inserted (not those its triggers wrote)

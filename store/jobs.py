@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from store import workers
+from store import tallies, workers
 from store.core import Store
 
 MAX_ATTEMPTS = 3
@@ -111,12 +111,10 @@ def retry_failed(store: Store, experiment_id: int) -> int:
 
 
 def counts(store: Store, experiment_id: int) -> dict[str, int]:
-    """Jobs by state, every state present (zero when none)."""
+    """Jobs by state, every state present (zero when none); read from the tallies."""
     out = dict.fromkeys(STATES, 0)
-    for state, n in store.conn.execute(
-        "select state, count(*) from jobs where experiment_id = ? group by state", [experiment_id]
-    ):
-        out[state] = n
+    for what, n in tallies.by_what(store, experiment_id, "job:").items():
+        out[what.removeprefix("job:")] = n
     return out
 
 
@@ -134,11 +132,10 @@ def per_class(store: Store, experiment_id: int) -> list[dict]:
     for cid, name in store.conn.execute(
             "select id, name from classes where experiment_id = ? order by position", [experiment_id]):
         out[cid] = {"class": name, "total": 0, **dict.fromkeys(STATES, 0)}
-    for cid, state, n in store.conn.execute(
-            "select class_id, state, count(*) from jobs where experiment_id = ? group by class_id, state",
-            [experiment_id]):
-        out[cid][state] = n
-        out[cid]["total"] += n
+    for state in STATES:
+        for cid, n in tallies.per_class(store, experiment_id, f"job:{state}").items():
+            out[cid][state] = n
+            out[cid]["total"] += n
     return list(out.values())
 
 

@@ -18,15 +18,14 @@ def add(store: Store, experiment_id: int, source: str, rows: list[dict]) -> int:
     now = time.time()
     with store.immediate():
         class_ids = dict(store.conn.execute("select name, id from classes where experiment_id = ?", [experiment_id]))
-        before = store.conn.total_changes
-        store.conn.executemany(
+        cur = store.conn.executemany(
             "insert or ignore into real_images"
             " (experiment_id, class_id, source, path, sha256, width, height, split, created_at)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(experiment_id, class_ids[r["class"]], source, r["path"], r["sha256"], r["width"], r["height"],
               r["split"], now) for r in rows],
         )
-        return store.conn.total_changes - before
+        return cur.rowcount  # rows this statement inserted (not those its triggers wrote)
 
 
 def count(store: Store, experiment_id: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store import embeddings, jobs, real, workers
+from store import embeddings, jobs, real, tallies, workers
 from store.core import Store
 from store.schema import SCHEMA_VERSION
 
@@ -16,7 +16,7 @@ def experiment_summary(store: Store, experiment: dict) -> dict:
         "classes": one("select count(*) from classes where experiment_id = ?"),
         "templates": one("select count(*) from templates where experiment_id = ?"),
         "prompts": one("select count(*) from prompts where experiment_id = ?"),
-        "images": one("select count(*) from images where experiment_id = ?"),
+        "images": tallies.total(store, e, "images"),
         "real_images": real.count(store, e),
         "real_unreadable": one("select count(*) from real_images where experiment_id = ? and error is not null"),
         "image_embeddings": embeddings.count(store, e, "image"),

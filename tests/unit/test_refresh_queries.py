@@ -1,0 +1,48 @@
+"""What the dashboard reads every second never scans the big tables (jobs, images, embeddings):
+every statement of a refresh is checked with EXPLAIN QUERY PLAN (no timing; the times at a million
+images are in ``python -m benchmarks.store``)."""
+
+from __future__ import annotations
+
+import re
+
+from store import analyses, images, jobs, open_store
+from store.status import summary
+from tests.functional.stores import build
+
+# Tables whose size grows with classes, templates or workers, not with images: reading them whole is fine.
+SMALL = ("experiments", "classes", "templates", "prompts", "workers", "tallies", "analyses", "real_images")
+PARTIAL = ("jobs_errors",)  # partial indexes: they hold only the few rows they are for
+
+
+def whole_experiment(detail: str) -> bool:
+    """A plan step that reads an entry for every row of a table that grows with the images (jobs,
+    images, embeddings), or for every row of one experiment in it: a scan, or an index search on
+    experiment_id alone. (EXPLAIN names a table by its alias, so the small tables are listed.)"""
+    m = re.match(r"(SCAN|SEARCH) (\w+)", detail)
+    if not m or m.group(2) in SMALL or any(p in detail for p in PARTIAL):
+        return False
+    return m.group(1) == "SCAN" or detail.rstrip().endswith("(experiment_id=?)")
+
+
+def plan_of(st, sql: str) -> list[str]:
+    return [row[3] for row in st.conn.execute("explain query plan " + sql)]
+
+
+def test_a_dashboard_refresh_scans_no_big_table(tmp_path):
+    e = build(tmp_path, done=20)
+    with open_store(tmp_path) as st:
+        statements: list[str] = []
+        st.conn.set_trace_callback(statements.append)
+        summary(st)
+        jobs.per_class(st, e)
+        images.rate(st, e, 60.0)
+        analyses.latest_id(st, e)
+        st.conn.set_trace_callback(None)
+        reads = [s for s in statements if s.lstrip().lower().startswith("select")]
+        assert len(reads) > 10
+        # the check itself catches a count over one experiment's images, aliased or not
+        assert any(whole_experiment(d) for d in plan_of(st, f"select count(*) from images i where i.experiment_id = {e}"))
+        assert any(whole_experiment(d) for d in plan_of(st, "select count(*) from embeddings"))
+        scans = [(sql, d) for sql in reads for d in plan_of(st, sql) if whole_experiment(d)]
+        assert not scans, "\n".join(f"{d}: {sql}" for sql, d in scans)
