@@ -39,8 +39,9 @@ class GenerationConfig:
     images_per_prompt: int = 4
     seed: int = 0
     seeds: str = "distinct"
-    batch_size: int = 4
+    batch_size: int = 4  # 0: automatic (the largest that fits, see auto_batch_size)
     device: str = "auto"
+    compile: bool = False  # torch.compile the UNet on CUDA (slow first batch, faster after)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
             raise ConfigError(f"{where}: generation.{k} is {g[k]}", "use a multiple of 8")
     _int_range(g["images_per_prompt"], 1, 100_000, "generation.images_per_prompt", where)
     _int_range(g["seed"], 0, 2**31 - 1, "generation.seed", where)
-    _int_range(g["batch_size"], 1, 4096, "generation.batch_size", where)
+    _int_range(g["batch_size"], 0, 4096, "generation.batch_size", where)
     if g["seeds"] not in SEED_MODES:
         raise ConfigError(f"{where}: generation.seeds is {g['seeds']!r}", "use distinct or shared")
 

@@ -62,9 +62,21 @@ def settings_of(cfg: ExperimentConfig) -> GenerationSettings:
     )
 
 
+AUTO_BATCH = {"cuda": 64, "cpu": 8}  # batch_size = 0: where to start (CUDA halves it until it fits)
+
+
 def load_generator(cfg: ExperimentConfig) -> Generator:
     g = cfg.generation
-    return Generator(resolve_source(g.model, "generation.model"), revision=g.revision or None, scheduler=g.scheduler, device=g.device)
+    gen = Generator(resolve_source(g.model, "generation.model"), revision=g.revision or None, scheduler=g.scheduler,
+                    device=g.device, compile_unet=g.compile)
+    if gen.speedups:
+        print(f"GPU path: {', '.join(gen.speedups)}", flush=True)
+    return gen
+
+
+def batch_size_of(cfg: ExperimentConfig, device_type: str) -> int:
+    """The configured batch size; for 0 (automatic) a start that out-of-memory halving trims to fit."""
+    return cfg.generation.batch_size or AUTO_BATCH.get(device_type, AUTO_BATCH["cpu"])
 
 
 def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:
@@ -74,9 +86,9 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
     settings = settings_of(cfg)
     prov = generator.provenance
     failed_batches = 0
-    fits = cfg.generation.batch_size  # halved for good when CUDA runs out of memory
+    fits = claim = batch_size_of(cfg, generator.device.type)  # fits: halved for good on CUDA out of memory
     while not flag.stop.is_set():
-        batch = jobs.claim(st, experiment_id, worker_id, cfg.generation.batch_size)
+        batch = jobs.claim(st, experiment_id, worker_id, claim)
         if not batch:
             return "done"
         try:

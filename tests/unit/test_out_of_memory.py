@@ -49,3 +49,16 @@ def test_out_of_memory_at_batch_8_halves_the_batch_and_finishes_every_job_once(t
     # one failed try at 8, then 4 at a time from then on (24 jobs: 3 batches of 8 → 6 calls of 4)
     assert calls == [8, 4, 4, 4, 4, 4, 4]
     assert "CUDA ran out of memory at batch 8: generating 4 images at a time" in capsys.readouterr().out
+
+
+def test_batch_size_0_is_automatic_and_is_accepted_by_the_config(tmp_path):
+    from workbench.control import check
+
+    data = {"name": "x", "classes": {"set": "digits", "names": ["one"]}, "templates": {"custom": ["{}"]},
+            "generation": {"model": "tiny-random", "width": 32, "height": 32, "batch_size": 0, "compile": True},
+            "embedding": {"model": "tiny-random"}}
+    cfg = check(data)
+    assert generation.batch_size_of(cfg, "cuda") == generation.AUTO_BATCH["cuda"]
+    assert generation.batch_size_of(cfg, "cpu") == generation.AUTO_BATCH["cpu"]
+    cfg4 = check({**data, "generation": {**data["generation"], "batch_size": 4}})
+    assert generation.batch_size_of(cfg4, "cuda") == 4

@@ -1,0 +1,267 @@
+"""synthdiv side by side with the plain library loops and the reference packages, in one run:
+``python -m benchmarks [--quick]``.
+
+Every row is measured in this run against a baseline measured in the same run, on this machine:
+
+- generation worker (claim → generate → PNG → store) vs a plain diffusers loop calling the same
+  pipeline with the same prompts, seeds, settings and batches (throughput ratio, target ≥ 0.95);
+- embedding worker (read PNGs → CLIP → store) vs a plain open_clip loop over the same files
+  (target ≥ 0.95);
+- end to end (generation and embedding worker processes together) vs the generation worker
+  process alone (target ≥ 0.90: embedding and storage overlap generation);
+- Vendi, PRDC and mean pairwise cosine distance vs ``vendi-score``, ``prdc`` and scikit-learn at
+  n = 10,000, d = 768 (speed ratio, largest absolute difference);
+- store ingest (image rows and embedding rows per second) and one dashboard refresh with
+  1,000,000 images in the store (target < 100 ms).
+
+Models: the shipped ``mini-digits`` pair (CPU machines) — the loops are the same on a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+ROWS: list[tuple[str, str, str, str, str, str]] = []
+
+
+def row(what: str, ours: str, baseline: str, ratio: float | None, target: str, met: bool | None) -> None:
+    ROWS.append((what, ours, baseline, "—" if ratio is None else f"{ratio:.2f}", target,
+                 "—" if met is None else ("yes" if met else "NO")))
+    print(f"  {what}: {ours} vs {baseline} → {ROWS[-1][3]} (target {target})", flush=True)
+
+
+def digits_config(seeds: int, batch: int = 50):
+    from workbench.control import check
+
+    return check({"name": "bench", "classes": {"set": "digits"},
+                  "templates": {"custom": ["a photo of the digit {}", "a handwritten {}", "the number {}", "{}"]},
+                  "generation": {"model": "mini-digits", "steps": 25, "guidance": 1.5, "width": 16, "height": 16,
+                                 "images_per_prompt": seeds, "batch_size": batch},
+                  "embedding": {"model": "mini-digits", "batch_size": 256}})
+
+
+def bench_generation(root: Path, seeds: int) -> None:
+    import torch
+
+    from store import jobs, open_store, workers
+    from workbench import control, generation
+    from workbench.worker_common import StopFlag
+
+    cfg = digits_config(seeds)
+    gen = generation.load_generator(cfg)
+    settings = generation.settings_of(cfg)
+    gen.generate(["a 1"] * 4, [0, 1, 2, 3], settings)  # warm-up
+    with open_store(root, create=True) as st:
+        e = control.prepare(st, cfg).experiment_id
+        batches = [[(j["prompt"], j["seed"]) for j in chunk] for chunk in _chunks(
+            [dict(r) for r in st.conn.execute("select j.seed, p.text as prompt from jobs j join prompts p"
+                                              " on p.id = j.prompt_id order by j.id")], cfg.generation.batch_size)]
+        n = sum(len(b) for b in batches)
+        pipe = gen.pipe
+        t0 = time.perf_counter()
+        for b in batches:  # the plain diffusers loop
+            with torch.inference_mode():
+                pipe(prompt=[p for p, _ in b], num_inference_steps=settings.steps, guidance_scale=settings.guidance,
+                     height=settings.height, width=settings.width, output_type="pil",
+                     generator=[torch.Generator("cpu").manual_seed(int(s)) for _, s in b])
+        plain = time.perf_counter() - t0
+        original = generation.load_generator
+        generation.load_generator = lambda c: gen  # the model is loaded once for both
+        try:
+            wid = workers.register(st, e, "generation")
+            t0 = time.perf_counter()
+            generation.generate_jobs(st, e, cfg, wid, StopFlag(), types.SimpleNamespace(processed=0))
+            worker = time.perf_counter() - t0
+        finally:
+            generation.load_generator = original
+        assert jobs.counts(st, e)["done"] == n
+    row(f"generation worker vs diffusers loop ({n} images, batch {cfg.generation.batch_size})",
+        f"{n / worker:.1f} img/s", f"{n / plain:.1f} img/s", plain / worker, "≥ 0.95", plain / worker >= 0.95)
+
+
+def bench_embedding(root: Path) -> None:
+    import open_clip
+    import torch
+    from PIL import Image
+
+    from store import embeddings, experiments, open_store
+    from synthdiv.mini import bundle
+    from workbench.embedding import embed_pending, load_embedder
+
+    cfg = digits_config(1)
+    embedder = load_embedder(cfg)
+    with open_store(root) as st:
+        e = experiments.get(st, "bench")["id"]
+        paths = [root / r[0] for r in st.conn.execute("select path from images order by id")]
+        model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{bundle.shipped() / 'clip'}")
+        model.eval()
+        t0 = time.perf_counter()
+        for chunk in _chunks(paths, embedder.batch_size):  # the plain open_clip loop
+            pics = []
+            for p in chunk:
+                with Image.open(p) as im:
+                    pics.append(im.convert("RGB"))
+            with torch.inference_mode():
+                feats = model.encode_image(torch.stack([preprocess(im) for im in pics]))
+            feats = feats / feats.norm(dim=-1, keepdim=True)
+        plain = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        embed_pending(st, e, embedder)
+        worker = time.perf_counter() - t0
+        n = embeddings.count(st, e, "image", embedder.name)
+    row(f"embedding worker vs open_clip loop ({n} images, batch {embedder.batch_size})",
+        f"{n / worker:.0f} img/s", f"{n / plain:.0f} img/s", plain / worker, "≥ 0.95", plain / worker >= 0.95)
+
+
+def bench_end_to_end(folder: Path, seeds: int) -> None:
+    from store import open_store
+    from workbench import control
+    from workbench.run import start_worker
+
+    cfg = digits_config(seeds)
+    times = {}
+    for name, kinds in (("generation alone", ("generation",)), ("end to end", ("generation", "embedding"))):
+        root = folder / name.replace(" ", "-")
+        with open_store(root, create=True) as st:
+            control.prepare(st, cfg)
+        t0 = time.perf_counter()
+        procs = [start_worker(root, cfg.name, kind) for kind in kinds]
+        for p in procs:
+            p.wait()
+        times[name] = time.perf_counter() - t0
+        assert all(p.returncode == 0 for p in procs), f"a worker failed: see {root / 'logs'}"
+    n = len(cfg.classes) * len(cfg.templates) * seeds
+    ratio = times["generation alone"] / times["end to end"]
+    row(f"end to end vs generation alone ({n} images, worker processes, wall time)",
+        f"{times['end to end']:.1f} s", f"{times['generation alone']:.1f} s", ratio, "≥ 0.90", ratio >= 0.90)
+
+
+def bench_metrics(n: int, d: int) -> None:
+    from prdc import compute_prdc
+    from sklearn.metrics import pairwise_distances
+    from vendi_score import vendi as vendi_ref
+
+    from synthdiv import metrics
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(20, d))
+    real = (centres[rng.integers(0, 20, n)] + rng.normal(size=(n, d))).astype(np.float32)
+    fake = (centres[rng.integers(0, 20, n)] * 0.9 + rng.normal(size=(n, d)) * 0.8).astype(np.float32)
+    unit = metrics.normalise(fake)
+
+    def clock(fn):
+        t0 = time.perf_counter()
+        value = fn()
+        return value, time.perf_counter() - t0
+
+    ours, t_ours = clock(lambda: metrics.vendi(fake))
+    ref, t_ref = clock(lambda: vendi_ref.score_dual(unit))
+    row(f"Vendi vs vendi-score score_dual (n {n}, d {d})", f"{t_ours:.2f} s", f"{t_ref:.2f} s", t_ref / t_ours,
+        "faster", t_ours < t_ref)
+    print(f"    largest absolute difference: {abs(ours - ref):.2e}")
+    ROWS[-1] = (*ROWS[-1][:5], ROWS[-1][5] + f" (Δ {abs(ours - ref):.1e})")
+    ours, t_ours = clock(lambda: metrics.prdc(real, fake, k=5))
+    ref, t_ref = clock(lambda: compute_prdc(real, fake, nearest_k=5))
+    diff = max(abs(ours[k] - ref[k]) for k in ("precision", "recall", "density", "coverage"))
+    row(f"PRDC vs prdc (n {n} vs {n}, d {d}, k 5)", f"{t_ours:.2f} s", f"{t_ref:.2f} s", t_ref / t_ours, "faster",
+        t_ours < t_ref)
+    ROWS[-1] = (*ROWS[-1][:5], ROWS[-1][5] + f" (Δ {diff:.1e})")
+    ours, t_ours = clock(lambda: metrics.mean_pairwise_cosine_distance(fake))
+    dist, t_ref = clock(lambda: pairwise_distances(fake, metric="cosine"))
+    ref = float((dist.sum() - np.trace(dist)) / (n * (n - 1)))
+    row(f"mean pairwise cosine distance vs scikit-learn pairwise_distances (n {n}, d {d})", f"{t_ours:.3f} s",
+        f"{t_ref:.2f} s", t_ref / t_ours, "faster", t_ours < t_ref)
+    ROWS[-1] = (*ROWS[-1][:5], ROWS[-1][5] + f" (Δ {abs(ours - ref):.1e})")
+
+
+def bench_store(folder: Path, images: int) -> None:
+    from benchmarks.store import build, timed
+    from store import embeddings, experiments, jobs, open_store, workers
+    from store import images as store_images
+    from store.status import summary
+
+    root = folder / "ingest"
+    classes = [(f"c{i}", f"c{i}") for i in range(100)]
+    with open_store(root, create=True) as st:
+        e = experiments.ensure(st, "ingest", {"name": "ingest"}, {"generation": {}})
+        experiments.register_plan(st, e, classes, ["a {}"], [(c, "a {}", f"a {c}") for c, _ in classes],
+                                  [(c, "a {}", s) for c, _ in classes for s in range(50)])
+        wid = workers.register(st, e, "generation")
+        batch = jobs.claim(st, e, wid, 5000)
+        t0 = time.perf_counter()
+        for j in batch:
+            jobs.finish(st, j["id"], {"experiment_id": e, "class_id": j["class_id"], "template_id": j["template_id"],
+                                      "prompt_id": j["prompt_id"], "prompt": j["prompt"], "seed": j["seed"],
+                                      "path": f"images/{j['id']}.png", "sha256": "x", "width": 512, "height": 512,
+                                      "model_id": "m", "steps": 25, "guidance": 7.5})
+        per_image = len(batch) / (time.perf_counter() - t0)
+        ids = [r[0] for r in st.conn.execute("select id from images")]
+        vecs = np.random.default_rng(0).normal(size=(len(ids), 768)).astype(np.float32)
+        t0 = time.perf_counter()
+        for start in range(0, len(ids), 256):
+            embeddings.add(st, "image", ids[start:start + 256], "clip", vecs[start:start + 256])
+        per_embedding = len(ids) / (time.perf_counter() - t0)
+    row("store ingest: image rows (one transaction each, as the worker writes them)", f"{per_image:,.0f} rows/s",
+        "—", None, "—", None)
+    row("store ingest: 768-d embedding rows (batches of 256)", f"{per_embedding:,.0f} rows/s", "—", None, "—", None)
+    big = folder / "big"
+    t0 = time.perf_counter()
+    e = build(big, images)
+    built = time.perf_counter() - t0
+    with open_store(big) as st:
+        ms = timed(lambda: (summary(st), jobs.per_class(st, e), store_images.rate(st, e, 60.0)))
+    row(f"dashboard refresh with {images:,} images (store built in {built:.0f} s)", f"{ms:.1f} ms", "—", None,
+        "< 100 ms", ms < 100)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run of every row)")
+    args = parser.parse_args(argv)
+    seeds, n, images = (5, 2000, 100_000) if args.quick else (25, 10_000, 1_000_000)
+    import torch
+
+    import synthdiv
+
+    print(f"synthdiv {synthdiv.__version__} · torch {torch.__version__} · {platform.processor() or platform.machine()}"
+          f" · {os.cpu_count()} CPU cores · {'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}"
+          f" · {time.strftime('%Y-%m-%d')}", flush=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="synthdiv-bench-") as tmp:
+        folder = Path(tmp)
+        print("generation …", flush=True)
+        bench_generation(folder / "gen", seeds)
+        print("embedding …", flush=True)
+        bench_embedding(folder / "gen")
+        print("end to end …", flush=True)
+        bench_end_to_end(folder, seeds)
+        print("metrics …", flush=True)
+        bench_metrics(n, 768)
+        print("store …", flush=True)
+        bench_store(folder, images)
+    width = max(len(r[0]) for r in ROWS)
+    print(f"\n{'what':<{width}} | synthdiv | baseline | ratio | target | met")
+    print(f"{'-' * width}-|----------|----------|-------|--------|----")
+    for r in ROWS:
+        print(" | ".join([r[0].ljust(width), *r[1:]]))
+    print(f"\n{time.perf_counter() - started:.0f} s in all · command: {' '.join([Path(sys.executable).name, '-m', 'benchmarks', *(argv or sys.argv[1:])])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
