@@ -79,16 +79,96 @@ def batch_size_of(cfg: ExperimentConfig, device_type: str) -> int:
     return cfg.generation.batch_size or AUTO_BATCH.get(device_type, AUTO_BATCH["cpu"])
 
 
+class BatchWriter:
+    """Stores finished batches (PNG files, then their rows) in a thread of its own, with its own
+    store connection, while the next batch is generated: the GPU (or CPU) never waits on the disk.
+
+    At most one batch waits to be written; a write error is raised in the generating thread at its
+    next hand-over. A batch whose write never happened (the process died) has its jobs still
+    ``running`` under this worker, and they are put back like any stopped worker's jobs.
+    """
+
+    def __init__(self, root: Path, experiment_id: int, worker_id: int, settings: GenerationSettings,
+                 provenance: dict, beat) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.root, self.experiment_id, self.worker_id = root, experiment_id, worker_id
+        self.settings, self.prov, self.beat = settings, provenance, beat
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer")
+        self._pending = None
+        self._store = None
+
+    def submit(self, batch: list[dict], images: list) -> None:
+        self.wait()
+        self._pending = self._pool.submit(self._write, batch, images)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises the writer's error here
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.submit(self._close_store).result()
+            self._pool.shutdown()
+
+    def _close_store(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def _write(self, batch: list[dict], images: list) -> None:
+        from store import open_store
+
+        if self._store is None:
+            self._store = open_store(self.root)
+        st, settings, prov = self._store, self.settings, self.prov
+        for job, image in zip(batch, images, strict=True):
+            rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
+            text = {
+                "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],
+                "synthdiv:template": job["template"], "synthdiv:seed": job["seed"],
+                "synthdiv:model": prov["model_id"], "synthdiv:scheduler": prov["scheduler"],
+                "synthdiv:steps": settings.steps, "synthdiv:guidance": settings.guidance,
+            }
+            data = png_bytes(image, text)
+            write_atomic(st.root / rel, data)
+            jobs.finish(st, job["id"], {
+                "experiment_id": self.experiment_id, "class_id": job["class_id"],
+                "template_id": job["template_id"], "prompt_id": job["prompt_id"],
+                "class_name": job["class_name"], "template": job["template"], "prompt": job["prompt"],
+                "negative_prompt": settings.negative_prompt, "seed": job["seed"], "path": rel,
+                "sha256": hashlib.sha256(data).hexdigest(), "width": image.width, "height": image.height,
+                "model_id": prov["model_id"], "model_revision": prov["model_revision"],
+                "model_hash": prov["model_hash"], "scheduler": prov["scheduler"], "steps": settings.steps,
+                "guidance": settings.guidance, "dtype": prov["dtype"], "device": prov["device"],
+                "worker_id": self.worker_id,
+            })
+            self.beat.processed += 1
+
+
 def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:
-    """Make every pending image of the experiment; return ``done`` or ``stopped``."""
+    """Make every pending image of the experiment; return ``done`` or ``stopped``.
+
+    A batch is stored (in a writer thread) while the next one is generated."""
     remove_stale_temporaries(st.images_dir)
     generator = load_generator(cfg)
     settings = settings_of(cfg)
-    prov = generator.provenance
+    writer = BatchWriter(st.root, experiment_id, worker_id, settings, generator.provenance, beat)
+    try:
+        return _generate(st, experiment_id, generator, settings, batch_size_of(cfg, generator.device.type),
+                         worker_id, flag, writer)
+    finally:
+        writer.close()  # the last batch is stored before the worker reports how it ended
+
+
+def _generate(st: Store, experiment_id: int, generator: Generator, settings: GenerationSettings, size: int,
+              worker_id: int, flag, writer: BatchWriter) -> str:
     failed_batches = 0
-    fits = claim = batch_size_of(cfg, generator.device.type)  # fits: halved for good on CUDA out of memory
+    fits = size  # halved for good when CUDA runs out of memory
     while not flag.stop.is_set():
-        batch = jobs.claim(st, experiment_id, worker_id, claim)
+        batch = jobs.claim(st, experiment_id, worker_id, size)
         if not batch:
             return "done"
         try:
@@ -105,26 +185,5 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
                 raise
             continue
         failed_batches = 0
-        for job, image in zip(batch, images, strict=True):
-            rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
-            text = {
-                "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],
-                "synthdiv:template": job["template"], "synthdiv:seed": job["seed"],
-                "synthdiv:model": prov["model_id"], "synthdiv:scheduler": prov["scheduler"],
-                "synthdiv:steps": settings.steps, "synthdiv:guidance": settings.guidance,
-            }
-            data = png_bytes(image, text)
-            write_atomic(st.root / rel, data)
-            jobs.finish(st, job["id"], {
-                "experiment_id": experiment_id, "class_id": job["class_id"],
-                "template_id": job["template_id"], "prompt_id": job["prompt_id"],
-                "class_name": job["class_name"], "template": job["template"], "prompt": job["prompt"],
-                "negative_prompt": settings.negative_prompt, "seed": job["seed"], "path": rel,
-                "sha256": hashlib.sha256(data).hexdigest(), "width": image.width, "height": image.height,
-                "model_id": prov["model_id"], "model_revision": prov["model_revision"],
-                "model_hash": prov["model_hash"], "scheduler": prov["scheduler"], "steps": settings.steps,
-                "guidance": settings.guidance, "dtype": prov["dtype"], "device": prov["device"],
-                "worker_id": worker_id,
-            })
-            beat.processed += 1
+        writer.submit(batch, images)
     return "stopped"
