@@ -7,6 +7,7 @@ by the workbench app, and keep running if the UI that started them goes away.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from store import experiments, open_store
@@ -29,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         from workbench.generation import generate_jobs as work
     else:
         from workbench.embedding import follow as work
+
+        # The embedding worker (and the live analyses it runs) yields the CPU to generation: it
+        # catches up in moments once generation is done, whereas every cycle it takes from
+        # generation delays the whole run (measured in BENCHMARKS.md, end to end vs generation alone).
+        os.nice(10)
 
     def body(st, worker_id, flag, beat):
         return work(st, exp["id"], cfg, worker_id, flag, beat)
