@@ -78,6 +78,7 @@ class GalleryScreen(Screen):
         self.pos = Position()
         self.total = 0
         self.rows: list[dict] = []
+        self.pictures: list = []  # the rows' thumbnails, drawn by _draw_grid
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -56,17 +56,20 @@ def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int 
 ITEM_COLUMNS = {"image": ("class_id", "prompt_id"), "real": ("class_id", "split"), "text": ("class_id",)}
 
 
-def load(store: Store, experiment_id: int, kind: str, model: str) -> tuple[list[dict], np.ndarray]:
-    """The experiment's ``kind`` embeddings from ``model``, in item order: one row per embedding
-    (``id`` and the item's ``ITEM_COLUMNS``) and the float32 matrix, (0, 0) when there are none.
-    Unreadable real images have no embedding and so no row."""
+def load(store: Store, experiment_id: int, kind: str, model: str,
+         class_id: int | None = None) -> tuple[list[dict], np.ndarray]:
+    """The experiment's ``kind`` embeddings from ``model`` (of one class when given), in item
+    order: one row per embedding (``id`` and the item's ``ITEM_COLUMNS``) and the float32 matrix,
+    (0, 0) when there are none. Unreadable real images have no embedding and so no row."""
     table = KINDS[kind]
     cols = ", ".join(f"t.{c}" for c in ITEM_COLUMNS[kind])
-    found = store.conn.execute(
-        f"select t.id, {cols}, e.dim, e.vector from embeddings e join {table} t on t.id = e.item_id"
-        " where e.kind = ? and e.model = ? and t.experiment_id = ? order by t.id",
-        [kind, model, experiment_id],
-    ).fetchall()
+    sql = (f"select t.id, {cols}, e.dim, e.vector from embeddings e join {table} t on t.id = e.item_id"
+           " where e.kind = ? and e.model = ? and t.experiment_id = ?")
+    args: list = [kind, model, experiment_id]
+    if class_id is not None:
+        sql += " and t.class_id = ?"
+        args.append(class_id)
+    found = store.conn.execute(sql + " order by t.id", args).fetchall()
     if not found:
         return [], np.zeros((0, 0), np.float32)
     rows = [{k: r[k] for k in ("id", *ITEM_COLUMNS[kind])} for r in found]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 
+from store import tallies
 from store.core import IMAGES_DIR, Store
 
 
@@ -65,6 +66,11 @@ def page(store: Store, experiment_id: int, class_id: int | None = None, template
 
 
 def count(store: Store, experiment_id: int, class_id: int | None = None, template_id: int | None = None) -> int:
+    """How many images (of one class and/or template); without a template, read from the tallies."""
+    if template_id is None:
+        if class_id is None:
+            return tallies.total(store, experiment_id, "images")
+        return tallies.per_class(store, experiment_id, "images").get(class_id, 0)
     where, args = _filter(class_id, template_id)
     return store.conn.execute(f"select count(*) from images i where i.experiment_id = ?{where}",
                               [experiment_id, *args]).fetchone()[0]

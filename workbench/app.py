@@ -40,10 +40,8 @@ class StoreView:
     """What the screens may ask of one store (read in the caller's thread, own connection)."""
 
     def __init__(self, root: Path, experiment: str | None) -> None:
-        from workbench.gallery import Neighbours
-
         self.root, self.experiment = root, experiment
-        self._neighbours: Neighbours | None = None
+        self._neighbours = None  # workbench.gallery.Neighbours, made on the first look
 
     def _exp(self, st) -> dict:
         return control.experiment(st, self.experiment)

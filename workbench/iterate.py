@@ -44,17 +44,16 @@ def template_rows(st: Store, experiment_id: int, model: str, class_label: str) -
     templates = experiments.templates_of(st, experiment_id)
     text_of = {t["id"]: t["text"] for t in templates}
     text_rows, text = embeddings.load(st, experiment_id, "text", model)
-    img_rows, img = embeddings.load(st, experiment_id, "image", model)
+    img_rows, img = embeddings.load(st, experiment_id, "image", model, class_id)  # this class's only
     prompt_template = {p["id"]: p["template_id"] for p in experiments.prompts_of(st, experiment_id, class_id)}
-    mine = [i for i, r in enumerate(img_rows) if r["class_id"] == class_id]
     rows: list[dict] = []
-    if mine and len(text_rows):
+    if img_rows and len(text_rows):
         vectors = class_text_vectors(text, np.array([index[r["class_id"]] for r in text_rows]), len(classes))
         prompt_vec = {r["id"]: text[i] for i, r in enumerate(text_rows)}
-        have_prompts = all(img_rows[i]["prompt_id"] in prompt_vec for i in mine)
+        have_prompts = all(r["prompt_id"] in prompt_vec for r in img_rows)
         rows = compare_templates(
-            img[mine], [text_of[prompt_template[img_rows[i]["prompt_id"]]] for i in mine],
-            np.stack([prompt_vec[img_rows[i]["prompt_id"]] for i in mine]) if have_prompts else None,
+            img, [text_of[prompt_template[r["prompt_id"]]] for r in img_rows],
+            np.stack([prompt_vec[r["prompt_id"]] for r in img_rows]) if have_prompts else None,
             vectors, class_pos)
     seen = {r["template"] for r in rows}
     used = set(prompt_template.values())
