@@ -4,6 +4,11 @@ Builds a store of N generated images (1,000 classes × 10 templates × N/10,000 
 every image embedded; the embedding vectors are 8-dimensional, as counting never reads them) through
 plain SQL inserts, then times what the dashboard reads on every refresh: the store summary, the
 per-class progress and the throughput. Prints the times; the budget is 100 ms a refresh.
+
+Then adds one more seed for every class (1,000 images nobody has embedded) and times the embedding
+worker's look for the next batch to embed: from where its previous look stopped (what the worker
+does) against a search from the first row (what each look cost before, and what a worker's first
+look still costs).
 """
 
 from __future__ import annotations
@@ -15,37 +20,72 @@ from pathlib import Path
 
 import numpy as np
 
-from store import experiments, images, jobs, open_store
+from store import embeddings, experiments, images, jobs, open_store
 from store.status import summary
 
 BUDGET_MS = 100.0
 
 
+CLASSES = [(f"class {i}", f"class {i}") for i in range(1000)]
+TEMPLATES = [f"template {t} {{}}" for t in range(10)]
+PROMPTS = [(c, t, t.replace("{}", c)) for c, _ in CLASSES for t in TEMPLATES]
+
+
+def _generate(st, e: int, seeds) -> int:
+    """Queue (class, first template, seed) for every class and seed not queued yet, and "generate"
+    every pending job: done, with an image row. Returns how many images were added."""
+    experiments.register_plan(st, e, CLASSES, TEMPLATES, PROMPTS,
+                              [(c, t, s) for c, _ in CLASSES for t in TEMPLATES[:1] for s in seeds])
+    now = time.time()
+    with st.immediate():
+        c = st.conn
+        c.execute("update jobs set state = 'done', finished_at = ? where state = 'pending'", [now])
+        return c.execute(
+            "insert into images (experiment_id, job_id, class_id, template_id, prompt_id, class_name, template,"
+            " prompt, seed, path, sha256, width, height, model_id, steps, guidance, created_at)"
+            " select j.experiment_id, j.id, j.class_id, j.template_id, j.prompt_id, 'c', 't', 'p', j.seed,"
+            " 'images/' || j.id || '.png', 'x', 512, 512, 'm', 25, 7.5, ? - (j.id % 3600) from jobs j"
+            " where j.id > (select coalesce(max(job_id), 0) from images)",
+            [now]).rowcount
+
+
 def build(root: Path, n: int) -> int:
-    classes = [(f"class {i}", f"class {i}") for i in range(1000)]
-    templates = [f"template {t} {{}}" for t in range(10)]
-    seeds = max(1, n // (len(classes) * len(templates)))
+    seeds = max(1, n // (len(CLASSES) * len(TEMPLATES)))
     with open_store(root, create=True) as st:
         e = experiments.ensure(st, "big", {"name": "big"}, {"generation": {}})
-        prompts = [(c, t, t.replace("{}", c)) for c, _ in classes for t in templates]
-        experiments.register_plan(st, e, classes, templates, prompts,
-                                  [(c, t, s) for c, _ in classes for t in templates for s in range(seeds)])
+        experiments.register_plan(st, e, CLASSES, TEMPLATES, PROMPTS,
+                                  [(c, t, s) for c, _ in CLASSES for t in TEMPLATES for s in range(seeds)])
+        _generate(st, e, [])
         now = time.time()
         vec = np.zeros(8, np.float32).tobytes()
         with st.immediate():
             c = st.conn
-            c.execute("update jobs set state = 'done', finished_at = ?", [now])
-            c.execute(
-                "insert into images (experiment_id, job_id, class_id, template_id, prompt_id, class_name, template,"
-                " prompt, seed, path, sha256, width, height, model_id, steps, guidance, created_at)"
-                " select j.experiment_id, j.id, j.class_id, j.template_id, j.prompt_id, 'c', 't', 'p', j.seed,"
-                " 'images/' || j.id || '.png', 'x', 512, 512, 'm', 25, 7.5, ? - (j.id % 3600) from jobs j",
-                [now])
             c.execute("insert into embeddings (kind, item_id, model, dim, vector, created_at)"
                       " select 'image', id, 'clip', 2, ?, ? from images", [vec, now])
             c.execute("insert into embeddings (kind, item_id, model, dim, vector, created_at)"
                       " select 'text', id, 'clip', 2, ?, ? from prompts", [vec, now])
         return e
+
+
+def embedding_look(root: Path, e: int, limit: int = 1024) -> tuple[int, int, float, float]:
+    """Add one seed's images for every class (none embedded) to a built store and time the embedding
+    worker's look for the next ``limit`` of them: from where its last look stopped, and from the
+    first row. Returns (images embedded before, new images, ms with the cursor, ms from the first row)."""
+    with open_store(root) as st:
+        before = st.conn.execute("select max(id) from images").fetchone()[0]
+        embedded = embeddings.count(st, e, "image", "clip")
+        seed = st.conn.execute("select max(seed) from jobs").fetchone()[0] + 1
+        new = _generate(st, e, [seed])
+        todo = embeddings.Unembedded(st, e, "image", "clip")
+
+        def look():
+            todo.after = before  # where the previous look stopped
+            assert len(todo.next(limit)) == min(limit, new)
+
+        def first_look():
+            assert len(embeddings.missing(st, e, "image", "clip", limit)) == min(limit, new)
+
+        return embedded, new, timed(look), timed(first_look, repeat=3)
 
 
 def timed(fn, repeat: int = 5) -> float:
@@ -79,6 +119,9 @@ def main(argv=None) -> None:
         print(f"  {name:<28} {ms:8.1f} ms")
     print(f"  {'one dashboard refresh':<28} {total:8.1f} ms   (budget {BUDGET_MS:.0f} ms:"
           f" {'met' if total < BUDGET_MS else 'NOT met'})")
+    embedded, new, ms, first = embedding_look(folder, e)
+    print(f"embedding worker's look for the next 1,024 of {new:,} new images, {embedded:,} embedded before:")
+    print(f"  {'from its last look':<28} {ms:8.1f} ms\n  {'from the first row':<28} {first:8.1f} ms")
 
 
 if __name__ == "__main__":

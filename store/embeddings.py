@@ -14,6 +14,7 @@ from store import tallies
 from store.core import Store
 
 KINDS = {"image": "images", "real": "real_images", "text": "prompts"}
+_LAST_ID = 2**63 - 1  # SQLite's largest rowid
 
 
 def add(store: Store, kind: str, item_ids: list[int], model: str, vectors: np.ndarray) -> int:
@@ -33,24 +34,56 @@ def add(store: Store, kind: str, item_ids: list[int], model: str, vectors: np.nd
         return cur.rowcount  # rows this statement inserted (not those its triggers wrote)
 
 
-def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int | None = None) -> list[dict]:
-    """Items of the experiment with no ``model`` embedding yet, oldest first.
+def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int | None = None,
+            after: int = 0, upto: int | None = None) -> list[dict]:
+    """Items of the experiment with no ``model`` embedding yet, oldest first; only ids above
+    ``after`` (and up to ``upto``, when given).
 
-    Rows have ``id`` and, for images, ``path``; for text, ``text``.
+    Rows have ``id`` and, for images, ``path``; for text, ``text``. The search is a range on the
+    rowid: it reads the rows from ``after`` on, so a poller that passes how far it has looked
+    (:class:`Unembedded`) pays for what arrived since, not for what is already embedded.
     """
     table = KINDS[kind]
     what = "t.id, t.text" if kind == "text" else "t.id, t.path"
     readable = " and t.error is null" if kind == "real" else ""
+    # "+t.experiment_id": keep the planner on the rowid range; an index on experiment_id would
+    # read every row of the experiment and sort them
     sql = (
-        f"select {what} from {table} t where t.experiment_id = ?{readable} and not exists"
-        " (select 1 from embeddings e where e.kind = ? and e.model = ? and e.item_id = t.id)"
+        f"select {what} from {table} t where +t.experiment_id = ? and t.id > ? and t.id <= ?{readable}"
+        " and not exists (select 1 from embeddings e where e.kind = ? and e.model = ? and e.item_id = t.id)"
         " order by t.id"
     )
-    args: list = [experiment_id, kind, model]
+    args: list = [experiment_id, int(after), _LAST_ID if upto is None else int(upto), kind, model]
     if limit is not None:
         sql += " limit ?"
         args.append(int(limit))
     return [dict(r) for r in store.conn.execute(sql, args)]
+
+
+class Unembedded:
+    """The items of one kind an embedding worker still has to embed, found by polling: each
+    :meth:`next` looks only past the last id the previous one looked at.
+
+    Nothing is skipped: ids only grow (rows are never deleted, and SQLite lets one writer in at a
+    time, so a row with a smaller id is committed before any row with a larger one), and a look
+    that comes back short has seen every row up to the largest id read before it, so the next one
+    starts there. The first look of a worker reads from the first row; later ones cost what
+    arrived since, however much is already embedded.
+    """
+
+    def __init__(self, store: Store, experiment_id: int, kind: str, model: str):
+        if kind not in KINDS:
+            raise ValueError(f"unknown embedding kind {kind!r}")
+        self.store, self.experiment_id, self.kind, self.model = store, experiment_id, kind, model
+        self.after = 0  # every item up to this id has been looked at
+
+    def next(self, limit: int | None = None) -> list[dict]:
+        """The next items with no embedding (at most ``limit``), as :func:`missing` gives them."""
+        top = self.store.conn.execute(f"select max(id) from {KINDS[self.kind]}").fetchone()[0] or 0
+        rows = missing(self.store, self.experiment_id, self.kind, self.model, limit, self.after, top)
+        full = limit is not None and len(rows) == limit
+        self.after = rows[-1]["id"] if full else top
+        return rows
 
 
 ITEM_COLUMNS = {"image": ("class_id", "prompt_id"), "real": ("class_id", "split"), "text": ("class_id",)}

@@ -25,18 +25,27 @@ def load_embedder(cfg: ExperimentConfig) -> Embedder:
     return Embedder(resolve_embedder(e.model, e.pretrained), device=e.device, batch_size=e.batch_size)
 
 
-def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None) -> int:
+def backlog(st: Store, experiment_id: int, model: str) -> dict[str, embeddings.Unembedded]:
+    """Where a polling worker has got to, kind by kind (text, image, real)."""
+    return {kind: embeddings.Unembedded(st, experiment_id, kind, model) for kind in ("text", "image", "real")}
+
+
+def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
+                  todo: dict[str, embeddings.Unembedded] | None = None) -> int:
     """Embed every prompt, generated image and real image with no embedding from this model yet.
 
+    ``todo`` (from :func:`backlog`), kept across the calls of a polling worker, makes each call
+    look only at what arrived since the last one; without it the search starts at the first row.
     Returns how many embeddings were added.
     """
+    todo = todo or backlog(st, experiment_id, embedder.name)
     done = 0
-    texts = embeddings.missing(st, experiment_id, "text", embedder.name)
+    texts = todo["text"].next()
     if texts:
         vecs = embedder.embed_texts([t["text"] for t in texts])
         done += embeddings.add(st, "text", [t["id"] for t in texts], embedder.name, vecs)
     for kind in ("image", "real"):
-        while rows := embeddings.missing(st, experiment_id, kind, embedder.name, limit=embedder.batch_size * 4):
+        while rows := todo[kind].next(limit=embedder.batch_size * 4):
             pictures, ids = [], []
             for row in rows:
                 try:
@@ -58,16 +67,17 @@ def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int,
     """Embed until generation is over and nothing is left; return ``done`` or ``stopped``."""
     embedder = load_embedder(cfg)
     live = LiveAnalysis(st, experiment_id, embedder.name)
+    todo = backlog(st, experiment_id, embedder.name)
     idle_since = time.monotonic()
     while not flag.stop.is_set():
-        if embed_pending(st, experiment_id, embedder, beat):
+        if embed_pending(st, experiment_id, embedder, beat, todo):
             idle_since = time.monotonic()
             live.maybe()
             continue
         counts = jobs.counts(st, experiment_id)
         open_jobs = counts["pending"] + counts["running"]
         if open_jobs == 0 or flag.drain.is_set():
-            embed_pending(st, experiment_id, embedder, beat)  # what arrived since the last look
+            embed_pending(st, experiment_id, embedder, beat, todo)  # what arrived since the last look
             live.maybe(force=True)
             return "done"
         if workers.running(st, experiment_id, "generation"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from store import analyses, images, jobs, open_store
+from store import analyses, embeddings, images, jobs, open_store
 from store.status import summary
 from tests.functional.stores import build
 
@@ -46,3 +46,24 @@ def test_a_dashboard_refresh_scans_no_big_table(tmp_path):
         assert any(whole_experiment(d) for d in plan_of(st, "select count(*) from embeddings"))
         scans = [(sql, d) for sql in reads for d in plan_of(st, sql) if whole_experiment(d)]
         assert not scans, "\n".join(f"{d}: {sql}" for sql, d in scans)
+
+
+def test_the_embedding_workers_poll_reads_only_rows_it_has_not_looked_at(tmp_path):
+    e = build(tmp_path, done=20)
+    with open_store(tmp_path) as st:
+        for kind, table in embeddings.KINDS.items():
+            todo = embeddings.Unembedded(st, e, kind, "clip")
+            todo.next()
+            statements: list[str] = []
+            st.conn.set_trace_callback(statements.append)
+            todo.next(limit=8)
+            st.conn.set_trace_callback(None)
+            plans = {sql.split()[1]: plan_of(st, sql) for sql in statements}
+            # the newest id (one step down the rowid tree), then a rowid range past the last look,
+            # each row checked against the embeddings index: no scan, no sort of the experiment
+            assert plans == {
+                "max(id)": [f"SEARCH {table}"],
+                "t.id,": ["SEARCH t USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)", "CORRELATED SCALAR SUBQUERY 1",
+                          ("SEARCH e USING COVERING INDEX idx_embeddings_kind_model_item_id"
+                           " (kind=? AND model=? AND item_id=?)")],
+            }, statements

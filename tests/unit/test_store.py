@@ -193,3 +193,35 @@ def test_a_version_1_store_is_migrated_without_losing_rows(tmp_path):
         row = dict(next(iter(st.conn.execute("select * from real_images"))))
         assert row["path"] == "a.png" and row["split"] == "test" and row["error"] is None
         assert "analyses" in st.db.table_names()
+
+
+def test_a_polling_embedder_gets_every_new_image_once_whatever_came_before(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st, 3, 2, 4)
+        other, _ = make_experiment(st, 2, 1, 4, name="other")
+        wid, wo = workers.register(st, e, "generation"), workers.register(st, other, "generation")
+        mine, theirs = jobs.claim(st, e, wid, 24), jobs.claim(st, other, wo, 8)
+
+        def finish(batch, exp):
+            for job in batch:
+                jobs.finish(st, job["id"], image_row(exp, job))
+            return [r[0] for r in st.conn.execute(
+                f"select id from images where job_id in ({','.join(str(j['id']) for j in batch)}) order by id")]
+
+        # images already embedded before the worker started are passed over, however many
+        done_before = finish(mine[:6], e)
+        embeddings.add(st, "image", done_before, "m", np.ones((6, 4)))
+        fresh = finish(mine[6:16], e)
+        todo = embeddings.Unembedded(st, e, "image", "m")
+        looks = [todo.next(limit=4) for _ in range(4)]
+        assert [[r["id"] for r in look] for look in looks] == [fresh[:4], fresh[4:8], fresh[8:], []]
+        assert looks[0][0]["path"] == f"images/{mine[6]['id']}.png"
+
+        # another experiment's images interleaved with new ones of this experiment
+        between = finish(theirs[:3], other) + finish(mine[16:19], e) + finish(theirs[3:], other)
+        assert [r["id"] for r in todo.next(limit=100)] == between[3:6]
+        assert todo.next() == []
+        # a fresh look (a new worker) starts over and finds what is still not embedded
+        assert [r["id"] for r in embeddings.Unembedded(st, e, "image", "m").next()] == fresh + between[3:6]
+        with pytest.raises(ValueError, match="unknown embedding kind 'video'"):
+            embeddings.Unembedded(st, e, "video", "m")
