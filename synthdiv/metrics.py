@@ -138,18 +138,27 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two sets (the FID formula on any features).
 
     ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2}), with sample covariances
-    (n − 1). The matrix square roots are taken by symmetric eigendecomposition, so the result is
-    real and ≥ 0 up to rounding. Needs at least 2 samples in each set.
+    (n − 1). Needs at least 2 samples in each set.
+
+    Computed without a d × d matrix square root. With the centred rows A (n_a × d) and B
+    (n_b × d), Σ_a = AᵀA / (n_a − 1), so Tr Σ_a = ‖A‖²_F / (n_a − 1), and the eigenvalues of
+    Σ_a^{1/2} Σ_b Σ_a^{1/2} (those of Σ_a Σ_b) are the squared singular values of
+    A Bᵀ / √((n_a − 1)(n_b − 1)): the trace of its square root is the nuclear norm (sum of singular
+    values) of that matrix. With thin QR factors A = Q_a R_a and B = Q_b R_b (R has min(n, d)
+    rows), A Bᵀ has the singular values of R_a R_bᵀ. The covariances are never formed, so nothing
+    is squared: exact up to rounding also when they are singular (fewer samples than dimensions,
+    the usual case per class), where square roots of eigenvalues near zero lose half the digits.
+    No matrix is larger than min(n, d) on a side: per-class sets of a few dozen images in 768
+    dimensions cost a few small products instead of two 768 × 768 eigendecompositions.
     """
     a = _need(a, 2, "Fréchet distance")
     b = _need(b, 2, "Fréchet distance")
     mu = a.mean(0) - b.mean(0)
-    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    ca, cb = np.atleast_2d(ca), np.atleast_2d(cb)
-    w, v = np.linalg.eigh(ca)
-    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    cross = np.linalg.eigvalsh(root_a @ cb @ root_a)
-    value = float(mu @ mu + np.trace(ca) + np.trace(cb) - 2 * np.sqrt(np.clip(cross, 0, None)).sum())
+    ca, cb = a - a.mean(0), b - b.mean(0)
+    ra, rb = np.linalg.qr(ca, mode="r"), np.linalg.qr(cb, mode="r")
+    na, nb = len(a) - 1, len(b) - 1
+    cross = np.linalg.svd(ra @ rb.T, compute_uv=False).sum() / np.sqrt(na * nb)
+    value = float(mu @ mu + (ca * ca).sum() / na + (cb * cb).sum() / nb - 2 * cross)
     return max(value, 0.0)
 
 

@@ -85,6 +85,22 @@ def test_frechet_matches_scipy_sqrtm():
     assert m.frechet_distance(a, b) == pytest.approx(ref, rel=1e-6)
 
 
+def test_frechet_with_fewer_samples_than_dimensions_is_exact():
+    """Per class there are usually fewer images than CLIP dimensions: both covariances are singular.
+    Reference: the definition evaluated with 30-digit arithmetic (mpmath, which torch brings)."""
+    import mpmath as mp
+
+    a, b = RNG.normal(size=(12, 40)), RNG.normal(size=(7, 40)) * 1.3 + 0.1
+    with mp.workdps(30):
+        ca, cb = mp.matrix(a - a.mean(0)), mp.matrix(b - b.mean(0))
+        traces = sum(mp.mpf(v) ** 2 for v in (a - a.mean(0)).ravel()) / 11 + sum(
+            mp.mpf(v) ** 2 for v in (b - b.mean(0)).ravel()) / 6
+        # Tr (Σa^½ Σb Σa^½)^½ = the nuclear norm of A Bᵀ / √((na−1)(nb−1))
+        cross = sum(mp.svd_r(ca * cb.T / mp.sqrt(11 * 6), compute_uv=False))
+        ref = float(mp.fsum((a.mean(0) - b.mean(0)) ** 2) + traces - 2 * cross)
+    assert m.frechet_distance(a, b) == pytest.approx(ref, rel=1e-12)
+
+
 def test_centroid_cosine_clip_score_gap_and_cone():
     assert m.centroid_cosine(np.array([[1.0, 0], [0, 1]]), np.array([[2.0, 2]])) == pytest.approx(1.0)
     assert m.centroid_cosine(np.array([[1.0, 0]]), np.array([[0.0, 3]])) == pytest.approx(0.0)
