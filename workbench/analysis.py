@@ -9,6 +9,7 @@ only when the counts changed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -60,15 +61,32 @@ def ensure(st: Store, experiment_id: int, model: str) -> dict | None:
 
 
 class LiveAnalysis:
-    """Debounced recomputation while embeddings arrive (called by the embedding worker)."""
+    """Debounced recomputation while embeddings arrive (called by the embedding worker).
 
-    def __init__(self, st: Store, experiment_id: int, model: str, every_s: float = 15.0) -> None:
+    An analysis runs in the worker's own loop, so while it runs nothing is embedded. It grows with
+    the experiment (per-class metrics, two cross-validated probes: seconds for ten classes, minutes
+    for a thousand), so after an analysis the worker embeds for at least ``BUSY`` times as long as
+    it took before the next one starts (and starts are at least ``every_s`` apart): it spends at
+    most 1 / (1 + BUSY) of its time on analyses however large the store, and small experiments
+    still refresh every ``every_s``.
+    """
+
+    BUSY = 4.0
+
+    def __init__(self, st: Store, experiment_id: int, model: str, every_s: float = 15.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.st, self.experiment_id, self.model, self.every_s = st, experiment_id, model, every_s
-        self.last_at = 0.0
+        self.clock = clock
+        self.last_at = -float("inf")
+        self.took = 0.0  # seconds the last analysis took
         self.last_counts: dict | None = None
 
+    def wait_s(self) -> float:
+        """The least time between the starts of two analyses, now."""
+        return max(self.every_s, (1 + self.BUSY) * self.took)
+
     def maybe(self, force: bool = False) -> bool:
-        """Recompute if the counts changed and (``force`` or ``every_s`` passed); True if it did.
+        """Recompute if the counts changed and (``force`` or :meth:`wait_s` passed); True if it did.
 
         An analysis that fails is reported on standard output (the worker's log) and never stops
         the embedding worker: embeddings matter more than a table that can be recomputed later.
@@ -83,11 +101,16 @@ class LiveAnalysis:
             return False
 
     def _maybe(self, force: bool) -> bool:
-        now = time.monotonic()
-        if not force and now - self.last_at < self.every_s:
+        now = self.clock()
+        if not force and now - self.last_at < self.wait_s():
             return False
         c = counts(self.st, self.experiment_id, self.model)
         if c == self.last_counts:
             return False
         self.last_at, self.last_counts = now, c
-        return compute(self.st, self.experiment_id, self.model) is not None
+        done = compute(self.st, self.experiment_id, self.model) is not None
+        self.took = self.clock() - now
+        if done and self.took > self.every_s / self.BUSY:
+            print(f"analysis of {c['synthetic']:,} images took {self.took:.1f} s; the next in"
+                  f" {self.wait_s():.0f} s at the earliest", flush=True)
+        return done
