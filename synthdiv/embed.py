@@ -117,6 +117,32 @@ def embedder_identity(spec: EmbedderSpec) -> tuple[str, str]:
     return spec.model, ""
 
 
+def load_open_clip(spec: EmbedderSpec):
+    """The open_clip model (on the CPU, float32), tokenizer and image transform of ``spec``."""
+    if spec.kind == "preset" and spec.model == "tiny-random":
+        from synthdiv.presets import tiny_random_clip
+
+        return tiny_random_clip()
+    import open_clip
+
+    if spec.kind == "preset":  # mini-digits: the shipped open_clip folder
+        from synthdiv.mini import bundle
+
+        spec = EmbedderSpec("local-dir", str(bundle.shipped() / "clip"))
+    name = f"local-dir:{spec.model}" if spec.kind == "local-dir" else spec.model
+    pretrained = spec.pretrained if spec.kind == "arch" else None
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
+        tokenizer = open_clip.get_tokenizer(name)
+    except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"cannot load open_clip model {spec.model} {spec.pretrained} ({first[:300]})".replace("  ", " "),
+            "check the architecture and pretrained tag, or give a local weights file or folder",
+        ) from None
+    return model, tokenizer, preprocess
+
+
 class Embedder:
     """A loaded CLIP model: ``embed_images`` and ``embed_texts`` give unit-length float32 rows."""
 
@@ -126,7 +152,7 @@ class Embedder:
         self.spec = spec
         self.device = pick_device(device)
         self.batch_size = max(1, int(batch_size))
-        model, tokenizer, preprocess = self._load(spec)
+        model, tokenizer, preprocess = load_open_clip(spec)
         self.model = model.to(self.device).eval()
         if self.device.type == "cuda":
             self.model = self.model.half()
@@ -137,30 +163,6 @@ class Embedder:
             probe = self.model.encode_text(self._tokens(["a"]))
         self.dim = int(probe.shape[-1])
         self.name, self.model_hash = embedder_identity(spec)
-
-    def _load(self, spec: EmbedderSpec):
-        if spec.kind == "preset" and spec.model == "tiny-random":
-            from synthdiv.presets import tiny_random_clip
-
-            return tiny_random_clip()
-        import open_clip
-
-        if spec.kind == "preset":  # mini-digits: the shipped open_clip folder
-            from synthdiv.mini import bundle
-
-            spec = EmbedderSpec("local-dir", str(bundle.shipped() / "clip"))
-        name = f"local-dir:{spec.model}" if spec.kind == "local-dir" else spec.model
-        pretrained = spec.pretrained if spec.kind == "arch" else None
-        try:
-            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
-            tokenizer = open_clip.get_tokenizer(name)
-        except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(
-                f"cannot load open_clip model {spec.model} {spec.pretrained} ({first[:300]})".replace("  ", " "),
-                "check the architecture and pretrained tag, or give a local weights file or folder",
-            ) from None
-        return model, tokenizer, preprocess
 
     def _tokens(self, texts: list[str]):
         return self.tokenizer(list(texts)).to(self.device)

@@ -1,0 +1,239 @@
+"""The GPU rows: ``python -m benchmarks.gpu [--images N] [--smoke]``.
+
+Real architectures built from their configs with random weights (the compute of trained weights,
+none of the download): Stable Diffusion 1.5 (UNet 860 M parameters, VAE, CLIP ViT-L/14 text
+encoder) at 512 px, and open_clip ViT-L-14 and ViT-H-14 at 224 px. Each is saved to a temporary
+folder and named in an experiment exactly as a user would name a local model, so the rows time the
+same code a run uses:
+
+- the fp16 matrix rate of this GPU (8192³ products), measured first;
+- SD 1.5, 25 steps with guidance 7.5 (two UNet evaluations a step), and SD-Turbo-style 1, 2 and 4
+  steps without guidance: the generation worker against a plain diffusers loop over the same
+  pipeline, images/s, and the compute floor — UNet FLOPs per image (counted by PyTorch's
+  FlopCounterMode on one evaluation) ÷ the matrix rate — with the share of it reached;
+- ViT-L-14 and ViT-H-14: the embedding worker against a plain open_clip loop, embeddings/s;
+- end to end (generation and embedding worker processes) against generation alone, 25 steps.
+
+``--smoke`` runs every row with the tiny presets on the CPU (what the test suite does): the same
+code, meaningless figures. The figures of a lent GPU go in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.__main__ import (
+    ROWS,
+    print_table,
+    row,
+    time_embedding,
+    time_end_to_end,
+    time_generation,
+)
+
+SD15_UNET = {
+    "sample_size": 64, "in_channels": 4, "out_channels": 4, "layers_per_block": 2,
+    "block_out_channels": (320, 640, 1280, 1280),
+    "down_block_types": ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+    "cross_attention_dim": 768, "attention_head_dim": 8, "norm_num_groups": 32,
+}
+SD15_VAE = {
+    "in_channels": 3, "out_channels": 3, "latent_channels": 4, "layers_per_block": 2, "sample_size": 512,
+    "down_block_types": ("DownEncoderBlock2D",) * 4, "up_block_types": ("UpDecoderBlock2D",) * 4,
+    "block_out_channels": (128, 256, 512, 512), "norm_num_groups": 32,
+}
+SD15_TEXT = {
+    "hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12, "num_hidden_layers": 12,
+    "vocab_size": 49408, "max_position_embeddings": 77, "hidden_act": "quick_gelu", "projection_dim": 768,
+    "bos_token_id": 49406, "eos_token_id": 49407, "pad_token_id": 49407,
+}
+TURBO_STEPS = (1, 2, 4)
+
+
+def sd15_pipeline():
+    """A ``StableDiffusionPipeline`` with SD 1.5's architecture and random weights (seeded)."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from synthdiv.tokenizer import clip_tokenizer
+
+    torch.manual_seed(0)
+    return StableDiffusionPipeline(
+        vae=AutoencoderKL(**SD15_VAE), text_encoder=CLIPTextModel(CLIPTextConfig(**SD15_TEXT)),
+        tokenizer=clip_tokenizer(77), unet=UNet2DConditionModel(**SD15_UNET),
+        scheduler=DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                clip_sample=False, set_alpha_to_one=False, steps_offset=1),
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+
+
+def save_pipeline(folder: Path, smoke: bool) -> Path:
+    """Write the pipeline (SD 1.5, or the tiny preset for a smoke run) where a config can name it."""
+    import torch
+
+    from synthdiv.presets import tiny_random_pipeline
+
+    pipe = tiny_random_pipeline() if smoke else sd15_pipeline()
+    pipe.to(torch.float32 if smoke else torch.float16).save_pretrained(folder)
+    return folder
+
+
+def save_open_clip(arch: str, path: Path) -> Path:
+    """Random weights of an open_clip architecture, as a weights file ``embedding.pretrained`` takes."""
+    import open_clip
+    import torch
+
+    torch.manual_seed(0)
+    torch.save(open_clip.create_model(arch).half().state_dict(), path)
+    return path
+
+
+def unet_flops(pipe, height: int, width: int) -> float:
+    """FLOPs of one UNet evaluation for one image (matrix products, convolutions and attention, as
+    PyTorch's FlopCounterMode counts them: 2 per multiply-add)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    unet = pipe.unet
+    scale = pipe.vae_scale_factor
+    latents = torch.randn(1, unet.config.in_channels, height // scale, width // scale,
+                          device=pipe.device, dtype=unet.dtype)
+    context = torch.randn(1, pipe.tokenizer.model_max_length, unet.config.cross_attention_dim,
+                          device=pipe.device, dtype=unet.dtype)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        unet(latents, torch.tensor([500], device=pipe.device), encoder_hidden_states=context)
+    return float(counter.get_total_flops())
+
+
+def vae_decode_flops(pipe, height: int, width: int) -> float:
+    """FLOPs of decoding one image's latents with the VAE (counted as :func:`unet_flops` counts)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    vae, scale = pipe.vae, pipe.vae_scale_factor
+    latents = torch.randn(1, vae.config.latent_channels, height // scale, width // scale,
+                          device=pipe.device, dtype=vae.dtype)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        vae.decode(latents)
+    return float(counter.get_total_flops())
+
+
+def matrix_rate(device: str, n: int) -> float:
+    """FLOP/s of n × n × n fp16 matrix products on ``device`` (float32 on a CPU), mean of ten after
+    three warm-ups."""
+    import torch
+
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    for _ in range(3):
+        a @ b
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(10):
+        a @ b
+    _sync(device)
+    return 10 * 2 * n**3 / (time.perf_counter() - t0)
+
+
+def _flop(x: float) -> str:
+    return f"{x / 1e12:.1f} TFLOP" if x >= 1e11 else f"{x / 1e9:.2f} GFLOP"
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def config(name: str, model: str, steps: int, guidance: float, size: int, seeds: int, batch: int,
+           embedder: str, weights: str, embed_batch: int):
+    from workbench.control import check
+
+    return check({"name": name, "classes": {"set": "digits"},
+                  "templates": {"custom": ["a photo of the digit {}", "a handwritten {}", "the number {}", "{}"]},
+                  "generation": {"model": model, "steps": steps, "guidance": guidance, "width": size, "height": size,
+                                 "images_per_prompt": seeds, "batch_size": batch},
+                  "embedding": {"model": embedder, "pretrained": weights, "batch_size": embed_batch}})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=160, help="images per generation row (default 160)")
+    parser.add_argument("--batch", type=int, default=16, help="generation batch (default 16)")
+    parser.add_argument("--smoke", action="store_true", help="tiny presets on the CPU: checks the command, not the GPU")
+    args = parser.parse_args(argv)
+    import torch
+
+    from synthdiv.generate import GenerationSettings  # noqa: F401 - fail early where diffusers is missing
+
+    device = "cpu" if args.smoke else "cuda"
+    if device == "cuda" and not torch.cuda.is_available():
+        print("no CUDA device: run this on a GPU machine, or add --smoke for a check on the CPU", file=sys.stderr)
+        return 2
+    size, steps, guidance = (32, 4, 7.5) if args.smoke else (512, 25, 7.5)
+    arch = "tiny preset (smoke)" if args.smoke else "SD 1.5"
+    seeds = max(1, -(-args.images // 40))  # 10 digits × 4 templates × seeds
+    name = torch.cuda.get_device_name() if device == "cuda" else "CPU (smoke)"
+    print(f"{name} · torch {torch.__version__} · {time.strftime('%Y-%m-%d')}", flush=True)
+    started = time.perf_counter()
+    ROWS.clear()
+    with tempfile.TemporaryDirectory(prefix="synthdiv-gpu-bench-") as tmp:
+        folder = Path(tmp)
+        rate = matrix_rate(device, 1024 if args.smoke else 8192)
+        row("matrix products, fp16 8192³" if device == "cuda" else "matrix products, fp32 1024³ (smoke)",
+            f"{_flop(rate)}/s", "—", None, "—", None)
+        model = str(save_pipeline(folder / "sd15", args.smoke))
+        gen = None
+        embedders = ([("tiny-random", "")] if args.smoke else
+                     [(arch, str(save_open_clip(arch, folder / f"{arch}.pt"))) for arch in ("ViT-L-14", "ViT-H-14")])
+        runs = [(steps, guidance)] + [(s, 0.0) for s in ((1, 2) if args.smoke else TURBO_STEPS)]
+        for i, (n_steps, scale) in enumerate(runs):
+            cfg = config(f"steps-{n_steps}", model, n_steps, scale, size, seeds, args.batch, *embedders[0],
+                         embed_batch=64)
+            root = folder / cfg.name
+            if gen is None:  # loaded once: steps and guidance are settings of a call, not of the model
+                from workbench.generation import load_generator
+
+                gen = load_generator(cfg)
+                per_eval = unet_flops(gen.pipe, size, size)
+                decode = vae_decode_flops(gen.pipe, size, size)
+            n, worker, plain = time_generation(root, cfg, gen)
+            per_image = per_eval * n_steps * (2 if scale > 1 else 1)
+            floor = per_image / rate  # seconds per image if the UNet ran at the matrix rate
+            what = (f"{arch} {size} px, {n_steps} step{'s' * (n_steps > 1)}, guidance {scale:g}: worker vs diffusers"
+                    f" loop ({n} images, batch {args.batch}; UNet {_flop(per_image)}/image, VAE decode {_flop(decode)},"
+                    f" floor {1 / floor:.1f} img/s, worker at {floor / (worker / n):.0%} of it)")
+            row(what, f"{n / worker:.2f} img/s", f"{n / plain:.2f} img/s", plain / worker, "≥ 0.95",
+                plain / worker >= 0.95)
+            if i == 0:
+                for embedder, weights in embedders:
+                    ecfg = config(cfg.name, model, n_steps, scale, size, seeds, args.batch, embedder, weights,
+                                  embed_batch=64)
+                    n_e, e_worker, e_plain = time_embedding(root, ecfg)  # a new model name: all embedded anew
+                    row(f"{embedder} embeddings: worker vs open_clip loop ({n_e} images of {size} px, batch 64)",
+                        f"{n_e / e_worker:.0f} img/s", f"{n_e / e_plain:.0f} img/s", e_plain / e_worker, "≥ 0.95",
+                        e_plain / e_worker >= 0.95)
+                alone, together = time_end_to_end(folder / "processes", cfg)
+                row(f"end to end vs generation alone, {n_steps} steps ({n} images, worker processes,"
+                    f" {embedders[0][0]})", f"{together:.1f} s", f"{alone:.1f} s", alone / together, "≥ 0.90",
+                    alone / together >= 0.90)
+    print_table(started, ["-m", "benchmarks.gpu", *(argv if argv is not None else sys.argv[1:])])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
