@@ -18,8 +18,11 @@ def normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def _need(x: np.ndarray, n: int, what: str) -> np.ndarray:
-    x = np.asarray(x, np.float64)
+def _need(x: np.ndarray, n: int, what: str, keep_float32: bool = False) -> np.ndarray:
+    """``x`` as a 2-d float64 array (float32 stays float32 with ``keep_float32``), or a ValueError
+    naming ``what`` when it is not 2-d or has fewer than ``n`` rows."""
+    x = np.asarray(x)
+    x = x.astype(np.float64, copy=False) if not (keep_float32 and x.dtype == np.float32) else x
     if x.ndim != 2:
         raise ValueError(f"{what} needs a 2-d array of row vectors, got shape {x.shape}")
     if len(x) < n:
@@ -60,7 +63,7 @@ def vendi(x: np.ndarray) -> float:
     Gram summed in float64 (relative error ~1e-7, about twice as fast); anything else is float64.
     Needs at least 1 row.
     """
-    x = np.asarray(_need(x, 1, "Vendi score"))
+    x = _need(x, 1, "Vendi score", keep_float32=True)
     if x.dtype == np.float32:
         u = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), np.float32(1e-12))
     else:

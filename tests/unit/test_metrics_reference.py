@@ -162,6 +162,8 @@ def test_fewer_than_two_samples_is_a_clear_message(fn):
 def test_vendi_of_float32_embeddings_matches_float64():
     centres = RNG.normal(size=(5, 64))
     x = centres[RNG.integers(0, 5, 3000)] + RNG.normal(size=(3000, 64)) * 0.5
-    assert m.vendi(x.astype(np.float32)) == pytest.approx(m.vendi(x), rel=1e-5)
+    single = m.vendi(x.astype(np.float32))
+    assert single == pytest.approx(m.vendi(x), rel=1e-5)
+    assert single != m.vendi(x.astype(np.float32).astype(np.float64))  # the products really ran in float32
     small = x[:40].astype(np.float32)  # primal form (n < d)
     assert m.vendi(small) == pytest.approx(m.vendi(x[:40]), rel=1e-5)
