@@ -44,14 +44,17 @@ def row(what: str, ours: str, baseline: str, ratio: float | None, target: str, m
     print(f"  {what}: {ours} vs {baseline} → {ROWS[-1][3]} (target {target})", flush=True)
 
 
-def digits_config(seeds: int, batch: int = 50):
+def digits_config(seeds: int, batch: int = 50, name: str = "bench", generation: dict | None = None,
+                  embedding: dict | None = None):
+    """The benchmark experiment: 10 digits × 4 templates × ``seeds`` images, with the shipped
+    mini models unless ``generation`` / ``embedding`` set other keys of those tables."""
     from workbench.control import check
 
-    return check({"name": "bench", "classes": {"set": "digits"},
+    return check({"name": name, "classes": {"set": "digits"},
                   "templates": {"custom": ["a photo of the digit {}", "a handwritten {}", "the number {}", "{}"]},
                   "generation": {"model": "mini-digits", "steps": 25, "guidance": 1.5, "width": 16, "height": 16,
-                                 "images_per_prompt": seeds, "batch_size": batch},
-                  "embedding": {"model": "mini-digits", "batch_size": 256}})
+                                 "images_per_prompt": seeds, "batch_size": batch, **(generation or {})},
+                  "embedding": {"model": "mini-digits", "batch_size": 256, **(embedding or {})}})
 
 
 def time_generation(root: Path, cfg, gen=None) -> tuple[int, float, float]:

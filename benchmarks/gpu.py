@@ -28,6 +28,7 @@ from pathlib import Path
 
 from benchmarks.__main__ import (
     ROWS,
+    digits_config,
     print_table,
     row,
     time_embedding,
@@ -53,6 +54,8 @@ SD15_TEXT = {
     "bos_token_id": 49406, "eos_token_id": 49407, "pad_token_id": 49407,
 }
 TURBO_STEPS = (1, 2, 4)
+OPEN_CLIP = ("ViT-L-14", "ViT-H-14")
+EMBED_BATCH = 64
 
 
 def sd15_pipeline():
@@ -158,17 +161,6 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def config(name: str, model: str, steps: int, guidance: float, size: int, seeds: int, batch: int,
-           embedder: str, weights: str, embed_batch: int):
-    from workbench.control import check
-
-    return check({"name": name, "classes": {"set": "digits"},
-                  "templates": {"custom": ["a photo of the digit {}", "a handwritten {}", "the number {}", "{}"]},
-                  "generation": {"model": model, "steps": steps, "guidance": guidance, "width": size, "height": size,
-                                 "images_per_prompt": seeds, "batch_size": batch},
-                  "embedding": {"model": embedder, "pretrained": weights, "batch_size": embed_batch}})
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,17 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from synthdiv.generate import GenerationSettings  # noqa: F401 - fail early where diffusers is missing
+    from workbench.generation import load_generator
 
-    device = "cpu" if args.smoke else "cuda"
-    if device == "cuda" and not torch.cuda.is_available():
+    if not args.smoke and not torch.cuda.is_available():
         print("no CUDA device: run this on a GPU machine, or add --smoke for a check on the CPU", file=sys.stderr)
         return 2
+    device = "cpu" if args.smoke else "cuda"
     size, steps, guidance = (32, 4, 7.5) if args.smoke else (512, 25, 7.5)
-    arch = "tiny preset (smoke)" if args.smoke else "SD 1.5"
+    label = "tiny preset (smoke)" if args.smoke else "SD 1.5"
     seeds = max(1, -(-args.images // 40))  # 10 digits × 4 templates × seeds
-    name = torch.cuda.get_device_name() if device == "cuda" else "CPU (smoke)"
-    print(f"{name} · torch {torch.__version__} · {time.strftime('%Y-%m-%d')}", flush=True)
+    print(f"{torch.cuda.get_device_name() if device == 'cuda' else 'CPU (smoke)'} · torch {torch.__version__}"
+          f" · {time.strftime('%Y-%m-%d')}", flush=True)
     started = time.perf_counter()
     ROWS.clear()
     with tempfile.TemporaryDirectory(prefix="synthdiv-gpu-bench-") as tmp:
@@ -197,40 +189,40 @@ def main(argv: list[str] | None = None) -> int:
         row("matrix products, fp16 8192³" if device == "cuda" else "matrix products, fp32 1024³ (smoke)",
             f"{_flop(rate)}/s", "—", None, "—", None)
         model = str(save_pipeline(folder / "sd15", args.smoke))
-        gen = None
-        embedders = ([("tiny-random", "")] if args.smoke else
-                     [(arch, str(save_open_clip(arch, folder / f"{arch}.pt"))) for arch in ("ViT-L-14", "ViT-H-14")])
-        runs = [(steps, guidance)] + [(s, 0.0) for s in ((1, 2) if args.smoke else TURBO_STEPS)]
-        for i, (n_steps, scale) in enumerate(runs):
-            cfg = config(f"steps-{n_steps}", model, n_steps, scale, size, seeds, args.batch, *embedders[0],
-                         embed_batch=64)
-            root = folder / cfg.name
-            if gen is None:  # loaded once: steps and guidance are settings of a call, not of the model
-                from workbench.generation import load_generator
+        clips = ([("tiny-random", "")] if args.smoke else
+                 [(arch, str(save_open_clip(arch, folder / f"{arch}.pt"))) for arch in OPEN_CLIP])
 
-                gen = load_generator(cfg)
-                per_eval = unet_flops(gen.pipe, size, size)
-                decode = vae_decode_flops(gen.pipe, size, size)
-            n, worker, plain = time_generation(root, cfg, gen)
-            per_image = per_eval * n_steps * (2 if scale > 1 else 1)
+        def cfg_for(n_steps: int, scale: float, clip: tuple[str, str]):
+            return digits_config(seeds, args.batch, name=f"steps-{n_steps}",
+                                 generation={"model": model, "steps": n_steps, "guidance": scale,
+                                             "width": size, "height": size},
+                                 embedding={"model": clip[0], "pretrained": clip[1], "batch_size": EMBED_BATCH})
+
+        first = cfg_for(steps, guidance, clips[0])
+        gen = load_generator(first)  # loaded once: steps and guidance are settings of a call, not of the model
+        per_eval, decode = unet_flops(gen.pipe, size, size), vae_decode_flops(gen.pipe, size, size)
+
+        def generation_row(cfg) -> int:
+            n, worker, plain = time_generation(folder / cfg.name, cfg, gen)
+            g = cfg.generation
+            per_image = per_eval * g.steps * (2 if g.guidance > 1 else 1)  # guidance > 1: two evaluations a step
             floor = per_image / rate  # seconds per image if the UNet ran at the matrix rate
-            what = (f"{arch} {size} px, {n_steps} step{'s' * (n_steps > 1)}, guidance {scale:g}: worker vs diffusers"
-                    f" loop ({n} images, batch {args.batch}; UNet {_flop(per_image)}/image, VAE decode {_flop(decode)},"
-                    f" floor {1 / floor:.1f} img/s, worker at {floor / (worker / n):.0%} of it)")
-            row(what, f"{n / worker:.2f} img/s", f"{n / plain:.2f} img/s", plain / worker, "≥ 0.95",
-                plain / worker >= 0.95)
-            if i == 0:
-                for embedder, weights in embedders:
-                    ecfg = config(cfg.name, model, n_steps, scale, size, seeds, args.batch, embedder, weights,
-                                  embed_batch=64)
-                    n_e, e_worker, e_plain = time_embedding(root, ecfg)  # a new model name: all embedded anew
-                    row(f"{embedder} embeddings: worker vs open_clip loop ({n_e} images of {size} px, batch 64)",
-                        f"{n_e / e_worker:.0f} img/s", f"{n_e / e_plain:.0f} img/s", e_plain / e_worker, "≥ 0.95",
-                        e_plain / e_worker >= 0.95)
-                alone, together = time_end_to_end(folder / "processes", cfg)
-                row(f"end to end vs generation alone, {n_steps} steps ({n} images, worker processes,"
-                    f" {embedders[0][0]})", f"{together:.1f} s", f"{alone:.1f} s", alone / together, "≥ 0.90",
-                    alone / together >= 0.90)
+            row(f"{label} {size} px, {g.steps} step{'s' * (g.steps > 1)}, guidance {g.guidance:g}: worker vs"
+                f" diffusers loop ({n} images, batch {args.batch}; UNet {_flop(per_image)}/image, VAE decode"
+                f" {_flop(decode)}, floor {1 / floor:.1f} img/s, worker at {floor / (worker / n):.0%} of it)",
+                f"{n / worker:.2f} img/s", f"{n / plain:.2f} img/s", plain / worker, "≥ 0.95", plain / worker >= 0.95)
+            return n
+
+        n = generation_row(first)
+        for clip in clips:  # each embedder embeds the first row's images (a new model name: all of them)
+            n_e, worker, plain = time_embedding(folder / first.name, cfg_for(steps, guidance, clip))
+            row(f"{clip[0]} embeddings: worker vs open_clip loop ({n_e} images of {size} px, batch {EMBED_BATCH})",
+                f"{n_e / worker:.0f} img/s", f"{n_e / plain:.0f} img/s", plain / worker, "≥ 0.95", plain / worker >= 0.95)
+        alone, together = time_end_to_end(folder / "processes", first)
+        row(f"end to end vs generation alone, {steps} steps ({n} images, worker processes, {clips[0][0]})",
+            f"{together:.1f} s", f"{alone:.1f} s", alone / together, "≥ 0.90", alone / together >= 0.90)
+        for n_steps in (1, 2) if args.smoke else TURBO_STEPS:  # SD-Turbo style: a few steps, no guidance
+            generation_row(cfg_for(n_steps, 0.0, clips[0]))
     print_table(started, ["-m", "benchmarks.gpu", *(argv if argv is not None else sys.argv[1:])])
     return 0
 
