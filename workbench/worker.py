@@ -17,6 +17,19 @@ from workbench.worker_common import run_worker
 KINDS = ("generation", "embedding")
 
 
+def yield_cpu() -> None:
+    """Lowest CPU priority (nice 19) for this process and the threads it starts.
+
+    The embedding worker (and the live analyses it runs) yields the CPU to generation: it catches
+    up in moments once generation is done, whereas every cycle it takes from generation delays the
+    whole run. Nice 10 was not enough on 2 cores: it still gets ~10 % of a core, the generation
+    worker's parallel kernels then wait on their slowed thread, and generation lost 5–20 % (end to
+    end 0.79–0.96 of generation alone, BENCHMARKS.md). At nice 19 (~1.5 % of a contended core)
+    embedding still keeps pace with generation. Not SCHED_IDLE: a process that gets no CPU at all
+    while holding the store's write lock would stall the generation worker's writes."""
+    os.nice(19)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.worker", description=__doc__)
     parser.add_argument("kind", choices=KINDS)
@@ -31,10 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from workbench.embedding import follow as work
 
-        # The embedding worker (and the live analyses it runs) yields the CPU to generation: it
-        # catches up in moments once generation is done, whereas every cycle it takes from
-        # generation delays the whole run (measured in BENCHMARKS.md, end to end vs generation alone).
-        os.nice(10)
+        yield_cpu()
 
     def body(st, worker_id, flag, beat):
         return work(st, exp["id"], cfg, worker_id, flag, beat)
