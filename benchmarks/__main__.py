@@ -79,14 +79,14 @@ def time_generation(root: Path, cfg, gen=None) -> tuple[int, float, float]:
                                               " on p.id = j.prompt_id order by j.id")], batch)]
         n = sum(len(b) for b in batches)
         pipe = gen.pipe
-        _sync()
+        sync_gpu()
         t0 = time.perf_counter()
         for b in batches:  # the plain diffusers loop
             with torch.inference_mode():
                 pipe(prompt=[p for p, _ in b], num_inference_steps=settings.steps, guidance_scale=settings.guidance,
                      height=settings.height, width=settings.width, output_type="pil",
                      generator=[torch.Generator("cpu").manual_seed(int(s)) for _, s in b])
-        _sync()
+        sync_gpu()
         plain = time.perf_counter() - t0
         original = generation.load_generator
         generation.load_generator = lambda c: gen  # the model is loaded once for both
@@ -94,7 +94,7 @@ def time_generation(root: Path, cfg, gen=None) -> tuple[int, float, float]:
             wid = workers.register(st, e, "generation")
             t0 = time.perf_counter()
             generation.generate_jobs(st, e, cfg, wid, StopFlag(), types.SimpleNamespace(processed=0))
-            _sync()
+            sync_gpu()
             worker = time.perf_counter() - t0
         finally:
             generation.load_generator = original
@@ -119,7 +119,7 @@ def time_embedding(root: Path, cfg) -> tuple[int, float, float]:
     with open_store(root) as st:
         e = experiments.get(st, cfg.name)["id"]
         paths = [root / r[0] for r in st.conn.execute("select path from images order by id")]
-        _sync()
+        sync_gpu()
         t0 = time.perf_counter()
         for chunk in _chunks(paths, embedder.batch_size):  # the plain open_clip loop
             pics = []
@@ -273,7 +273,7 @@ def print_table(started: float, command: list[str]) -> None:
     print(f"\n{time.perf_counter() - started:.0f} s in all · command: {' '.join([Path(sys.executable).name, *command])}")
 
 
-def _sync() -> None:
+def sync_gpu() -> None:
     """Wait for the GPU's queued work, so that a timer reads finished work (nothing on a CPU)."""
     import torch
 

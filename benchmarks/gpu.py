@@ -31,6 +31,7 @@ from benchmarks.__main__ import (
     digits_config,
     print_table,
     row,
+    sync_gpu,
     time_embedding,
     time_end_to_end,
     time_generation,
@@ -101,36 +102,42 @@ def save_open_clip(arch: str, path: Path) -> Path:
     return path
 
 
-def unet_flops(pipe, height: int, width: int) -> float:
-    """FLOPs of one UNet evaluation for one image (matrix products, convolutions and attention, as
-    PyTorch's FlopCounterMode counts them: 2 per multiply-add)."""
+def _counted(run) -> float:
+    """FLOPs of ``run()`` as PyTorch's FlopCounterMode counts them (matrix products, convolutions
+    and attention; 2 per multiply-add)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    unet = pipe.unet
-    scale = pipe.vae_scale_factor
-    latents = torch.randn(1, unet.config.in_channels, height // scale, width // scale,
-                          device=pipe.device, dtype=unet.dtype)
-    context = torch.randn(1, pipe.tokenizer.model_max_length, unet.config.cross_attention_dim,
-                          device=pipe.device, dtype=unet.dtype)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        unet(latents, torch.tensor([500], device=pipe.device), encoder_hidden_states=context)
+        run()
     return float(counter.get_total_flops())
+
+
+def _latents(pipe, channels: int, dtype, height: int, width: int):
+    import torch
+
+    scale = pipe.vae_scale_factor
+    return torch.randn(1, channels, height // scale, width // scale, device=pipe.device, dtype=dtype)
+
+
+def unet_flops(pipe, height: int, width: int) -> float:
+    """FLOPs of one UNet evaluation for one image (see :func:`_counted`)."""
+    import torch
+
+    unet = pipe.unet
+    latents = _latents(pipe, unet.config.in_channels, unet.dtype, height, width)
+    context = torch.randn(1, pipe.tokenizer.model_max_length, unet.config.cross_attention_dim,
+                          device=pipe.device, dtype=unet.dtype)
+    step = torch.tensor([500], device=pipe.device)
+    return _counted(lambda: unet(latents, step, encoder_hidden_states=context))
 
 
 def vae_decode_flops(pipe, height: int, width: int) -> float:
-    """FLOPs of decoding one image's latents with the VAE (counted as :func:`unet_flops` counts)."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    vae, scale = pipe.vae, pipe.vae_scale_factor
-    latents = torch.randn(1, vae.config.latent_channels, height // scale, width // scale,
-                          device=pipe.device, dtype=vae.dtype)
-    counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), counter:
-        vae.decode(latents)
-    return float(counter.get_total_flops())
+    """FLOPs of decoding one image's latents with the VAE (see :func:`_counted`)."""
+    vae = pipe.vae
+    latents = _latents(pipe, vae.config.latent_channels, vae.dtype, height, width)
+    return _counted(lambda: vae.decode(latents))
 
 
 def matrix_rate(device: str, n: int) -> float:
@@ -142,23 +149,16 @@ def matrix_rate(device: str, n: int) -> float:
     a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
     for _ in range(3):
         a @ b
-    _sync(device)
+    sync_gpu()
     t0 = time.perf_counter()
     for _ in range(10):
         a @ b
-    _sync(device)
+    sync_gpu()
     return 10 * 2 * n**3 / (time.perf_counter() - t0)
 
 
 def _flop(x: float) -> str:
     return f"{x / 1e12:.1f} TFLOP" if x >= 1e11 else f"{x / 1e9:.2f} GFLOP"
-
-
-def _sync(device: str) -> None:
-    import torch
-
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 def main(argv: list[str] | None = None) -> int:

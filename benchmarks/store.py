@@ -31,11 +31,11 @@ TEMPLATES = [f"template {t} {{}}" for t in range(10)]
 PROMPTS = [(c, t, t.replace("{}", c)) for c, _ in CLASSES for t in TEMPLATES]
 
 
-def _generate(st, e: int, seeds) -> int:
-    """Queue (class, first template, seed) for every class and seed not queued yet, and "generate"
-    every pending job: done, with an image row. Returns how many images were added."""
+def _generate(st, e: int, templates: list[str], seeds) -> int:
+    """Queue (class, template, seed) for every class and the given templates and seeds, and
+    "generate" every pending job: done, with an image row. Returns how many images were added."""
     experiments.register_plan(st, e, CLASSES, TEMPLATES, PROMPTS,
-                              [(c, t, s) for c, _ in CLASSES for t in TEMPLATES[:1] for s in seeds])
+                              [(c, t, s) for c, _ in CLASSES for t in templates for s in seeds])
     now = time.time()
     with st.immediate():
         c = st.conn
@@ -53,9 +53,7 @@ def build(root: Path, n: int) -> int:
     seeds = max(1, n // (len(CLASSES) * len(TEMPLATES)))
     with open_store(root, create=True) as st:
         e = experiments.ensure(st, "big", {"name": "big"}, {"generation": {}})
-        experiments.register_plan(st, e, CLASSES, TEMPLATES, PROMPTS,
-                                  [(c, t, s) for c, _ in CLASSES for t in TEMPLATES for s in range(seeds)])
-        _generate(st, e, [])
+        _generate(st, e, TEMPLATES, range(seeds))
         now = time.time()
         vec = np.zeros(8, np.float32).tobytes()
         with st.immediate():
@@ -75,7 +73,7 @@ def embedding_look(root: Path, e: int, limit: int = 1024) -> tuple[int, int, flo
         before = st.conn.execute("select max(id) from images").fetchone()[0]
         embedded = embeddings.count(st, e, "image", "clip")
         seed = st.conn.execute("select max(seed) from jobs").fetchone()[0] + 1
-        new = _generate(st, e, [seed])
+        new = _generate(st, e, TEMPLATES[:1], [seed])
         todo = embeddings.Unembedded(st, e, "image", "clip")
 
         def look():

@@ -22,7 +22,8 @@ def _need(x: np.ndarray, n: int, what: str, keep_float32: bool = False) -> np.nd
     """``x`` as a 2-d float64 array (float32 stays float32 with ``keep_float32``), or a ValueError
     naming ``what`` when it is not 2-d or has fewer than ``n`` rows."""
     x = np.asarray(x)
-    x = x.astype(np.float64, copy=False) if not (keep_float32 and x.dtype == np.float32) else x
+    if not (keep_float32 and x.dtype == np.float32):
+        x = x.astype(np.float64, copy=False)
     if x.ndim != 2:
         raise ValueError(f"{what} needs a 2-d array of row vectors, got shape {x.shape}")
     if len(x) < n:
