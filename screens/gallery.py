@@ -159,6 +159,7 @@ class GalleryScreen(Screen):
             return
         self.pictures = pictures
         self._draw_grid()
+        self._show_detail(self.rows[self.pos.selected], None)
 
     def _draw_grid(self) -> None:
         grid = Table.grid(padding=(0, 2))
@@ -192,7 +193,11 @@ class GalleryScreen(Screen):
         shown = [(n, picture(self.view.path(n["path"]), THUMB)) for n in near]
         self.app.call_from_thread(self._show_detail, row, shown)
 
-    def _show_detail(self, row: dict, near: list[tuple[dict, object]]) -> None:
+    def _show_detail(self, row: dict, near: list[tuple[dict, object]] | None) -> None:
+        """The selected image's provenance, and its nearest real images (``None``: still looking;
+        the provenance is in the row, so it shows with the thumbnails, never waits for the lookup)."""
+        if not self.rows or self.rows[min(self.pos.selected, len(self.rows) - 1)]["id"] != row["id"]:
+            return  # a lookup for an image no longer selected
         info = Table.grid(padding=(0, 1))
         info.add_column(style="bold", no_wrap=True, min_width=6)
         info.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
@@ -203,7 +208,9 @@ class GalleryScreen(Screen):
         info.add_row("model", f"{row['model_id']}" + (f" @ {row['model_revision']}" if row["model_revision"] else "")
                      + (f" {row['model_hash'][:10]}" if row["model_hash"] else "") + f" · {row['path']}")
         near_grid = Table.grid(padding=(0, 2))
-        if near:
+        if near is None:
+            near_grid.add_row(Text("nearest real images: looking…", style="dim"))
+        elif near:
             near_grid.add_column(width=14)
             for _ in near:
                 near_grid.add_column(width=THUMB)
@@ -234,6 +241,7 @@ class GalleryScreen(Screen):
             return
         self._show_filter()
         self._draw_grid()
+        self._show_detail(self.rows[self.pos.selected], None)
         self._load_detail(self.rows[self.pos.selected])
 
     def action_move(self, step: int) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 
 from rich.console import Console
 
 from store import jobs, open_store
 from tests.functional.stores import CLASSES, build
 from workbench import control
-from workbench.app import WorkbenchApp
+from workbench.app import StoreView, WorkbenchApp
 from workbench.defaults import default_experiment
 
 
@@ -222,6 +223,34 @@ async def test_gallery_pages_filters_and_shows_nearest_real_images(tmp_path):
         await pilot.pause()
         assert type(app.screen).__name__ == "DashboardScreen"
 
+
+
+async def test_gallery_shows_provenance_at_once_while_the_nearest_real_images_are_looked_up(tmp_path, monkeypatch):
+    build(tmp_path, done=24)
+    released = threading.Event()
+    slow_nearest = StoreView.nearest
+
+    def nearest(self, image_id, k=3):
+        released.wait(30)
+        return slow_nearest(self, image_id, k)
+
+    monkeypatch.setattr(StoreView, "nearest", nearest)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert await until(pilot, lambda: "golden retriever | 8 | 8" in text_of(app))
+            await pilot.press("v")
+            assert await until(pilot, lambda: "image 1/8" in text_of(app))
+            text = text_of(app)
+            assert "a photo of a goldfish. · seed 0" in text and "tiny-random" in text
+            assert "nearest real images: looking…" in text
+            await pilot.press("right")  # the next image's provenance, not the first's
+            assert await until(pilot, lambda: "image 2/8" in text_of(app) and "· seed 1" in text_of(app))
+            released.set()
+            assert await until(pilot, lambda: "nearest real" in text_of(app) and "looking" not in text_of(app))
+            assert "· seed 1" in text_of(app)  # the first image's late lookup did not replace it
+    finally:
+        released.set()
 
 # --- prompt iteration ----------------------------------------------------------------------------
 
