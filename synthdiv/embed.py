@@ -173,17 +173,30 @@ class Embedder:
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
         return arr / np.maximum(norms, 1e-12)
 
+    def pixels(self, image):
+        """The model's input tensor for one PIL image (RGB, resized, cropped, normalised), on the
+        CPU. Safe to call from several threads at once: embedding workers prepare images in
+        parallel while the model runs."""
+        return self.preprocess(image.convert("RGB"))
+
+    def embed_pixels(self, pixels) -> np.ndarray:
+        """(n, dim) unit-length float32 embeddings of a stack of :meth:`pixels` tensors."""
+        import torch
+
+        out = [np.zeros((0, self.dim), np.float32)]
+        for start in range(0, len(pixels), self.batch_size):
+            with torch.inference_mode():
+                feats = self.model.encode_image(pixels[start : start + self.batch_size].to(self.device, self.dtype))
+            out.append(self._normalise(feats))
+        return np.concatenate(out)
+
     def embed_images(self, images) -> np.ndarray:
         """(n, dim) unit-length float32 embeddings of PIL images (converted to RGB)."""
         import torch
 
         out = [np.zeros((0, self.dim), np.float32)]
-        for start in range(0, len(images), self.batch_size):
-            chunk = images[start : start + self.batch_size]
-            batch = torch.stack([self.preprocess(im.convert("RGB")) for im in chunk])
-            with torch.inference_mode():
-                feats = self.model.encode_image(batch.to(self.device, self.dtype))
-            out.append(self._normalise(feats))
+        for start in range(0, len(images), self.batch_size):  # a batch of inputs in memory at a time
+            out.append(self.embed_pixels(torch.stack([self.pixels(im) for im in images[start : start + self.batch_size]])))
         return np.concatenate(out)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:

@@ -15,7 +15,7 @@ from store.images import relative_path
 from synthdiv.generate import GenerationSettings, Generator
 from synthdiv.sources import resolve_source
 from workbench.config import ExperimentConfig
-from workbench.worker_common import error_text
+from workbench.worker_common import error_text, io_threads
 
 MAX_FAILED_BATCHES = 3  # consecutive batches that all fail: the worker gives up
 
@@ -89,12 +89,13 @@ class BatchWriter:
     """
 
     def __init__(self, root: Path, experiment_id: int, worker_id: int, settings: GenerationSettings,
-                 provenance: dict, beat) -> None:
+                 provenance: dict, beat, encoders: int | None = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.root, self.experiment_id, self.worker_id = root, experiment_id, worker_id
         self.settings, self.prov, self.beat = settings, provenance, beat
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer")
+        self._encoders = ThreadPoolExecutor(max_workers=encoders or io_threads(), thread_name_prefix="png-encoder")
         self._pending = None
         self._store = None
 
@@ -113,6 +114,7 @@ class BatchWriter:
         finally:
             self._pool.submit(self._close_store).result()
             self._pool.shutdown()
+            self._encoders.shutdown()
 
     def _close_store(self) -> None:
         if self._store is not None:
@@ -124,28 +126,35 @@ class BatchWriter:
         if self._store is None:
             self._store = open_store(self.root)
         st, settings, prov = self._store, self.settings, self.prov
-        for job, image in zip(batch, images, strict=True):
-            rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
-            text = {
-                "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],
-                "synthdiv:template": job["template"], "synthdiv:seed": job["seed"],
-                "synthdiv:model": prov["model_id"], "synthdiv:scheduler": prov["scheduler"],
-                "synthdiv:steps": settings.steps, "synthdiv:guidance": settings.guidance,
-            }
-            data = png_bytes(image, text)
-            write_atomic(st.root / rel, data)
+        files = self._encoders.map(self._file, batch, images)  # PNGs in parallel; rows below, in order
+        for job, image, (rel, digest) in zip(batch, images, files, strict=True):
             jobs.finish(st, job["id"], {
                 "experiment_id": self.experiment_id, "class_id": job["class_id"],
                 "template_id": job["template_id"], "prompt_id": job["prompt_id"],
                 "class_name": job["class_name"], "template": job["template"], "prompt": job["prompt"],
                 "negative_prompt": settings.negative_prompt, "seed": job["seed"], "path": rel,
-                "sha256": hashlib.sha256(data).hexdigest(), "width": image.width, "height": image.height,
+                "sha256": digest, "width": image.width, "height": image.height,
                 "model_id": prov["model_id"], "model_revision": prov["model_revision"],
                 "model_hash": prov["model_hash"], "scheduler": prov["scheduler"], "steps": settings.steps,
                 "guidance": settings.guidance, "dtype": prov["dtype"], "device": prov["device"],
                 "worker_id": self.worker_id,
             })
             self.beat.processed += 1
+
+    def _file(self, job: dict, image) -> tuple[str, str]:
+        """Encode one image with its provenance as PNG text and write it atomically; its path
+        (relative to the store) and SHA-256. Runs in the encoder threads (zlib releases the GIL)."""
+        settings, prov = self.settings, self.prov
+        rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
+        text = {
+            "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],
+            "synthdiv:template": job["template"], "synthdiv:seed": job["seed"],
+            "synthdiv:model": prov["model_id"], "synthdiv:scheduler": prov["scheduler"],
+            "synthdiv:steps": settings.steps, "synthdiv:guidance": settings.guidance,
+        }
+        data = png_bytes(image, text)
+        write_atomic(self.root / rel, data)
+        return rel, hashlib.sha256(data).hexdigest()
 
 
 def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:

@@ -35,3 +35,19 @@ def test_gpu_benchmark_without_cuda_says_how_to_run_it(capsys):
         pytest.skip("this machine has CUDA")
     assert gpu.main([]) == 2
     assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_file_benchmark_writes_and_reads_512_px_images_with_threads_and_with_one(capsys, monkeypatch):
+    import benchmarks.__main__ as bench
+    from workbench import worker_common
+
+    monkeypatch.setattr(bench, "ROWS", [])
+    monkeypatch.setattr(worker_common, "io_threads", lambda: 3)
+    assert bench.main(["--quick", "--only", "files"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if " | " in r and "512 px" in r]
+    assert [r.split(" (")[0] for r in rows] == ["generation worker's PNG writer at 512 px",
+                                                "embedding worker's image reading at 512 px"]
+    for r in rows:
+        what, ours, base, ratio, target, _ = r.split(" | ")
+        assert "(32 images): 3 threads vs 1" in what and "img/s" in ours and "img/s" in base
+        assert float(ratio) > 0 and target.strip() == "≥ 2.2"
