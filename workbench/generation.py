@@ -83,19 +83,24 @@ class BatchWriter:
     """Stores finished batches (PNG files, then their rows) in a thread of its own, with its own
     store connection, while the next batch is generated: the GPU (or CPU) never waits on the disk.
 
+    ``encoders`` threads encode and write the PNGs (zlib releases the GIL); the rows are recorded
+    in job order. One thread caps a worker at ~28 PNGs/s at 512 px (BENCHMARKS.md), below what a
+    GPU makes at 1–4 steps, so with the model on a GPU the worker uses a thread per core (at most
+    8); with the model on the CPU, one (its own threads need the cores).
+
     At most one batch waits to be written; a write error is raised in the generating thread at its
     next hand-over. A batch whose write never happened (the process died) has its jobs still
     ``running`` under this worker, and they are put back like any stopped worker's jobs.
     """
 
     def __init__(self, root: Path, experiment_id: int, worker_id: int, settings: GenerationSettings,
-                 provenance: dict, beat, encoders: int | None = None) -> None:
+                 provenance: dict, beat, encoders: int = 1) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.root, self.experiment_id, self.worker_id = root, experiment_id, worker_id
         self.settings, self.prov, self.beat = settings, provenance, beat
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer")
-        self._encoders = ThreadPoolExecutor(max_workers=encoders or io_threads(), thread_name_prefix="png-encoder")
+        self._encoders = ThreadPoolExecutor(max_workers=max(1, encoders), thread_name_prefix="png-encoder")
         self._pending = None
         self._store = None
 
@@ -164,7 +169,8 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
     remove_stale_temporaries(st.images_dir)
     generator = load_generator(cfg)
     settings = settings_of(cfg)
-    writer = BatchWriter(st.root, experiment_id, worker_id, settings, generator.provenance, beat)
+    writer = BatchWriter(st.root, experiment_id, worker_id, settings, generator.provenance, beat,
+                         encoders=io_threads() if generator.device.type != "cpu" else 1)
     try:
         return _generate(st, experiment_id, generator, settings, batch_size_of(cfg, generator.device.type),
                          worker_id, flag, writer)

@@ -13,10 +13,10 @@ from synthdiv.errors import SynthdivError
 
 
 def io_threads() -> int:
-    """Threads a worker gives to image files (encoding PNGs, or decoding and resizing them): one
-    per core, at most 8. zlib and PIL's resampling release the GIL, so they scale with cores; on
-    a GPU machine a single thread would cap a worker at ~28 images/s writing or ~130/s reading
-    at 512 px (measured: BENCHMARKS.md)."""
+    """Threads a worker with its model on a GPU gives to image files (encoding PNGs, or decoding
+    and resizing them): one per core, at most 8. zlib and PIL's resampling release the GIL, so
+    they scale with cores; one thread would cap a worker at ~28 images/s written or ~130/s read
+    at 512 px (BENCHMARKS.md). With the model on the CPU its own threads need the cores."""
     return max(1, min(8, os.cpu_count() or 1))
 
 

@@ -94,11 +94,15 @@ def test_embedding_reads_ahead_in_parallel_and_gives_what_the_model_gives_alone(
         return model(pixels)
 
     monkeypatch.setattr(embedder, "embed_pixels", embed_pixels)
-    with open_store(tmp_path) as st, ImageReader(st.root, embedder, threads=2) as reader:
+    with open_store(tmp_path) as st, ImageReader(st.root, embedder, threads=2, ahead=True) as reader:
         added = embed_pending(st, e, embedder, todo=None, reader=reader)
         rows = st.conn.execute("select id, path from images where experiment_id = ? order by id", [e]).fetchall()
         ids, vectors = embeddings.load(st, e, "image", embedder.name)
     assert added == 24 + 24  # generated and real
+    # (as on a GPU: with the model on the CPU the worker reads in its own thread, then embeds —
+    # the model's threads need the cores)
+    with ImageReader(tmp_path, embedder) as on_cpu:
+        assert (on_cpu.threads, on_cpu.ahead) == (0, False)
     assert read.most == 2, "images were read one at a time"
     # batches of 16 (4 × the model's batch): the second was being read while the model ran on the first
     assert started_during_model[0] > 0
