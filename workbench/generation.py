@@ -100,7 +100,8 @@ class BatchWriter:
         self.root, self.experiment_id, self.worker_id = root, experiment_id, worker_id
         self.settings, self.prov, self.beat = settings, provenance, beat
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer")
-        self._encoders = ThreadPoolExecutor(max_workers=max(1, encoders), thread_name_prefix="png-encoder")
+        self._encoders = (ThreadPoolExecutor(max_workers=encoders, thread_name_prefix="png-encoder")
+                          if encoders > 1 else None)  # one: the writer thread encodes itself
         self._pending = None
         self._store = None
 
@@ -119,7 +120,8 @@ class BatchWriter:
         finally:
             self._pool.submit(self._close_store).result()
             self._pool.shutdown()
-            self._encoders.shutdown()
+            if self._encoders is not None:
+                self._encoders.shutdown()
 
     def _close_store(self) -> None:
         if self._store is not None:
@@ -131,7 +133,8 @@ class BatchWriter:
         if self._store is None:
             self._store = open_store(self.root)
         st, settings, prov = self._store, self.settings, self.prov
-        files = self._encoders.map(self._file, batch, images)  # PNGs in parallel; rows below, in order
+        encode = self._encoders.map if self._encoders is not None else map
+        files = encode(self._file, batch, images)  # the PNGs (in parallel); the rows below, in order
         for job, image, (rel, digest) in zip(batch, images, files, strict=True):
             jobs.finish(st, job["id"], {
                 "experiment_id": self.experiment_id, "class_id": job["class_id"],
