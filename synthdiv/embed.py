@@ -179,24 +179,23 @@ class Embedder:
         parallel while the model runs."""
         return self.preprocess(image.convert("RGB"))
 
-    def embed_pixels(self, pixels) -> np.ndarray:
-        """(n, dim) unit-length float32 embeddings of a stack of :meth:`pixels` tensors."""
+    def embed_pixels(self, pixels: list) -> np.ndarray:
+        """(n, dim) unit-length float32 embeddings of :meth:`pixels` tensors, a batch at a time."""
         import torch
 
         out = [np.zeros((0, self.dim), np.float32)]
         for start in range(0, len(pixels), self.batch_size):
+            batch = torch.stack(pixels[start : start + self.batch_size])
             with torch.inference_mode():
-                feats = self.model.encode_image(pixels[start : start + self.batch_size].to(self.device, self.dtype))
+                feats = self.model.encode_image(batch.to(self.device, self.dtype))
             out.append(self._normalise(feats))
         return np.concatenate(out)
 
     def embed_images(self, images) -> np.ndarray:
         """(n, dim) unit-length float32 embeddings of PIL images (converted to RGB)."""
-        import torch
-
         out = [np.zeros((0, self.dim), np.float32)]
         for start in range(0, len(images), self.batch_size):  # a batch of inputs in memory at a time
-            out.append(self.embed_pixels(torch.stack([self.pixels(im) for im in images[start : start + self.batch_size]])))
+            out.append(self.embed_pixels([self.pixels(im) for im in images[start : start + self.batch_size]]))
         return np.concatenate(out)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:

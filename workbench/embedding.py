@@ -7,6 +7,7 @@ once generation is over (or on SIGUSR1, "drain"), it embeds what is left and exi
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from PIL import Image
 
@@ -15,7 +16,7 @@ from store.core import Store
 from synthdiv.embed import Embedder, resolve_embedder
 from workbench.analysis import LiveAnalysis
 from workbench.config import ExperimentConfig
-from workbench.worker_common import io_threads
+from workbench.worker_common import file_threads
 
 POLL_S = 0.5
 NO_GENERATOR_GRACE_S = 90.0  # pending jobs but no generation worker for this long: stop waiting
@@ -32,24 +33,22 @@ def backlog(st: Store, experiment_id: int, model: str) -> dict[str, embeddings.U
 
 
 class ImageReader:
-    """Reads stored images and prepares them for the model.
+    """Reads stored images and prepares them for the model, a batch at a time.
 
-    With the model on a GPU: in a pool of threads (one per core, at most 8), each taking a
-    contiguous share of a batch, and one batch ahead — the next batch is read while the model
-    embeds this one, since the CPU work of decoding is what would otherwise set the pace (one
-    thread prepares ~130 images/s at 512 px here). With the model on the CPU, its own threads
-    need the cores: images are read in the calling thread, then embedded, as a plain loop does
-    (2 reader threads beside the model halved the embedding rate on 2 cores). ``threads`` (0: in
-    the calling thread) and ``ahead`` override the choice."""
+    With more than one thread (a GPU model: :func:`~workbench.worker_common.file_threads`) each
+    thread takes a contiguous share of a batch, and with ``ahead`` (the default then) the next
+    batch is read while the caller embeds this one: on a GPU machine the CPU work of decoding is
+    what would otherwise set the pace (one thread prepares ~130 images/s at 512 px). With one
+    thread — a CPU model, whose own threads need the cores — images are read in the calling
+    thread, then embedded, as a plain loop does."""
 
     def __init__(self, root, embedder: Embedder, threads: int | None = None, ahead: bool | None = None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        on_gpu = embedder.device.type != "cpu"
         self.root, self.embedder = root, embedder
-        self.threads = (io_threads() if on_gpu else 0) if threads is None else threads
-        self.ahead = (on_gpu if ahead is None else ahead) and self.threads > 0
-        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="image-reader") if self.threads else None
+        self.threads = file_threads(embedder.device.type) if threads is None else threads
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="image-reader") if self.threads > 1 else None
+        self.ahead = self._pool is not None and ahead is not False  # reading ahead needs the pool
 
     def _share(self, rows: list[dict]) -> list[tuple]:
         decoded = []
@@ -61,21 +60,27 @@ class ImageReader:
                 decoded.append((row, None, exc))
         return [(row, None if im is None else self.embedder.pixels(im), exc) for row, im, exc in decoded]
 
-    def read(self, rows: list[dict]) -> list:
-        """Start reading ``rows``; :meth:`result` of what this returns gives them prepared."""
-        from concurrent.futures import Future
-
+    def _start(self, rows: list[dict]):
+        """A callable giving ``rows`` prepared; in the pool, the reading starts now."""
+        if not rows:
+            return None
         if self._pool is None:
-            done = Future()
-            done.set_result(self._share(rows))
-            return [done]
+            return lambda: self._share(rows)
         size = -(-len(rows) // self.threads)
-        return [self._pool.submit(self._share, rows[i:i + size]) for i in range(0, len(rows), size)]
+        shares = [self._pool.submit(self._share, rows[i:i + size]) for i in range(0, len(rows), size)]
+        return lambda: [item for share in shares for item in share.result()]
 
-    @staticmethod
-    def result(reading: list) -> list[tuple]:
-        """The rows of a :meth:`read`, in order, as (row, tensor or None, error or None)."""
-        return [item for share in reading for item in share.result()]
+    def batches(self, next_rows):
+        """Prepared batches — lists of (row, tensor or None, error or None), in order — of the rows
+        ``next_rows()`` gives, until it gives none."""
+        reading = self._start(next_rows())
+        while reading is not None:
+            prepared = reading()
+            if self.ahead:
+                reading = self._start(next_rows())  # read while the caller embeds this batch
+            yield prepared
+            if not self.ahead:
+                reading = self._start(next_rows())
 
     def close(self) -> None:
         if self._pool is not None:
@@ -98,8 +103,6 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
     A generated image that cannot be read is an error; an unreadable real image is marked so
     and left out. Returns how many embeddings were added.
     """
-    import torch
-
     if reader is None:
         with ImageReader(st.root, embedder) as own:
             return embed_pending(st, experiment_id, embedder, beat, todo, own)
@@ -109,16 +112,8 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
     if texts:
         vecs = embedder.embed_texts([t["text"] for t in texts])
         done += embeddings.add(st, "text", [t["id"] for t in texts], embedder.name, vecs)
-    limit = embedder.batch_size * 4
     for kind in ("image", "real"):
-        def fetch(kind=kind):
-            rows = todo[kind].next(limit=limit)
-            return reader.read(rows) if rows else None
-
-        reading = fetch()
-        while reading is not None:
-            prepared = reader.result(reading)
-            reading = fetch() if reader.ahead else None  # the next batch is read while this one is embedded
+        for prepared in reader.batches(partial(todo[kind].next, limit=embedder.batch_size * 4)):
             ids, pixels = [], []
             for row, tensor, exc in prepared:
                 if exc is None:
@@ -129,11 +124,9 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
                 else:
                     raise exc
             if pixels:
-                done += embeddings.add(st, kind, ids, embedder.name, embedder.embed_pixels(torch.stack(pixels)))
+                done += embeddings.add(st, kind, ids, embedder.name, embedder.embed_pixels(pixels))
             if beat is not None:
                 beat.processed += len(prepared)
-            if not reader.ahead:
-                reading = fetch()
     return done
 
 

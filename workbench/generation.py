@@ -15,7 +15,7 @@ from store.images import relative_path
 from synthdiv.generate import GenerationSettings, Generator
 from synthdiv.sources import resolve_source
 from workbench.config import ExperimentConfig
-from workbench.worker_common import error_text, io_threads
+from workbench.worker_common import error_text, file_threads
 
 MAX_FAILED_BATCHES = 3  # consecutive batches that all fail: the worker gives up
 
@@ -84,9 +84,8 @@ class BatchWriter:
     store connection, while the next batch is generated: the GPU (or CPU) never waits on the disk.
 
     ``encoders`` threads encode and write the PNGs (zlib releases the GIL); the rows are recorded
-    in job order. One thread caps a worker at ~28 PNGs/s at 512 px (BENCHMARKS.md), below what a
-    GPU makes at 1–4 steps, so with the model on a GPU the worker uses a thread per core (at most
-    8); with the model on the CPU, one (its own threads need the cores).
+    in job order. One thread caps a worker at ~28 PNGs/s at 512 px, below what a GPU makes at 1–4
+    steps; the worker asks :func:`~workbench.worker_common.file_threads` how many to use.
 
     At most one batch waits to be written; a write error is raised in the generating thread at its
     next hand-over. A batch whose write never happened (the process died) has its jobs still
@@ -173,7 +172,7 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
     generator = load_generator(cfg)
     settings = settings_of(cfg)
     writer = BatchWriter(st.root, experiment_id, worker_id, settings, generator.provenance, beat,
-                         encoders=io_threads() if generator.device.type != "cpu" else 1)
+                         encoders=file_threads(generator.device.type))
     try:
         return _generate(st, experiment_id, generator, settings, batch_size_of(cfg, generator.device.type),
                          worker_id, flag, writer)

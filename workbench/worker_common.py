@@ -13,11 +13,18 @@ from synthdiv.errors import SynthdivError
 
 
 def io_threads() -> int:
-    """Threads a worker with its model on a GPU gives to image files (encoding PNGs, or decoding
-    and resizing them): one per core, at most 8. zlib and PIL's resampling release the GIL, so
-    they scale with cores; one thread would cap a worker at ~28 images/s written or ~130/s read
-    at 512 px (BENCHMARKS.md). With the model on the CPU its own threads need the cores."""
+    """Threads for image files (encoding PNGs, or decoding and resizing them): one per core, at
+    most 8. zlib and PIL's resampling release the GIL, so they scale with cores; one thread caps
+    a worker at ~28 images/s written or ~130/s read at 512 px (BENCHMARKS.md)."""
     return max(1, min(8, os.cpu_count() or 1))
+
+
+def file_threads(device_type: str) -> int:
+    """Threads a worker whose model runs on ``device_type`` gives to its image files: with the
+    model on a GPU, :func:`io_threads`; on the CPU one — the worker's own thread — since the
+    model's threads need the cores (two file threads beside the CPU model halved the embedding
+    rate on 2 cores)."""
+    return 1 if device_type == "cpu" else io_threads()
 
 
 class StopFlag:

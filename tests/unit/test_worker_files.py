@@ -22,11 +22,12 @@ from workbench.embedding import ImageReader, embed_pending
 
 
 class Overlap:
-    """Wraps a function; remembers the most calls that ran at the same time."""
+    """Wraps a function; remembers the most calls that ran at the same time, and in which threads."""
 
     def __init__(self, fn, hold_s: float = 0.05) -> None:
         self.fn, self.hold_s = fn, hold_s
         self.active = self.most = self.calls = 0
+        self.threads: set[str] = set()
         self.lock = threading.Lock()
 
     def __call__(self, *args, **kwargs):
@@ -34,6 +35,7 @@ class Overlap:
             self.active += 1
             self.calls += 1
             self.most = max(self.most, self.active)
+            self.threads.add(threading.current_thread().name)
         try:
             time.sleep(self.hold_s)
             return self.fn(*args, **kwargs)
@@ -99,10 +101,6 @@ def test_embedding_reads_ahead_in_parallel_and_gives_what_the_model_gives_alone(
         rows = st.conn.execute("select id, path from images where experiment_id = ? order by id", [e]).fetchall()
         ids, vectors = embeddings.load(st, e, "image", embedder.name)
     assert added == 24 + 24  # generated and real
-    # (as on a GPU: with the model on the CPU the worker reads in its own thread, then embeds —
-    # the model's threads need the cores)
-    with ImageReader(tmp_path, embedder) as on_cpu:
-        assert (on_cpu.threads, on_cpu.ahead) == (0, False)
     assert read.most == 2, "images were read one at a time"
     # batches of 16 (4 × the model's batch): the second was being read while the model ran on the first
     assert started_during_model[0] > 0
@@ -114,6 +112,16 @@ def test_embedding_reads_ahead_in_parallel_and_gives_what_the_model_gives_alone(
     assert [r["id"] for r in ids] == [r["id"] for r in rows]
     np.testing.assert_allclose(vectors, embedder.embed_images(files), atol=1e-6)
 
+
+
+def test_with_the_model_on_the_cpu_images_are_read_in_the_workers_own_thread(tmp_path, embedder, monkeypatch):
+    e = _without_image_embeddings(tmp_path)
+    read = Overlap(embedder.pixels, hold_s=0)
+    monkeypatch.setattr(embedder, "pixels", read)
+    with open_store(tmp_path) as st:
+        assert embed_pending(st, e, embedder) == 24 + 24
+    # the model's own threads need the cores: no reader thread runs beside it
+    assert read.calls == 48 and read.threads == {threading.current_thread().name}
 
 def test_an_unreadable_real_image_is_marked_and_an_unreadable_generated_one_is_an_error(tmp_path, embedder):
     e = _without_image_embeddings(tmp_path)
