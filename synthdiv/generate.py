@@ -206,11 +206,13 @@ class Generator:
         On CUDA out-of-memory the call is retried with half as many images (freeing the cache
         first), down to one image, so a batch that does not fit is made in smaller pieces instead of
         failing. Images do not depend on the batch they are made in (one generator per image).
-        Returns the images and the batch size that fitted, for the next call.
+        Returns the images and the batch size to use for the next call: ``limit`` unless CUDA ran
+        out of memory (a short last batch is not a smaller fit).
         """
         import torch
 
-        size = max(1, min(limit or len(prompts), len(prompts)))
+        fits = max(1, limit or len(prompts))  # what this call may use; only an out-of-memory lowers it
+        size = min(fits, len(prompts))  # a short last batch is not a smaller fit
         out: list = []
         while len(out) < len(prompts):
             start = len(out)
@@ -220,9 +222,10 @@ class Generator:
                 if size == 1:
                     raise
                 size //= 2
+                fits = size
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
-        return out, size
+        return out, fits
 
     def generate(self, prompts: list[str], seeds: list[int], settings: GenerationSettings):
         """One PIL image per (prompt, seed), made in a single batched call."""

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from synthdiv import digits
+from synthdiv.checkpoint import load_state, save_state
 from synthdiv.classes import DIGITS
 from synthdiv.mini import CAPTION_TEMPLATES
 
@@ -81,7 +82,8 @@ def warmup_cosine(step: int, total: int, warmup: int) -> float:
 
 
 class Checkpoint:
-    """The resumable state of one training loop, saved atomically to ``path``.
+    """The resumable state of one training loop, saved atomically to ``path`` (safetensors with
+    the plain data as JSON: :mod:`synthdiv.checkpoint`; no pickle is ever loaded).
 
     Model, optimiser, learning-rate schedule, the loop's random generator, step, losses, time
     spent, and ``extra`` tensors (the EMA weights). Loading it puts every part back as it was, so
@@ -94,7 +96,7 @@ class Checkpoint:
         self.step, self.losses, self.seconds, self.extra = 0, [], 0.0, {}
         self._t0 = time.monotonic()
         if path.exists():
-            state = torch.load(path, weights_only=False)
+            state = load_state(path)
             for key, part in self.parts.items():
                 part.load_state_dict(state[key])
             gen.set_state(state["gen"])
@@ -107,10 +109,7 @@ class Checkpoint:
     def save(self, **extra) -> None:
         state = {key: part.state_dict() for key, part in self.parts.items()}
         state.update(gen=self.gen.get_state(), step=self.step, losses=self.losses, seconds=self.elapsed(), extra=extra)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.path)
+        save_state(self.path, state)
 
 
 def build_text_encoder(seed: int):
@@ -146,7 +145,7 @@ def train_t2i(out: Path, s: TrainSettings, progress: Callable[[str, int, int, fl
     warmup = max(1, s.unet_steps // 20)
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: warmup_cosine(i, s.unet_steps, warmup))
     gen = torch.Generator().manual_seed(s.seed + 2)
-    ck = Checkpoint(out / "checkpoints" / "t2i.pt", unet, opt, lr_sched, gen)
+    ck = Checkpoint(out / "checkpoints" / "t2i.safetensors", unet, opt, lr_sched, gen)
     ema = ck.extra.get("ema", ema)
     alphas = noise_sched.alphas_cumprod
     unet.train()
@@ -224,7 +223,7 @@ def train_clip(out: Path, s: TrainSettings, progress: Callable[[str, int, int, f
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: warmup_cosine(i, s.clip_steps, warmup))
     loss_fn = ClipLoss()
     gen = torch.Generator().manual_seed(s.seed + 4)
-    ck = Checkpoint(out / "checkpoints" / "clip.pt", model, opt, lr_sched, gen)
+    ck = Checkpoint(out / "checkpoints" / "clip.safetensors", model, opt, lr_sched, gen)
     model.train()
     while ck.step < s.clip_steps:
         idx = torch.randperm(len(images), generator=gen)[: s.clip_batch]

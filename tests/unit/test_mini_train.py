@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from synthdiv import digits
+from synthdiv.checkpoint import load_state
 from synthdiv.mini.train import TrainSettings, captions, train_t2i
 
 
@@ -48,7 +49,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
 
     with pytest.raises(Stop):
         train_t2i(tmp_path / "cut", s, interrupt)
-    assert torch.load(tmp_path / "cut" / "checkpoints" / "t2i.pt", weights_only=False)["step"] == 10
+    assert load_state(tmp_path / "cut" / "checkpoints" / "t2i.safetensors")["step"] == 10
     train_t2i(tmp_path / "cut", s, lambda *a: None)
     a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
     assert a.keys() == b.keys()
@@ -81,3 +82,43 @@ def test_training_never_reads_the_real_test_split(tmp_path, monkeypatch):
     ca = load_file(str(tmp_path / "clean" / "clip" / "open_clip_model.safetensors"))
     cb = load_file(str(tmp_path / "poisoned" / "clip" / "open_clip_model.safetensors"))
     assert all(torch.equal(ca[k], cb[k]) and torch.isfinite(cb[k].float()).all() for k in ca)
+
+
+class _Boom:
+    """Unpickling this runs code: it touches a file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_crafted_checkpoint_runs_no_code_and_is_refused_by_name(tmp_path):
+    from synthdiv.errors import SynthdivError
+
+    marker = tmp_path / "pwned"
+    ck = tmp_path / "out" / "checkpoints"
+    ck.mkdir(parents=True)
+    for name in ("t2i.pt", "t2i.safetensors"):  # where old code looked, and where checkpoints are now
+        torch.save({"step": _Boom(marker)}, ck / name)
+    s = replace(TrainSettings.quick(seed=3), unet_steps=2, checkpoint_every=1)
+    with pytest.raises(SynthdivError) as err:
+        train_t2i(tmp_path / "out", s, lambda *a: None)
+    assert not marker.exists()
+    assert "t2i.safetensors is not a synthdiv checkpoint" in err.value.message
+    assert "delete" in err.value.message
+
+
+def test_checkpoint_state_round_trips_plain_data_and_tensors(tmp_path):
+    from synthdiv.checkpoint import save_state
+
+    state = {"step": 7, "losses": [0.5, float("inf")], "betas": (0.9, 0.98), "opt": {0: {"m": torch.ones(2)}},
+             "gen": torch.Generator().manual_seed(1).get_state(), "name": "x", "none": None}
+    save_state(tmp_path / "c.safetensors", state)
+    back = load_state(tmp_path / "c.safetensors")
+    assert back["step"] == 7 and back["losses"] == [0.5, float("inf")] and back["betas"] == (0.9, 0.98)
+    assert list(back["opt"]) == [0] and torch.equal(back["opt"][0]["m"], torch.ones(2))
+    assert torch.equal(back["gen"], state["gen"]) and back["name"] == "x" and back["none"] is None
+    with pytest.raises(TypeError):
+        save_state(tmp_path / "d.safetensors", {"f": object()})

@@ -62,3 +62,19 @@ def test_batch_size_0_is_automatic_and_is_accepted_by_the_config(tmp_path):
     assert generation.batch_size_of(cfg, "cpu") == generation.AUTO_BATCH["cpu"]
     cfg4 = check({**data, "generation": {**data["generation"], "batch_size": 4}})
     assert generation.batch_size_of(cfg4, "cuda") == 4
+
+
+def test_a_short_last_batch_is_not_reported_as_out_of_memory(tmp_path, capsys):
+    """24 jobs in batches of 5: the last batch has 4 images. That is not a smaller fit: no message,
+    and the batch size the worker keeps is still 5."""
+    cfg = load_config(TINY)
+    cfg = dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, batch_size=5))
+    g = generation.load_generator(cfg)
+    settings = generation.settings_of(cfg)
+    images, fits = g.generate_fitting(["a"] * 4, [1, 2, 3, 4], settings, 5)
+    assert (len(images), fits) == (4, 5)
+    with open_store(tmp_path, create=True) as st:
+        e = control.prepare(st, cfg).experiment_id
+        wid = workers.register(st, e, "generation")
+        assert generation.generate_jobs(st, e, cfg, wid, StopFlag(), types.SimpleNamespace(processed=0)) == "done"
+    assert "out of memory" not in capsys.readouterr().out
