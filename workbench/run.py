@@ -75,10 +75,27 @@ def start_worker(root: Path, experiment: str, kind: str, detach: bool = False) -
     logs.mkdir(exist_ok=True)
     with open(logs / f"{kind}.log", "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "workbench.worker", kind, str(root), experiment],
+            worker_command(kind, root, experiment),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=detach,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}, start_new_session=detach,
         )
+
+
+# ``python -m workbench.worker`` would put the working folder first on sys.path, so a folder named
+# ``store``, ``screens`` or ``workbench`` there (``--store store`` makes one) would be imported in
+# place of synthdiv's own, and its code would run in the worker. ``-c`` puts "" (the working
+# folder) first instead, which this drops before importing anything; PYTHONSAFEPATH (Python 3.11+)
+# keeps it from being added at all, for the worker and any Python process it starts.
+_SAFE_START = ("import sys\n"
+               "if sys.path and sys.path[0] == '': del sys.path[0]\n"
+               "from workbench.worker import main\n"
+               "sys.exit(main())")
+
+
+def worker_command(kind: str, root: Path, experiment: str) -> list[str]:
+    """The command line of a worker process: it imports synthdiv's packages as installed, never
+    a same-named folder of the working directory."""
+    return [sys.executable, "-c", _SAFE_START, kind, str(root), experiment]
 
 
 def measure(st: Store, experiment_id: int, model: str) -> Progressed:

@@ -1,4 +1,7 @@
-"""Entry point of the worker processes: ``python -m workbench.worker generation|embedding STORE EXPERIMENT``.
+"""Entry point of the worker processes: ``main(["generation"|"embedding", STORE, EXPERIMENT])``.
+
+Started by :func:`workbench.run.worker_command`, which imports this module without the working
+folder on ``sys.path`` (never ``python -m``: that would import same-named folders found there).
 
 Workers talk to everyone else only through the store. They are started by ``synthdiv run`` and
 by the workbench app, and keep running if the UI that started them goes away.
@@ -31,7 +34,7 @@ def yield_cpu() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workbench.worker", description=__doc__)
+    parser = argparse.ArgumentParser(prog="synthdiv worker", description=__doc__)
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("store", help="the store folder")
     parser.add_argument("experiment", help="the experiment's name in the store")
