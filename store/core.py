@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import tempfile
+import urllib.parse
 from pathlib import Path
 from typing import Iterator
 
@@ -24,32 +26,103 @@ IMAGES_DIR = "images"
 BUSY_TIMEOUT_S = 60.0
 
 
-def check_writable(root: str | Path) -> Path:
+def check_writable(root: str | Path, option: str = "--store") -> Path:
     """Make sure ``root`` is (or can become) a folder we can write; return it resolved.
 
-    Creates the folder when missing. Raises :class:`StoreError` naming the folder otherwise.
+    Creates the folder when missing. Raises :class:`StoreError` naming the folder (and the
+    command-line ``option`` that chose it) otherwise.
     """
     root = Path(root).expanduser()
-    fix = "choose another folder with --store, or fix its permissions"
+    fix = f"choose another folder with {option}, or fix its permissions"
+    what = "store" if option == "--store" else option
     if root.exists() and not root.is_dir():
-        raise StoreError(f"store {root} is a file, not a folder", fix)
+        raise StoreError(f"{what} {root} is a file, not a folder", fix)
     try:
         root.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=root, prefix=".synthdiv-write-test-"):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise StoreError(f"cannot write to store folder {root} ({reason})", fix) from None
+        raise StoreError(f"cannot write to {what} folder {root} ({reason})", fix) from None
     return root.resolve()
+
+
+class StoreFull(StoreError):
+    """The disk holding the store is full: nothing more can be written until space is freed."""
+
+    title = "Disk full"
+
+
+class StoreReadOnly(StoreError):
+    """The store was opened read-only, or lies where it cannot be written."""
+
+    title = "Read-only store"
+
+
+def disk_full(root: Path, detail: str = "") -> StoreFull:
+    """The error for a full disk under ``root``, with the free space left there."""
+    try:
+        free = f"{shutil.disk_usage(root).free / 2**20:.0f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    return StoreFull(f"disk full at {root} ({free}{'; ' + detail if detail else ''})",
+                     "free some space on that disk (or move the store), then run the same command again: "
+                     "nothing already stored is lost")
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose write failures name the store and the fix: a full disk, a read-only
+    store. Every statement of every module goes through here, so none of them reports a raw
+    ``sqlite3.OperationalError`` for these."""
+
+    root: Path = Path(".")
+    readonly = False
+
+    def _translate(self, exc: sqlite3.OperationalError) -> Exception:
+        text = str(exc)
+        if "disk is full" in text or ("disk I/O error" in text and _no_space(self.root)):
+            return disk_full(self.root, f"SQLite: {text}")
+        if "readonly database" in text or "read-only" in text:
+            how = ("it was opened read-only" if self.readonly
+                   else "its folder or database file cannot be written")
+            return StoreReadOnly(f"store {self.root} cannot be written ({how})",
+                                 "this command only reads it; to change it, use a writable copy of the folder")
+        return exc
+
+    def execute(self, *args, **kwargs):
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            better = self._translate(exc)
+            if better is exc:
+                raise
+            raise better from None
+
+    def executemany(self, *args, **kwargs):
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            better = self._translate(exc)
+            if better is exc:
+                raise
+            raise better from None
+
+
+def _no_space(root: Path) -> bool:
+    try:
+        return shutil.disk_usage(root).free < 1 << 20
+    except OSError:
+        return False
 
 
 class Store:
     """One connection to one store folder. Not to be shared across threads or processes."""
 
-    def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, root: Path, conn: sqlite3.Connection, readonly: bool = False) -> None:
         self.root = root
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
+        self.readonly = readonly
 
     @property
     def images_dir(self) -> Path:
@@ -86,7 +159,8 @@ class Store:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, factory=_Connection)
+    conn.root = path.parent
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -117,13 +191,41 @@ def _migrate(store: Store) -> None:
         store.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def open_store(root: str | Path, *, create: bool = False) -> Store:
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write: ``mode=ro``; where even that cannot open the file (a
+    read-only file system, whose WAL index cannot be made), ``immutable=1``."""
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    last: Exception | None = None
+    for flags in ("?mode=ro", "?mode=ro&immutable=1"):
+        try:
+            conn = sqlite3.connect(uri + flags, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                   factory=_Connection)
+            conn.root, conn.readonly = path.parent.resolve(), True
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("select count(*) from sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            last = exc
+    raise sqlite3.DatabaseError(str(last))
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def open_store(root: str | Path, *, create: bool = False, readonly: bool = False) -> Store:
     """Open the store in folder ``root``, creating (when ``create``) and migrating it as needed.
 
     Without ``create``, a folder holding no store is an error that says how to make one.
+    ``readonly`` (what ``status``, ``report``, ``export`` and ``check`` use): nothing is ever
+    written, not even a schema into an empty file or a migration. A store that lies where it
+    cannot be written (a read-only file system or folder) is opened read-only in any case.
     """
     root = Path(root).expanduser()
     db_path = root / DB_NAME
+    if db_path.exists() and not create and (readonly or not _writable(db_path)):
+        return _open_readonly(root.resolve(), db_path)
     if not db_path.exists():
         if not create:
             raise StoreError(
@@ -142,6 +244,31 @@ def open_store(root: str | Path, *, create: bool = False) -> Store:
         raise StoreError(f"cannot open store database {db_path} ({exc})", "check that it is a synthdiv store") from None
     if create:
         (root / IMAGES_DIR).mkdir(exist_ok=True)
+    return store
+
+
+def _open_readonly(root: Path, db_path: Path) -> Store:
+    not_a_store = StoreError(f"{db_path} is not a synthdiv store (an empty or foreign database)",
+                             "run an experiment into another folder: synthdiv run CONFIG --store DIR")
+    if db_path.stat().st_size == 0:
+        raise not_a_store
+    try:
+        store = Store(root, _connect_readonly(db_path), readonly=True)
+        version = store.schema_version()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open store database {db_path} ({exc})", "check that it is a synthdiv store") from None
+    if version == 0:
+        store.close()
+        raise not_a_store
+    if version > SCHEMA_VERSION:
+        store.close()
+        raise StoreError(f"store {root} has schema version {version}, newer than this synthdiv knows "
+                         f"({SCHEMA_VERSION})", "upgrade synthdiv to open it")
+    if version < SCHEMA_VERSION:
+        store.close()
+        raise StoreError(f"store {root} was written by an older synthdiv (schema {version}, now {SCHEMA_VERSION})"
+                         " and this command does not change it",
+                         f"upgrade it by running it once: synthdiv run CONFIG --store {root} (or synthdiv open {root})")
     return store
 
 

@@ -37,6 +37,67 @@ def consistency(store: Store) -> dict[str, list[str]]:
 
 
 
+def requeue(store: Store, image_ids: list[int], reason: str) -> list[str]:
+    """Put the jobs of images whose files are missing or broken back in the queue, to be made again.
+
+    In one transaction: the images' embeddings and rows go (a row without a readable file is not
+    an image), and their jobs return to ``pending`` with ``reason`` as their last error. Seeds and
+    settings are kept, so the image made again is the one that was lost. Returns the paths."""
+    if not image_ids:
+        return []
+    paths = []
+    with store.immediate():
+        for start in range(0, len(image_ids), 500):
+            chunk = [int(i) for i in image_ids[start:start + 500]]
+            marks = ",".join("?" * len(chunk))
+            rows = store.conn.execute(f"select id, job_id, path from images where id in ({marks})", chunk).fetchall()
+            if not rows:
+                continue
+            paths += [r["path"] for r in rows]
+            ids, job_ids = [r["id"] for r in rows], [r["job_id"] for r in rows]
+            marks = ",".join("?" * len(ids))
+            store.conn.execute(f"delete from embeddings where kind = 'image' and item_id in ({marks})", ids)
+            store.conn.execute(f"delete from images where id in ({marks})", ids)
+            store.conn.execute(
+                f"update jobs set state = 'pending', worker_id = null, error = ?, finished_at = null"
+                f" where id in ({marks})", [reason[:2000], *job_ids])
+    return paths
+
+
+def missing_files(store: Store, experiment_id: int) -> list[dict]:
+    """The experiment's image rows whose PNG file does not exist (``id``, ``path``): one ``stat``
+    per image, no reading."""
+    root = store.root
+    return [dict(r) for r in store.conn.execute(
+        "select id, path from images where experiment_id = ? order by id", [experiment_id])
+        if not (root / r["path"]).is_file()]
+
+
+def damaged_files(store: Store, experiment_id: int, progress=None) -> list[dict]:
+    """The experiment's image rows whose PNG file is missing or differs from its recorded SHA-256
+    (``id``, ``path``, ``problem``): every file read in full. ``progress(done, total)`` is called
+    as it goes."""
+    import hashlib
+
+    rows = [dict(r) for r in store.conn.execute(
+        "select id, path, sha256 from images where experiment_id = ? order by id", [experiment_id])]
+    out = []
+    for i, r in enumerate(rows):
+        path = store.root / r["path"]
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            out.append({"id": r["id"], "path": r["path"], "problem": "missing"})
+        except OSError as exc:
+            out.append({"id": r["id"], "path": r["path"], "problem": f"unreadable ({exc.strerror or exc})"})
+        else:
+            if digest != r["sha256"]:
+                out.append({"id": r["id"], "path": r["path"], "problem": "changed (SHA-256 differs)"})
+        if progress is not None and (i % 256 == 0 or i + 1 == len(rows)):
+            progress(i + 1, len(rows))
+    return out
+
+
 _PAGE = """
 select i.id, i.path, i.seed, i.prompt, i.negative_prompt, i.class_name, i.template, i.class_id,
        i.template_id, i.model_id, i.model_revision, i.model_hash, i.scheduler, i.steps, i.guidance,

@@ -8,6 +8,7 @@ only when the counts changed.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -43,11 +44,15 @@ def gather(st: Store, experiment_id: int, model: str) -> Inputs:
 
 
 def compute(st: Store, experiment_id: int, model: str) -> dict | None:
-    """Compute and save an analysis now; None when there is nothing to analyse yet."""
+    """Compute and save an analysis now (not saved on a read-only store); None when there is
+    nothing to analyse yet."""
     c = counts(st, experiment_id, model)
     if c["synthetic"] < 2 or c["texts"] == 0:
         return None
     result = analyse(gather(st, experiment_id, model))
+    if st.readonly:  # a read-only command: the analysis as it would be stored, not stored
+        return {"id": None, "experiment_id": experiment_id, "model": model, "counts": c,
+                "result": json.loads(json.dumps(result)), "computed_at": time.time()}
     analyses.save(st, experiment_id, model, c, result)
     return analyses.latest(st, experiment_id, model)
 

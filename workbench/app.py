@@ -9,7 +9,6 @@ Workers run in a session of their own: they go on when the UI quits or the SSH l
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,7 +29,7 @@ from store import analyses, experiments, images, jobs, open_store
 from store.status import summary
 from synthdiv.errors import SynthdivError, describe
 from workbench import control
-from workbench.config import from_experiment
+from workbench.config import from_experiment, to_table
 
 SPARK_METRIC = "diversity_ratio"  # the summary number plotted against images analysed
 RATE_WINDOW_S = 60.0
@@ -211,12 +210,8 @@ class WorkbenchApp(App):
             return
         with open_store(self.store_root) as st:
             exp = control.experiment(st, self.experiment)
-        cfg = json.loads(exp["config"])
-        data = {"name": cfg["name"], "classes": {"set": cfg["class_set"], "names": [c[0] for c in cfg["classes"]]},
-                "templates": {"custom": list(cfg["templates"])},
-                "generation": dict(cfg["generation"]), "embedding": dict(cfg["embedding"])}
-        if cfg.get("real"):
-            data["real"] = {"source": cfg["real"]}
+        data = to_table(from_experiment(exp))
+        data.pop("store", None)  # the store is the open one
         self.push_screen(SetupScreen(data, str(self.store_root), can_leave=True))
 
     # --- workers -------------------------------------------------------------------------------
@@ -257,8 +252,13 @@ class WorkbenchApp(App):
 
         self.push_screen(ConfirmScreen(
             "Cancel the experiment's remaining work?\n\nRunning workers stop and pending images are dropped"
-            " from the queue. Finished images and their embeddings are kept; running the experiment's config"
-            " again (synthdiv run STORE/experiment.toml) queues the dropped images again."), chosen)
+            " from the queue. Finished images and their embeddings are kept. Press g later to queue the"
+            " dropped images again and resume" + self._run_again()), chosen)
+
+    def _run_again(self) -> str:
+        """How to resume from a shell, when the store holds the experiment's file."""
+        path = Path(self.store_root) / control.CONFIG_FILE
+        return f" (from a shell: synthdiv run {path})." if path.is_file() else "."
 
     def _live_workers(self) -> list[dict]:
         return self._store_action(control.live_workers) or []

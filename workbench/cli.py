@@ -23,6 +23,7 @@ examples:
   synthdiv run examples/tiny.toml --store D    ... into store folder D
   synthdiv status D                            counts of images, embeddings and jobs in D
   synthdiv status D --json                     the same as JSON
+  synthdiv check D                             every image file against its recorded SHA-256
   synthdiv open D                              a live view of D in the terminal (q quits)
   synthdiv report D                            headline numbers and the four causes per class
   synthdiv export D --format csv,md --out T    every result table, with what reproduces it
@@ -44,7 +45,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from store import experiments, open_store
     from store.status import experiment_summary, summary
 
-    with open_store(args.store) as st:
+    with open_store(args.store, readonly=True) as st:
         if args.experiment:
             data = experiment_summary(st, experiments.get(st, args.experiment))
             data = {"store": str(st.root), **data}
@@ -83,6 +84,44 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from store import experiments, images, open_store
+    from store.images import consistency
+
+    console = Console(highlight=False)
+    with open_store(args.store, readonly=not args.fix) as st:
+        chosen = [experiments.get(st, args.experiment)] if args.experiment else \
+            [experiments.get(st, n) for n in experiments.names_of(st)]
+        bad = 0
+        for exp in chosen:
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task(f"checking {exp['name']}", total=None)
+                damaged = images.damaged_files(st, exp["id"], lambda i, n: bar.update(task, completed=i, total=n))
+            total = images.count(st, exp["id"])
+            if not damaged:
+                console.print(f"{exp['name']}: all {total} images are present and match their SHA-256.", markup=False)
+                continue
+            bad += len(damaged)
+            console.print(f"{exp['name']}: {len(damaged)} of {total} images are damaged:", markup=False)
+            for d in damaged[:20]:
+                console.print(f"  {st.root / d['path']}: {d['problem']}", markup=False)
+            if len(damaged) > 20:
+                console.print(f"  … and {len(damaged) - 20} more", markup=False)
+            if args.fix:
+                images.requeue(st, [d["id"] for d in damaged], "the image file was missing or changed (synthdiv check)")
+                console.print(f"Their jobs are back in the queue: run the experiment again to make them "
+                              f"(synthdiv run CONFIG --store {st.root}, or g in synthdiv open {st.root}).", markup=False)
+        orphans = consistency(st)["files_without_rows"]
+    if orphans:
+        console.print(f"{len(orphans)} PNG files in {st.root / 'images'} have no row (left by a process that was "
+                      "killed before recording them; harmless, made again when their job runs).", markup=False)
+    if bad and not args.fix:
+        console.print("Put their jobs back in the queue with: synthdiv check " + str(args.store) + " --fix", markup=False)
+    return 1 if bad else 0
+
+
 def _analysis(st, name):
     from workbench.analysis import ensure
     from workbench.report import experiment_and_model
@@ -99,7 +138,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from store import open_store
     from workbench.report import print_causes, print_summary
 
-    with open_store(args.store) as st:
+    with open_store(args.store, readonly=True) as st:
         _, model, analysis = _analysis(st, args.experiment)
     console = Console()
     print_summary(console, analysis["result"], model)
@@ -117,9 +156,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise SynthdivError(f"unknown export format {','.join(bad) or args.format!r}", f"use one or more of {', '.join(FORMATS)}")
     from store import check_writable
 
-    out = check_writable(args.out)
-    with open_store(args.store) as st:
+    with open_store(args.store, readonly=True) as st:  # the store and the experiment first: a bad one creates nothing
         exp, _, analysis = _analysis(st, args.experiment)
+        out = Path(args.out).expanduser().resolve()
+        for folder in (st.root / "images", st.root / "logs", st.root):
+            if out == folder or (folder != st.root and folder in out.parents):
+                raise SynthdivError(f"--out {args.out} is inside the store's own folder {folder}",
+                                    f"export to a folder of its own, e.g. --out {st.root.name}-tables")
+        out = check_writable(out, option="--out")
         files = export(st, exp, analysis, formats, out)
     print(f"Wrote {len(files)} files to {out}: " + ", ".join(p.name for p in files))
     return 0
@@ -129,9 +173,10 @@ def _cmd_open(args: argparse.Namespace) -> int:
     from store import open_store
     from workbench.app import WorkbenchApp
 
-    open_store(args.store).close()  # a clear error before the screen takes over
-    WorkbenchApp(args.store).run()
-    return 0
+    open_store(args.store, readonly=True).close()  # a clear error before the screen takes over
+    app = WorkbenchApp(args.store)
+    app.run()
+    return app.return_code or 0
 
 
 def _cmd_workbench(args: argparse.Namespace) -> int:
@@ -197,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arguments(p, "only this experiment")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("check", help="check every image file against its recorded SHA-256",
+                       description="Read every generated image of the store and compare it with the SHA-256 "
+                       "recorded when it was made. Lists missing and changed files and exits 1 if there are any; "
+                       "--fix puts their jobs back in the queue so the next run makes them again (same seed and "
+                       "settings: the same image). synthdiv run already re-queues missing files by itself; this "
+                       "also finds files that are present but changed.")
+    _store_arguments(p, "only this experiment")
+    p.add_argument("--fix", action="store_true", help="put the jobs of missing or changed images back in the queue")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("report", help="the headline numbers and the four causes per class, worst first",
                        description="Print the experiment's headline numbers and its four-causes table "

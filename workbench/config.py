@@ -274,6 +274,26 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     )
 
 
+def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
+    """The config table (as TOML or the setup screen holds it) of a checked experiment: every key
+    of docs/config.md, so that ``parse_config(to_table(cfg))`` gives ``cfg`` back. The one way back
+    from an experiment to a file: ``experiment.toml``, the setup screen and the stored config use it."""
+    from dataclasses import asdict
+
+    data: dict[str, Any] = {
+        "name": cfg.name,
+        "classes": {"set": cfg.class_set, "names": [label for label, _ in cfg.classes]},
+        "templates": {"builtin": False, "custom": list(cfg.templates)},
+        "generation": asdict(cfg.generation),
+        "embedding": asdict(cfg.embedding),
+    }
+    if cfg.store:
+        data["store"] = cfg.store
+    if cfg.real:
+        data["real"] = {"source": cfg.real, "mapping": cfg.real_mapping, "test_fraction": cfg.real_test_fraction}
+    return data
+
+
 def from_experiment(exp: dict[str, Any]) -> ExperimentConfig:
     """The config an experiment row of the store (``store.experiments.get``) was recorded with."""
     return ExperimentConfig.from_stored(json.loads(exp["config"]))

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from store import check_writable, experiments, jobs, open_store, workers
+from store import check_writable, experiments, images, jobs, open_store, workers
 from store.core import Store
 from synthdiv.errors import SynthdivError
-from workbench.config import ExperimentConfig, parse_config
+from workbench.config import ExperimentConfig, from_experiment, parse_config, to_table
 from workbench.plan import expand
 from workbench.real import register_real
 
@@ -32,17 +32,28 @@ class Prepared:
     reclaimed: int  # jobs of stopped workers put back
     retried: int  # failed jobs given another try
     real_added: int  # real images added
+    missing: tuple[str, ...] = ()  # recorded images whose file was gone: back in the queue
+
+
+def requeue_missing(st: Store, experiment_id: int) -> list[str]:
+    """Put back in the queue the experiment's images whose PNG file no longer exists (deleted by
+    hand, lost with a disk); return their paths. Cheap: one ``stat`` per image (the full SHA-256
+    check is ``synthdiv check``)."""
+    gone = images.missing_files(st, experiment_id)
+    return images.requeue(st, [r["id"] for r in gone], "the image file was missing when the experiment was started")
 
 
 def prepare(st: Store, cfg: ExperimentConfig) -> Prepared:
-    """Record the experiment and what is missing of its plan, put back work that stopped
-    half-way, and add its real images. Nothing already stored changes."""
+    """Record the experiment and what is missing of its plan (jobs not in the queue, recorded
+    images whose file is gone), put back work that stopped half-way, and add its real images.
+    Nothing already stored changes."""
     plan = expand(cfg)
     exp_id = experiments.ensure(st, cfg.name, cfg.stored(), cfg.settings())
     added = experiments.register_plan(st, exp_id, plan.classes, plan.templates, plan.prompts, plan.jobs)
     reclaimed = jobs.reclaim(st, exp_id)
     retried = jobs.retry_failed(st, exp_id)
-    return Prepared(exp_id, len(plan.jobs), added, reclaimed, retried, register_real(st, exp_id, cfg))
+    missing = requeue_missing(st, exp_id)
+    return Prepared(exp_id, len(plan.jobs), added, reclaimed, retried, register_real(st, exp_id, cfg), tuple(missing))
 
 
 def _toml_value(v: Any) -> str:
@@ -81,19 +92,24 @@ def launch(data: dict[str, Any], store_dir: str | Path) -> tuple[Path, Experimen
     root = check_writable(store_dir)
     with open_store(root, create=True) as st:
         prepared = prepare(st, cfg)
-        (root / CONFIG_FILE).write_text(to_toml(data), encoding="utf-8")
+        (root / CONFIG_FILE).write_text(to_toml(to_table(cfg)), encoding="utf-8")
         started = start_workers(st, root, cfg.name)
     return root, cfg, prepared, started
 
 
 def start_workers(st: Store, root: Path, name: str) -> list[str]:
     """Start (or resume) the generation and embedding workers the experiment ``name`` still needs;
-    jobs of stopped workers and failed jobs go back in the queue first. Returns the kinds started."""
+    first its plan is recorded again (:func:`prepare`: jobs dropped by a cancel, jobs of stopped
+    workers, failed jobs and images whose file is gone go back in the queue). Returns the kinds started."""
+    exp = experiments.get(st, name)
+    prepare(st, from_experiment(exp))
+    return start_needed(st, root, exp)
+
+
+def start_needed(st: Store, root: Path, exp: dict) -> list[str]:
+    """Start the workers of the (prepared) experiment ``exp`` that are needed and not running."""
     from workbench.run import start_worker
 
-    exp = experiments.get(st, name)
-    jobs.reclaim(st, exp["id"])
-    jobs.retry_failed(st, exp["id"])
     pending = jobs.counts(st, exp["id"])["pending"]
     started = []
     for kind in ("generation", "embedding"):

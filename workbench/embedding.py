@@ -11,7 +11,7 @@ from functools import partial
 
 from PIL import Image
 
-from store import embeddings, jobs, real, workers
+from store import embeddings, images, jobs, real, workers
 from store.core import Store
 from synthdiv.embed import Embedder, resolve_embedder
 from workbench.analysis import LiveAnalysis
@@ -93,6 +93,15 @@ class ImageReader:
         self.close()
 
 
+def regenerate(st: Store, row: dict, exc: BaseException) -> None:
+    """A generated image whose file cannot be read (missing, truncated, not a PNG): its job goes
+    back to the queue, so the generation worker makes it again (the same seed and settings give
+    the same image), and the worker goes on with the others."""
+    reason = f"image file {st.root / row['path']} could not be read ({type(exc).__name__}: {exc})"
+    if images.requeue(st, [row["id"]], reason):
+        print(f"{reason}: its job is back in the queue and the image will be made again", flush=True)
+
+
 def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
                   todo: dict[str, embeddings.Unembedded] | None = None, reader: ImageReader | None = None) -> int:
     """Embed every prompt, generated image and real image with no embedding from this model yet.
@@ -100,8 +109,8 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
     ``todo`` (from :func:`backlog`), kept across the calls of a polling worker, makes each call
     look only at what arrived since the last one; without it the search starts at the first row.
     ``reader``: the worker's :class:`ImageReader` (one is made for this call without it).
-    A generated image that cannot be read is an error; an unreadable real image is marked so
-    and left out. Returns how many embeddings were added.
+    A generated image that cannot be read is made again (:func:`regenerate`); an unreadable real
+    image is marked so and left out. Returns how many embeddings were added.
     """
     if reader is None:
         with ImageReader(st.root, embedder) as own:
@@ -122,7 +131,7 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
                 elif kind == "real":
                     real.mark_unreadable(st, row["id"], f"{type(exc).__name__}: {exc}")
                 else:
-                    raise exc
+                    regenerate(st, row, exc)
             if pixels:
                 done += embeddings.add(st, kind, ids, embedder.name, embedder.embed_pixels(pixels))
             if beat is not None:

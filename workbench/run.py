@@ -129,6 +129,10 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
             console.print(f"{p.added} new jobs added to the experiment.")
         if p.reclaimed:
             console.print(f"Resuming: {p.reclaimed} jobs left unfinished by a stopped worker go back to the queue.")
+        if p.missing:
+            shown = ", ".join(p.missing[:3]) + (f" and {len(p.missing) - 3} more" if len(p.missing) > 3 else "")
+            console.print(f"{len(p.missing)} recorded images were missing from {root} ({shown}): "
+                          "they go back to the queue and will be made again.", markup=False, highlight=False)
         if p.retried:
             console.print(f"Retrying {p.retried} jobs that failed before.")
         if p.real_added:

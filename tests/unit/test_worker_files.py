@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from store import embeddings, jobs, open_store, real, workers
+from store import embeddings, images, jobs, open_store, real, workers
 from synthdiv.embed import Embedder, resolve_embedder
 from synthdiv.generate import GenerationSettings
 from tests.functional.stores import build
@@ -123,7 +123,7 @@ def test_with_the_model_on_the_cpu_images_are_read_in_the_workers_own_thread(tmp
     # the model's own threads need the cores: no reader thread runs beside it
     assert read.calls == 48 and read.threads == {threading.current_thread().name}
 
-def test_an_unreadable_real_image_is_marked_and_an_unreadable_generated_one_is_an_error(tmp_path, embedder):
+def test_an_unreadable_real_image_is_marked_and_an_unreadable_generated_one_is_made_again(tmp_path, embedder, capsys):
     e = _without_image_embeddings(tmp_path)
     with open_store(tmp_path) as st:
         real_path = st.conn.execute("select path from real_images order by id limit 1").fetchone()[0]
@@ -133,6 +133,14 @@ def test_an_unreadable_real_image_is_marked_and_an_unreadable_generated_one_is_a
         assert [r["path"] for r in bad] == [real_path] and "UnidentifiedImageError" in bad[0]["error"]
         st.db.execute("delete from embeddings where kind = 'image'")
         image_path = st.conn.execute("select path from images order by id desc limit 1").fetchone()[0]
-        (tmp_path / image_path).write_bytes(b"")
-        with pytest.raises(OSError, match=image_path.rsplit("/", 1)[-1]):
-            embed_pending(st, e, embedder)
+        truncated = tmp_path / st.conn.execute("select path from images order by id limit 1").fetchone()[0]
+        truncated.write_bytes(truncated.read_bytes()[:60])  # a PNG cut short, as a full disk or a kill leaves it
+        (tmp_path / image_path).unlink()
+        assert embed_pending(st, e, embedder) == 22  # the others are embedded; the worker goes on
+        said = capsys.readouterr().out
+        for path in (truncated, tmp_path / image_path):
+            assert f"image file {path} could not be read" in said and "will be made again" in said
+        assert jobs.counts(st, e)["pending"] == 2 and jobs.counts(st, e)["done"] == 22
+        assert images.count(st, e) == 22
+        left = [r[0] for r in st.conn.execute("select error from jobs where state = 'pending'")]
+        assert all("could not be read" in err for err in left)

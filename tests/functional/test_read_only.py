@@ -1,0 +1,90 @@
+"""Read-only commands never write: an empty database stays empty, a store on a read-only file
+system can be read by status, report, export and check, and export writes only under --out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.functional.stores import build
+from tests.helpers import run_cli, tree_digest
+
+
+def contents(root) -> dict[str, str]:
+    """Every file's digest but SQLite's WAL side files (a reader may create them, empty)."""
+    return {k: v for k, v in tree_digest(root).items() if not k.endswith(("-wal", "-shm"))}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ro") / "D"
+    build(root)
+    return root
+
+
+def test_status_on_a_zero_byte_database_says_so_and_writes_nothing(tmp_path):
+    (tmp_path / "synthdiv.db").write_bytes(b"")
+    out = run_cli("status", str(tmp_path))
+    assert out.returncode == 2
+    assert "is not a synthdiv store" in out.stderr and "Traceback" not in out.stderr
+    assert (tmp_path / "synthdiv.db").stat().st_size == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synthdiv.db"]
+
+
+def test_status_report_and_check_change_nothing_in_the_store(built):
+    before = contents(built)
+    for args in (("status", str(built)), ("status", str(built), "--json"), ("report", str(built), "--all")):
+        out = run_cli(*args)
+        assert out.returncode == 0, out.stderr
+    assert contents(built) == before
+
+
+@pytest.fixture
+def read_only_copy(built, tmp_path):
+    """The store on a read-only file system (a read-only bind mount; needs root, as CI has)."""
+    src, mnt = tmp_path / "src", tmp_path / "mnt"
+    subprocess.run(["cp", "-a", str(built), str(src)], check=True)
+    mnt.mkdir()
+    if subprocess.run(["mount", "--bind", str(src), str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount here (not root)")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(mnt)], check=True, capture_output=True)
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_a_store_on_a_read_only_file_system_can_be_read(read_only_copy, tmp_path):
+    probe = read_only_copy / "probe"
+    with pytest.raises(OSError):
+        probe.write_text("x")  # really read-only
+    status = run_cli("status", str(read_only_copy), "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["images"] == 24
+    report = run_cli("report", str(read_only_copy))
+    assert report.returncode == 0, report.stderr
+    assert "Headline numbers" in report.stdout
+    out = tmp_path / "tables"
+    export = run_cli("export", str(read_only_copy), "--format", "csv,json", "--out", str(out))
+    assert export.returncode == 0, export.stderr
+    assert (out / "synthdiv-report.json").exists()
+
+
+def test_export_refuses_the_stores_own_folders_and_bad_arguments_create_nothing(built, tmp_path):
+    before = contents(built)
+    for out_dir in (built, built / "images", built / "images" / "new", built / "logs"):
+        out = run_cli("export", str(built), "--out", str(out_dir))
+        assert out.returncode == 2, out.stdout
+        assert "--out" in out.stderr and "inside the store's own folder" in out.stderr
+    assert contents(built) == before
+    assert not (built / "images" / "new").exists()
+    target = tmp_path / "t"
+    for args in (("--format", "xls"), ("--experiment", "nope")):
+        out = run_cli("export", str(built), *args, "--out", str(target))
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert not target.exists(), args
+    (tmp_path / "file").write_text("x")
+    out = run_cli("export", str(built), "--out", str(tmp_path / "file"))
+    assert out.returncode == 2 and "--out" in out.stderr and "--store" not in out.stderr
