@@ -48,7 +48,7 @@ def cell(v) -> Text | str:
         return Text("—", style="dim")
     if isinstance(v, float):
         return Text(f"{v:.3f}", justify="right")
-    return str(v)
+    return Text(str(v))  # class names are text, never markup
 
 
 class SortableTable(DataTable):
@@ -250,14 +250,14 @@ class DashboardScreen(Screen):
                 table.fill(result[key])
         top = result.get("top_confusions", [])[:8]
         for widget in self.query("#confusions").results(Static):
-            widget.update(
-            "top confusions (synthetic-trained probe on real test images): "
-                + (", ".join(f"{c['class']} → {c['predicted']} {c['count']}" for c in top) or "none"))
+            widget.update(Text(
+                "top confusions (synthetic-trained probe on real test images): "
+                + (", ".join(f"{c['class']} → {c['predicted']} {c['count']}" for c in top) or "none")))
         geo = result["geometry"][0]
         summary = result["summary"][0]
         lines = [f"{k.replace('_', ' '):<22} {cell(v) if v is not None else '—'}" for k, v in {**summary, **geo}.items()]
         for widget in self.query("#geometry").results(Static):
-            widget.update("\n".join(str(x) for x in lines))
+            widget.update(Text("\n".join(str(x) for x in lines)))
         self._show_matrix()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

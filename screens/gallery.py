@@ -203,10 +203,10 @@ class GalleryScreen(Screen):
         info.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
         negative = f"  (negative: {row['negative_prompt']})" if row["negative_prompt"] else ""
         info.add_row("prompt", Text.assemble((row["prompt"], "bold"), negative, f" · seed {row['seed']}"))
-        info.add_row("how", f"{row['width']}×{row['height']} · {row['steps']} steps · guidance {row['guidance']:g}"
-                     f" · {row['scheduler']} · template {row['template']}")
-        info.add_row("model", f"{row['model_id']}" + (f" @ {row['model_revision']}" if row["model_revision"] else "")
-                     + (f" {row['model_hash'][:10]}" if row["model_hash"] else "") + f" · {row['path']}")
+        info.add_row("how", Text(f"{row['width']}×{row['height']} · {row['steps']} steps · guidance {row['guidance']:g}"
+                                 f" · {row['scheduler']} · template {row['template']}"))
+        info.add_row("model", Text(f"{row['model_id']}" + (f" @ {row['model_revision']}" if row["model_revision"] else "")
+                                   + (f" {row['model_hash'][:10]}" if row["model_hash"] else "") + f" · {row['path']}"))
         near_grid = Table.grid(padding=(0, 2))
         if near is None:
             near_grid.add_row(Text("nearest real images: looking…", style="dim"))

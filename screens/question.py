@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,13 +18,17 @@ class Question(ModalScreen):
     Question > Vertical { width: 64; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, keys: tuple[tuple[tuple[str, str], ...], ...] = ()) -> None:
+        """``text``: the question (it may quote names and paths: text, never markup); ``keys``:
+        lines of (key, what it does) pairs, the keys in bold."""
         super().__init__()
-        self.text = text
+        self.text, self.keys = text, keys
 
     def compose(self) -> ComposeResult:
+        legend = [part for line in self.keys for part in
+                  ("\n", *(p for i, (key, what) in enumerate(line) for p in (("    " if i else ""), (key, "bold"), f"  {what}")))]
         with Vertical():
-            yield Static(self.text)
+            yield Static(Text.assemble(self.text, *legend))
 
     def action_choose(self, choice) -> None:
         self.dismiss(choice)
@@ -38,7 +43,7 @@ class ConfirmScreen(Question):
     ]
 
     def __init__(self, question: str) -> None:
-        super().__init__(f"{question}\n\n[b]y[/b]  yes    [b]n[/b]  no")
+        super().__init__(f"{question}\n", ((("y", "yes"), ("n", "no")),))
 
 
 class QuitScreen(Question):
@@ -51,7 +56,7 @@ class QuitScreen(Question):
     ]
 
     def __init__(self, running: int) -> None:
-        super().__init__(f"{running} worker{'s are' if running != 1 else ' is'} running for this store.\n\n"
-                         "[b]l[/b]  leave them running (reopen with synthdiv open)\n"
-                         "[b]s[/b]  stop them (finished images are kept; run again to resume)\n"
-                         "[b]c[/b]  cancel")
+        super().__init__(f"{running} worker{'s are' if running != 1 else ' is'} running for this store.\n",
+                         ((("l", "leave them running (reopen with synthdiv open)"),),
+                          (("s", "stop them (finished images are kept; run again to resume)"),),
+                          (("c", "cancel"),)))

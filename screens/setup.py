@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from textual import on
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -181,7 +182,7 @@ class SetupScreen(Screen):
         lst = self.query_one("#class-list", SelectionList)
         with self.app.batch_update():
             lst.clear_options()
-            lst.add_options([Selection(label, label, label in self.selected) for label in shown])
+            lst.add_options([Selection(Text(label), label, label in self.selected) for label in shown])
             if shown:
                 lst.highlighted = 0
         self._count()
@@ -230,7 +231,7 @@ class SetupScreen(Screen):
         lst = self.query_one("#template-list", OptionList)
         keep = lst.highlighted
         lst.clear_options()
-        lst.add_options([f"{i + 1:>3}  {t}" for i, t in enumerate(self.templates)])
+        lst.add_options([Text(f"{i + 1:>3}  {t}") for i, t in enumerate(self.templates)])
         if self.templates:
             lst.highlighted = min(keep or 0, len(self.templates) - 1)
         self.query_one(TabbedContent).get_tab("tab-templates").label = f"Templates ({len(self.templates)})"
@@ -255,12 +256,12 @@ class SetupScreen(Screen):
         try:
             t = parse_template(text)
         except SynthdivError as exc:
-            check.update(f"[red]✗ {exc.message}[/red]")
+            check.update(Text(f"✗ {exc.message}", style="red"))
             preview.update("")
             return
-        check.update("[green]✓ valid[/green]" + ("  (editing; enter saves)" if self.editing is not None else ""))
+        check.update(Text.assemble(("✓ valid", "green"), "  (editing; enter saves)" if self.editing is not None else ""))
         chosen = self._chosen_classes()[:PREVIEW_CLASSES] or list(self.labels[:PREVIEW_CLASSES])
-        preview.update("\n".join(f"→ {t.render(self.prompt_names[c])}" for c in chosen))
+        preview.update(Text("\n".join(f"→ {t.render(self.prompt_names[c])}" for c in chosen)))
 
     @on(Input.Changed, "#template-input")
     def _template_changed(self, event: Input.Changed) -> None:
@@ -393,9 +394,9 @@ class SetupScreen(Screen):
     def show_status(self, text: str) -> None:
         status = self.query_one("#setup-status", Static)
         status.remove_class("error")
-        status.update(text)
+        status.update(Text(text))
 
     def show_error(self, text: str) -> None:
         status = self.query_one("#setup-status", Static)
         status.add_class("error")
-        status.update(f"✗ {text}")
+        status.update(Text(f"✗ {text}"))

@@ -36,7 +36,7 @@ def experiment_view(e: dict) -> Group:
         bad = f" · {e['real_unreadable']} unreadable, skipped" if e.get("real_unreadable") else ""
         table.add_row("real", f"{e['real_images']} images · {e['real_embeddings']} embedded{bad}")
     running = ", ".join(f"{w['kind']} (pid {w['pid']})" for w in e["workers_running"])
-    table.add_row("workers", running or Text("none running", style="dim"))
+    table.add_row("workers", Text(running) if running else Text("none running", style="dim"))
     parts = [Text(e["name"], style="bold underline"), table]
     for w in e["worker_errors"][:2]:
         first = (w["error"] or "").strip().splitlines()[0] if w["error"] else ""

@@ -120,6 +120,13 @@ class WorkbenchApp(App):
         self.view: StoreView | None = None
         self._timer = None
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """A notification, from the app or any screen (``Widget.notify`` comes here): its message
+        and title are always text, never markup — they quote names, templates, paths and errors
+        that hold the user's input."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def on_mount(self) -> None:
         if self.store_root is not None:
             self._open_dashboard()

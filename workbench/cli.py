@@ -11,10 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from synthdiv.errors import SynthdivError
+from workbench.console import problem, text_console
 
 EPILOG = """\
 examples:
@@ -38,7 +38,7 @@ The experiment file format is described in docs/config.md.
 def _cmd_run(args: argparse.Namespace) -> int:
     from workbench.run import run_experiment
 
-    return run_experiment(args.config, args.store, Console())
+    return run_experiment(args.config, args.store, text_console())
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -54,7 +54,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    console = Console()
+    console = text_console()
     per = data["experiments"] if "experiments" in data else [data]
     console.print(f"Store {data['store']}")
     if not per:
@@ -77,10 +77,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
         console.print(table)
     for e in per:
         for w in e["worker_errors"][:2]:
-            console.print(f"[red]{e['name']}: {w['kind']} worker {w['state']}:[/red] {(w['error'] or '').splitlines()[0]}")
+            console.print(problem(f"{e['name']}: {w['kind']} worker {w['state']}:", (w['error'] or '').splitlines()[0]))
         for j in e["job_errors"][:2]:
-            console.print(f"[red]{e['name']}: job for {j['class']} (seed {j['seed']}) {j['state']}:[/red] "
-                          f"{(j['error'] or '').splitlines()[0]}")
+            console.print(problem(f"{e['name']}: job for {j['class']} (seed {j['seed']}) {j['state']}:",
+                                  (j['error'] or '').splitlines()[0]))
     return 0
 
 
@@ -90,7 +90,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from store import experiments, images, open_store
     from store.images import consistency
 
-    console = Console(highlight=False)
+    console = text_console()
     with open_store(args.store, readonly=not args.fix) as st:
         chosen = [experiments.get(st, args.experiment)] if args.experiment else \
             [experiments.get(st, n) for n in experiments.names_of(st)]
@@ -101,24 +101,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 damaged = images.damaged_files(st, exp["id"], lambda i, n: bar.update(task, completed=i, total=n))
             total = images.count(st, exp["id"])
             if not damaged:
-                console.print(f"{exp['name']}: all {total} images are present and match their SHA-256.", markup=False)
+                console.print(f"{exp['name']}: all {total} images are present and match their SHA-256.")
                 continue
             bad += len(damaged)
-            console.print(f"{exp['name']}: {len(damaged)} of {total} images are damaged:", markup=False)
+            console.print(f"{exp['name']}: {len(damaged)} of {total} images are damaged:")
             for d in damaged[:20]:
-                console.print(f"  {st.root / d['path']}: {d['problem']}", markup=False)
+                console.print(f"  {st.root / d['path']}: {d['problem']}")
             if len(damaged) > 20:
-                console.print(f"  … and {len(damaged) - 20} more", markup=False)
+                console.print(f"  … and {len(damaged) - 20} more")
             if args.fix:
                 images.requeue(st, [d["id"] for d in damaged], "the image file was missing or changed (synthdiv check)")
                 console.print(f"Their jobs are back in the queue: run the experiment again to make them "
-                              f"(synthdiv run CONFIG --store {st.root}, or g in synthdiv open {st.root}).", markup=False)
+                              f"(synthdiv run CONFIG --store {st.root}, or g in synthdiv open {st.root}).")
         orphans = consistency(st)["files_without_rows"]
     if orphans:
         console.print(f"{len(orphans)} PNG files in {st.root / 'images'} have no row (left by a process that was "
-                      "killed before recording them; harmless, made again when their job runs).", markup=False)
+                      "killed before recording them; harmless, made again when their job runs).")
     if bad and not args.fix:
-        console.print("Put their jobs back in the queue with: synthdiv check " + str(args.store) + " --fix", markup=False)
+        console.print("Put their jobs back in the queue with: synthdiv check " + str(args.store) + " --fix")
     return 1 if bad else 0
 
 
@@ -140,7 +140,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     with open_store(args.store, readonly=True) as st:
         _, model, analysis = _analysis(st, args.experiment)
-    console = Console()
+    console = text_console()
     print_summary(console, analysis["result"], model)
     print_causes(console, analysis["result"], limit=None if args.all else 15)
     return 0

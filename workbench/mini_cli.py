@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from synthdiv.errors import SynthdivError
+from workbench.console import problem, text_console
 
 METRICS = (
     ("adherence", "generated digits read as their class by a real-trained classifier"),
@@ -45,7 +46,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise SynthdivError(f"{out} already holds trained mini models", "use --force to train again, or another --out")
     settings = TrainSettings.quick(args.seed) if args.quick else TrainSettings(seed=args.seed)
     command = "synthdiv mini train " + " ".join(shlex.quote(a) for a in sys.argv[3:])
-    console = Console()
+    console = text_console()
     tasks: dict[str, int] = {}
     with _progress() as bar:
         def report(name: str, step: int, total: int, loss: float) -> None:
@@ -67,7 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _print_quality(console, manifest["quality"], None)
         failed = verify.failures(manifest["quality"])
         if failed:
-            console.print("[red]below the bar:[/red] " + "; ".join(failed))
+            console.print(problem("below the bar:", "; ".join(failed)))
             return 1
     return 0
 
@@ -97,7 +98,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from synthdiv.mini import bundle, verify
 
     root = Path(args.dir) if args.dir else bundle.shipped()
-    console = Console()
+    console = text_console()
     with _progress() as bar:
         task = bar.add_task("sampling", total=1000, info="")
         q = verify.quality(root, guidance=args.guidance, steps=args.steps,
@@ -108,9 +109,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(q, indent=2))
     failed = verify.failures(q)
     if failed:
-        console.print("[red]FAILED:[/red] " + "; ".join(failed))
+        console.print(problem("FAILED:", "; ".join(failed)))
         return 1
-    console.print("[green]All checks pass.[/green]")
+    console.print("All checks pass.", style="green")
     return 0
 
 
@@ -135,7 +136,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for q in rows:
         table.add_row(f"{q['guidance']:g}", f"{q['adherence']:.3f}", f"{q['diversity_ratio']:.3f}",
                       f"{q['synthetic_to_real']:.3f}", f"{q['real_to_real']:.3f}")
-    Console().print(table)
+    text_console().print(table)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     return 0

@@ -18,6 +18,7 @@ from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
 from synthdiv.embed import embedder_identity, resolve_embedder
 from synthdiv.errors import SynthdivError
 from workbench.config import ExperimentConfig, from_experiment
+from workbench.console import note as console_note
 
 FORMATS = ("csv", "md", "tex", "json")
 CAUSE_LEGEND = (
@@ -71,7 +72,7 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
     console.print(table)
     console.print(CAUSE_LEGEND, style="dim")
     for note in result.get("notes", [])[:5]:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(console_note(note))
 
 
 def metadata(st: Store, exp: dict, analysis: dict) -> dict:

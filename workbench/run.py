@@ -38,6 +38,8 @@ from store.core import Store
 from store.images import slug
 from synthdiv.embed import embedder_identity, resolve_embedder
 from workbench.config import ExperimentConfig, load_config
+from workbench.console import note as console_note
+from workbench.console import problem
 from workbench.control import prepare
 
 POLL_S = 0.5
@@ -120,9 +122,9 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
         p = prepare(st, cfg)
         exp_id = p.experiment_id
         for note in cfg.notes():
-            console.print(f"[yellow]note:[/yellow] {note}")
+            console.print(console_note(note))
         console.print(
-            f"Experiment [bold]{cfg.name}[/bold]: {len(cfg.classes)} classes × {len(cfg.templates)} templates"
+            f"Experiment {cfg.name}: {len(cfg.classes)} classes × {len(cfg.templates)} templates"
             f" × {cfg.generation.images_per_prompt} seeds = {p.jobs} images, store {root}"
         )
         if p.added and p.added != p.jobs:
@@ -132,7 +134,7 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
         if p.missing:
             shown = ", ".join(p.missing[:3]) + (f" and {len(p.missing) - 3} more" if len(p.missing) > 3 else "")
             console.print(f"{len(p.missing)} recorded images were missing from {root} ({shown}): "
-                          "they go back to the queue and will be made again.", markup=False, highlight=False)
+                          "they go back to the queue and will be made again.")
         if p.retried:
             console.print(f"Retrying {p.retried} jobs that failed before.")
         if p.real_added:
@@ -277,8 +279,8 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
     try:
         analysis = ensure(st, exp_id, model)
     except Exception as exc:  # noqa: BLE001 - the run itself succeeded; say why the tables are missing
-        console.print(f"[yellow]The analysis failed ({type(exc).__name__}: {exc}); "
-                      f"synthdiv report {st.root} tries again.[/yellow]")
+        console.print(f"The analysis failed ({type(exc).__name__}: {exc}); synthdiv report {st.root} tries again.",
+                      style="yellow")
         return
     if analysis is None:
         return
@@ -289,8 +291,8 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
 def _report_failures(st: Store, exp_id: int, console: Console) -> None:
     for w in workers.recent(st, exp_id, limit=4):
         if w["state"] in ("failed", "lost") and w["error"]:
-            console.print(f"[red]{w['kind']} worker failed:[/red] {w['error'].strip().splitlines()[0]}")
+            console.print(problem(f"{w['kind']} worker failed:", w['error'].strip().splitlines()[0]))
     for j in jobs.errors(st, exp_id, limit=3):
-        console.print(f"[red]job {j['id']} ({j['class_name']}, seed {j['seed']}, {j['state']}):[/red] "
-                      f"{(j['error'] or '').strip().splitlines()[0] if j['error'] else ''}")
+        console.print(problem(f"job {j['id']} ({j['class_name']}, seed {j['seed']}, {j['state']}):",
+                              (j['error'] or '').strip().splitlines()[0] if j['error'] else ''))
     console.print(f"Worker logs: {st.root / 'logs'}. Run the same command again to retry.")

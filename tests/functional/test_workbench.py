@@ -25,7 +25,7 @@ def text_of(app) -> str:
         console.print(widget.content)
     for table in app.screen.query("DataTable"):
         for i in range(table.row_count):
-            console.print(" | ".join(str(c) for c in table.get_row_at(i)))
+            console.print(" | ".join(str(c) for c in table.get_row_at(i)), markup=False)
     return out.getvalue()
 
 
