@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from synthdiv.errors import ClassSetError
+from synthdiv.text import NAME_LIMIT, check_text
 
 DIGITS: tuple[str, ...] = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
@@ -87,8 +88,13 @@ def read_class_file(path: str | Path) -> tuple[str, ...]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ClassSetError(f"cannot read class file {path} ({exc})", "check the file") from None
-    names = [line.strip() for line in text.splitlines()]
-    names = [n for n in names if n and not n.startswith("#")]
+    # split on newlines only: str.splitlines would also split at U+2028 and other separators,
+    # cutting a name in two without a word; check_text refuses those characters instead
+    names = []
+    for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
+        name = line.strip(" \t\r")
+        if name and not name.startswith("#"):
+            names.append(check_text(name, f"the class name on line {number} of {path}", NAME_LIMIT, ClassSetError))
     if not names:
         raise ClassSetError(f"class file {path} has no class names", "write one name per line")
     seen: set[str] = set()

@@ -47,6 +47,33 @@ def check_scheduler(name: str) -> str:
     return name
 
 
+def check_device(device: str, what: str = "device") -> str:
+    """``device`` if this machine has it: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` (N below the
+    number of GPUs) or ``mps``; else an error naming it and what there is. Checked when a config
+    is read, so a bad device stops before anything is written (not in a worker, after)."""
+    import re
+
+    text = device.strip().lower()
+    if text in ("auto", "cpu"):
+        return text
+    match = re.fullmatch(r"(cuda|mps)(?::(\d+))?", text)
+    if match is None:
+        raise SynthdivError(f"{what} is {device!r}", "use auto, cpu, cuda or cuda:N (a GPU's number)")
+    import torch
+
+    if match[1] == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise SynthdivError(f"{what} is {device!r} but this machine has no Apple GPU", "use auto or cpu")
+        return text
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise SynthdivError(f"{what} is {device!r} but CUDA is not available here", "use auto or cpu")
+    if match[2] is not None and int(match[2]) >= count:
+        raise SynthdivError(f"{what} is {device!r} but this machine has {count} GPU{'s' if count > 1 else ''}"
+                            f" (cuda:0 to cuda:{count - 1})", "name one of them, or use auto")
+    return text
+
+
 def pick_device(device: str = "auto"):
     """A ``torch.device``: CUDA when available for ``auto``, else the one named."""
     import torch

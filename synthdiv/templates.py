@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synthdiv.errors import TemplateError
+from synthdiv.text import TEXT_LIMIT, check_text
 
 PLACEHOLDERS = ("{}", "{class}")
 
@@ -39,6 +40,7 @@ def parse_template(text: str) -> Template:
     """
     if not isinstance(text, str) or not text.strip():
         raise TemplateError("a prompt template is empty", "write text with {} where the class goes")
+    check_text(text, f"template {_shown(text[:60])}", TEXT_LIMIT, TemplateError)
     pieces: list[str] = []
     current: list[str] = []
     i = 0

@@ -18,9 +18,10 @@ import tomllib
 from synthdiv.classes import load_class_set, select_classes
 from synthdiv.embed import resolve_embedder
 from synthdiv.errors import ConfigError
-from synthdiv.generate import check_scheduler
+from synthdiv.generate import check_device, check_scheduler
 from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
 from synthdiv.templates import builtin_templates, parse_templates
+from synthdiv.text import NAME_LIMIT, TEXT_LIMIT, check_text
 
 SEED_MODES = ("distinct", "shared")
 DIGIT_SOURCES = ("digits", "digits-test")
@@ -170,9 +171,11 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     """Check a config table (as read from TOML) and return the experiment it describes."""
     _check_keys(data, "", where)
     name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"{where}: name must be a string, not {name!r}", f'write it in quotes: name = "{name}"')
+    if not name or not name.strip():
         raise ConfigError(f"{where}: name is missing", 'add a line such as name = "my-experiment" at the top')
-    name = name.strip()
+    name = check_text(name.strip(), f"{where}: name", NAME_LIMIT, ConfigError)
 
     classes_t = data.get("classes", {})
     templates_t = data.get("templates", {})
@@ -190,6 +193,8 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     names = classes_t.get("names")
     if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
         raise ConfigError(f"{where}: classes.names must be a list of strings", 'e.g. names = ["goldfish", "tabby cat"]')
+    for n in names or []:
+        check_text(n, f"{where}: the class name {n[:40]!r} in classes.names", NAME_LIMIT, ConfigError)
     labels = select_classes(class_set, names)
 
     texts: list[str] = []
@@ -211,6 +216,8 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     check_hub_available(source, "generation.model", g["revision"] or None)
     g["model"] = source.ref
     check_scheduler(g["scheduler"])
+    check_text(g["negative_prompt"], f"{where}: generation.negative_prompt", TEXT_LIMIT, ConfigError)
+    g["device"] = check_device(g["device"], f"{where}: generation.device")
     _int_range(g["steps"], 1, 1000, "generation.steps", where)
     if not 0.0 <= g["guidance"] <= 100.0:
         raise ConfigError(f"{where}: generation.guidance is {g['guidance']}", "use a value from 0 to 100")
@@ -229,6 +236,7 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     spec = resolve_embedder(emb["model"], emb["pretrained"], base_dir)
     emb["model"], emb["pretrained"] = spec.model, spec.pretrained
     _int_range(emb["batch_size"], 1, 65536, "embedding.batch_size", where)
+    emb["device"] = check_device(emb["device"], f"{where}: embedding.device")
 
     store = data.get("store", "")
     if not isinstance(store, str):
@@ -303,7 +311,7 @@ def load_config(path: str | Path) -> ExperimentConfig:
     """Read and check an experiment TOML file."""
     path = Path(path).expanduser()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows editors) is fine
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist", "give the path of an experiment .toml file") from None
     except (OSError, UnicodeDecodeError) as exc:
