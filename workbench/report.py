@@ -109,12 +109,47 @@ def tables_of(result: dict) -> dict[str, tuple[list[str], list[list]]]:
     return out
 
 
+# Exported strings hold names, templates and paths the user typed. Each format has one function
+# that makes a string safe in it; every string written in that format goes through it.
+_LINE_BREAKS = str.maketrans({c: " " for c in "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+def _one_line(s: str) -> str:
+    """``s`` with every character that would start a new line made a space."""
+    return s.translate(_LINE_BREAKS)
+
+
 def _tex_escape(v) -> str:
-    s = fmt(v) if not isinstance(v, str) else v
+    """A table cell or heading as LaTeX text: every special character escaped, on one line (a
+    newline in a name must not end a comment or start a command)."""
+    s = _one_line(fmt(v) if not isinstance(v, str) else v)
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
                  ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}"), ("—", "--")):
         s = s.replace(a, b)
     return s
+
+
+def _tex_comment(text: str) -> str:
+    """``text`` as LaTeX comment lines: every line, however the text breaks, starts with ``%``."""
+    return "\n".join("% " + line for line in text.translate(
+        str.maketrans({c: "\n" for c in "\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})).split("\n"))
+
+
+def _csv_cell(v):
+    """A CSV cell: numbers as they are; a string that a spreadsheet would run as a formula
+    (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``,
+    the usual guard, which spreadsheets show as text."""
+    if v is None:
+        return ""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+def _md_cell(v) -> str:
+    """A Markdown table cell: one line, ``|`` escaped, HTML's ``<``, ``>`` and ``&`` as entities."""
+    s = _one_line(fmt(v))
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path) -> list[Path]:
@@ -136,22 +171,23 @@ def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path) 
             for name, (head, rows) in tables.items():
                 buf = io.StringIO()
                 w = csv.writer(buf, lineterminator="\n")
-                w.writerow(head)
-                w.writerows([["" if v is None else v for v in row] for row in rows])
+                w.writerow([_csv_cell(h) for h in head])
+                w.writerows([[_csv_cell(v) for v in row] for row in rows])
                 write(f"{name}.csv", buf.getvalue())
             write("metadata.json", json.dumps(meta, indent=2))
         elif f == "md":
-            parts = [f"# synthdiv report: {exp['name']}\n", "```json\n" + json.dumps(meta, indent=2) + "\n```\n"]
+            # the metadata is JSON in a fenced block: json.dumps writes no raw line break and no backtick run
+            parts = [f"# synthdiv report: {_md_cell(exp['name'])}\n", "```json\n" + json.dumps(meta, indent=2) + "\n```\n"]
             for name, (head, rows) in tables.items():
                 parts.append(f"## {name}\n")
-                parts.append("| " + " | ".join(head) + " |")
+                parts.append("| " + " | ".join(_md_cell(h) for h in head) + " |")
                 parts.append("|" + "---|" * len(head))
-                parts += ["| " + " | ".join(fmt(v).replace("|", "\\|") for v in row) + " |" for row in rows]
+                parts += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
                 parts.append("")
             write("synthdiv-report.md", "\n".join(parts))
         elif f == "tex":
-            parts = ["% synthdiv report: " + exp["name"], "% needs \\usepackage{booktabs}"]
-            parts += ["% " + line for line in json.dumps(meta, indent=1).splitlines()]
+            parts = [_tex_comment("synthdiv report: " + exp["name"]), "% needs \\usepackage{booktabs}",
+                     _tex_comment(json.dumps(meta, indent=1))]
             for name, (head, rows) in tables.items():
                 parts += [f"% table: {name}", "\\begin{tabular}{l" + "r" * (len(head) - 1) + "}", "\\toprule",
                           " & ".join(_tex_escape(h) for h in head) + " \\\\", "\\midrule"]

@@ -88,3 +88,31 @@ def test_export_refuses_the_stores_own_folders_and_bad_arguments_create_nothing(
     (tmp_path / "file").write_text("x")
     out = run_cli("export", str(built), "--out", str(tmp_path / "file"))
     assert out.returncode == 2 and "--out" in out.stderr and "--store" not in out.stderr
+
+
+def test_exported_strings_are_escaped_for_each_format(tmp_path):
+    """An experiment name that breaks a LaTeX comment line into a live \\input, and class names that
+    a spreadsheet would run as formulas (as a store written before names were checked may hold)."""
+    import csv
+
+    from store import open_store
+
+    root = tmp_path / "D"
+    build(root)
+    evil_name = "x\n\\input{/etc/passwd}\u2028\\input{/etc/shadow}"
+    with open_store(root) as st, st.immediate():
+        st.conn.execute("update experiments set name = ?", [evil_name])
+        st.conn.execute("update classes set name = '=HYPERLINK(\"http://evil.example\")' where position = 0")
+        st.conn.execute("update classes set name = '@SUM(1+1)<script>|' where position = 1")
+        st.conn.execute("delete from analyses")
+    out = run_cli("export", str(root), "--out", str(tmp_path / "t"))
+    assert out.returncode == 0, out.stderr
+    tex = (tmp_path / "t" / "synthdiv-report.tex").read_text()
+    for line in tex.splitlines():
+        assert line.startswith("%") or "\\input{" not in line, line
+    cells = [c for f in (tmp_path / "t").glob("*.csv") for row in csv.reader(f.open()) for c in row]
+    assert "'=HYPERLINK(\"http://evil.example\")" in cells and "'@SUM(1+1)<script>|" in cells
+    assert not [c for c in cells if c[:1] in "=+@" or (c[:1] == "-" and not c[1:2].isdigit())]
+    md = (tmp_path / "t" / "synthdiv-report.md").read_text()
+    assert "<script>" not in md and "&lt;script&gt;\\|" in md
+    assert md.splitlines()[0] == "# synthdiv report: x \\input{/etc/passwd} \\input{/etc/shadow}"
