@@ -89,7 +89,7 @@ class SortableTable(DataTable):
             for key, _ in self.spec:
                 new = cell(r.get(key))
                 if str(self.get_cell(k, key)) != str(new):
-                    self.update_cell(k, key, new)
+                    self.update_cell(k, key, new, update_width=True)  # "9%" → "100%" widens its column
         if self._sorted:
             self._apply(*self._sorted)
 

@@ -108,6 +108,7 @@ class SetupScreen(Screen):
         self.labels: tuple[str, ...] = ()
         self.prompt_names: dict[str, str] = {}
         self.selected: set[str] = set()
+        self.given: list[str] = []
         self.templates: list[str] = list(self.data.get("templates", {}).get("custom", []))
         if self.data.get("templates", {}).get("builtin"):
             self.templates = list(builtin_templates()) + self.templates
@@ -169,10 +170,11 @@ class SetupScreen(Screen):
             return
         self.labels, self.prompt_names = cs.labels, dict(cs.prompt_names)
         self.data.setdefault("classes", {})["set"] = spec.strip()
+        self.given = [n for n in names or [] if n in self.prompt_names]  # their order is the experiment's
         if names is None:  # no names in the config: the whole set (as a config file means it)
             self.selected = set(cs.labels) if len(cs.labels) <= 100 else set()
         else:
-            self.selected = {n for n in names if n in self.prompt_names}
+            self.selected = set(self.given)
         self._fill_classes()
         self.show_status(f"class set {cs.name}: {len(cs.labels)} classes")
 
@@ -238,7 +240,10 @@ class SetupScreen(Screen):
         self._preview()
 
     def _chosen_classes(self) -> list[str]:
-        return [label for label in self.labels if label in self.selected]
+        """The chosen classes: those the config named, in its order (an experiment's class order is
+        kept), then the others chosen here, in the set's order."""
+        kept = [label for label in self.given if label in self.selected]
+        return kept + [label for label in self.labels if label in self.selected and label not in kept]
 
     def _preview(self) -> None:
         if not self.is_mounted:

@@ -3,6 +3,7 @@ gallery, prompt iteration, export, pause/cancel, help and the command palette.""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -146,6 +147,69 @@ async def test_launch_writes_the_config_and_opens_the_dashboard(tmp_path, monkey
     assert "synthdiv run THIS_FILE" in written
 
 
+def documented_keys() -> dict[str, set[str]]:
+    """Every key of docs/config.md, by section ("" for the top level)."""
+    from pathlib import Path
+
+    keys: dict[str, set[str]] = {}
+    section = None
+    for line in (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text().splitlines():
+        if line.startswith("## "):
+            found = re.search(r"`\[(\w+)\]`", line)
+            section = found.group(1) if found else ("" if line.strip() == "## Top level" else None)
+        elif section is not None and line.startswith("| `"):
+            keys.setdefault(section, set()).update(re.findall(r"`(\w+)`", line.split("|")[1]))
+    return keys
+
+
+async def test_every_documented_key_round_trips_through_the_setup_screen(tmp_path, monkeypatch):
+    """A stored experiment opened in the setup screen (n on the dashboard) and started again must
+    carry every key of docs/config.md unchanged (real.mapping and real.test_fraction were dropped)."""
+    from PIL import Image
+
+    from workbench.config import parse_config, to_table
+
+    for folder in ("n-one", "n-zero"):
+        (tmp_path / "real" / folder).mkdir(parents=True)
+        for i in range(4):
+            Image.new("L", (8, 8), 40 * i).save(tmp_path / "real" / folder / f"{i}.png")
+    (tmp_path / "map.csv").write_text("n-one,one\nn-zero,zero\n")
+    table = {
+        "name": "round", "store": str(tmp_path / "S"),
+        "classes": {"set": "digits", "names": ["one", "zero"]},
+        "templates": {"builtin": True, "custom": ["a {} drawn"]},
+        "generation": {"model": "mini-digits", "revision": "", "scheduler": "ddim", "steps": 3, "guidance": 2.5,
+                       "width": 16, "height": 16, "negative_prompt": "blurry", "images_per_prompt": 2, "seed": 7,
+                       "seeds": "shared", "batch_size": 2, "device": "cpu", "compile": True},
+        "embedding": {"model": "mini-digits", "pretrained": "", "batch_size": 8, "device": "cpu"},
+        "real": {"source": str(tmp_path / "real"), "mapping": str(tmp_path / "map.csv"), "test_fraction": 0.25},
+    }
+    documented = documented_keys()
+    for section, keys in documented.items():
+        assert keys <= set(table if section == "" else table[section]), (section, keys)
+    cfg = parse_config(table, "test", tmp_path)
+    back = to_table(cfg)
+    for section, keys in documented.items():
+        assert keys <= set(back if section == "" else back[section]), f"to_table drops {section} keys"
+
+    launched = []
+    monkeypatch.setattr(control, "launch", lambda data, store: launched.append((data, store)) or (_ for _ in ()).throw(
+        control.SynthdivError("stopped by the test", "nothing")))
+    e = build(tmp_path / "D", done=0, analysed=False)
+    with open_store(tmp_path / "D") as st:
+        st.db.execute("update experiments set config = ? where id = ?", [json.dumps(cfg.stored()), e])
+    app = WorkbenchApp(tmp_path / "D", refresh_s=60)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.action_setup()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "SetupScreen"
+        await pilot.press("ctrl+s")
+        assert await until(pilot, lambda: launched)
+    data, store = launched[0]
+    assert parse_config(data, "again", tmp_path) == dataclasses.replace(cfg, store="")
+
+
 # --- dashboard -----------------------------------------------------------------------------------
 
 async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_path):
@@ -167,6 +231,32 @@ async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_pat
         await pilot.press("3")
         assert app.screen.query_one("#tabs").active == "tab-diversity"
         assert app.screen.cursor_class() == "goldfish"
+
+
+async def test_the_share_column_widens_when_a_class_reaches_100_percent(tmp_path):
+    """At 100–110 columns the "%" column was sized for "0%" and cut "100%" to "10" as classes finished."""
+    from tests.functional.stores import COLOURS, png
+
+    e = build(tmp_path, done=0, analysed=False)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(105, 40)) as pilot:
+        assert await until(pilot, lambda: "goldfish | 0 | 8 | 0%" in text_of(app))
+        with open_store(tmp_path) as st:  # every job of every class finishes
+            from store import workers
+
+            wid = workers.register(st, e, "generation")
+            for job in jobs.claim(st, e, wid, 24):
+                png(tmp_path / f"images/{job['id']:03d}.png", COLOURS[job["class_name"]], job["id"])
+                jobs.finish(st, job["id"], {
+                    "experiment_id": e, "class_id": job["class_id"], "template_id": job["template_id"],
+                    "prompt_id": job["prompt_id"], "class_name": job["class_name"], "template": job["template"],
+                    "prompt": job["prompt"], "seed": job["seed"], "path": f"images/{job['id']:03d}.png",
+                    "sha256": "x", "width": 16, "height": 16, "model_id": "tiny-random", "steps": 4, "guidance": 5.0})
+        app.action_reload()
+        assert await until(pilot, lambda: "goldfish | 8 | 8 | 100%" in text_of(app))
+        await pilot.pause()
+        shown = app.export_screenshot().replace("&#160;", " ")
+        assert shown.count("100%") == 3, "the % column cuts 100% short"
 
 
 async def test_pause_and_cancel(tmp_path, monkeypatch):
@@ -341,3 +431,46 @@ async def test_survives_resizing_and_a_crashed_worker(tmp_path):
         assert await until(pilot, lambda: "page 1/2" in text_of(app))
         await pilot.press("escape", "3")
         assert app.screen.query_one("#tabs").active == "tab-diversity"  # the UI goes on working
+
+
+def test_synthdiv_open_exits_non_zero_after_a_crash(tmp_path, monkeypatch):
+    import workbench.app as app_module
+    from workbench import cli
+
+    build(tmp_path, done=2, analysed=False)
+
+    class Crashing(WorkbenchApp):
+        def on_mount(self) -> None:
+            raise RuntimeError("a bug in a screen")
+
+        def run(self, **kwargs):
+            return super().run(headless=True, **kwargs)
+
+    monkeypatch.setattr(app_module, "WorkbenchApp", Crashing)
+    assert cli.main(["open", str(tmp_path)]) == 1
+
+
+async def test_the_cancel_dialog_names_what_resumes_and_g_brings_the_dropped_jobs_back(tmp_path, monkeypatch):
+    e = build(tmp_path, done=10, analysed=False)
+    started = []
+    monkeypatch.setattr(control, "start_needed", lambda st, root, exp: started.append(exp["name"]) or ["generation"])
+    monkeypatch.setattr(control, "stop_workers", lambda st: 0)
+    from workbench.config import from_experiment
+
+    with open_store(tmp_path) as st:  # the settings as a run records them, so g can record the plan again
+        cfg = from_experiment(st.db["experiments"].get(e))
+        st.db.execute("update experiments set settings = ? where id = ?", [json.dumps(cfg.settings()), e])
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        said = " ".join(text_of(app).split())
+        assert "Press g later" in said and "experiment.toml" not in said  # no file there to name
+        await pilot.press("y")
+        await pilot.pause()
+        with open_store(tmp_path) as st:
+            assert jobs.counts(st, e)["pending"] == 0
+        await pilot.press("g")
+        await pilot.pause()
+    with open_store(tmp_path) as st:
+        assert jobs.counts(st, e)["pending"] == 14 and started == ["tiny"]
