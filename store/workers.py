@@ -12,14 +12,32 @@ import socket
 import time
 
 from store.core import Store, pid_alive, process_start_token
+from store.errors import StoreError
 
 LEASE_S = 120.0  # a heartbeat older than this means the worker is gone
 
 
+class AlreadyServed(StoreError):
+    """Another live worker of the same kind already serves the experiment."""
+
+    title = "Workers"
+
+
 def register(store: Store, experiment_id: int, kind: str) -> int:
-    """Record this process as a running worker of ``kind``; return its worker id."""
+    """Record this process as a running worker of ``kind``; return its worker id.
+
+    Exactly one worker of a kind serves an experiment: when a live one is already recorded, this
+    raises :class:`AlreadyServed` and records nothing. The check and the insert are one write
+    transaction, so two workers started at the same moment (two ``synthdiv run`` of one store)
+    cannot both register."""
     now = time.time()
     with store.immediate():
+        for row in store.db.query("select * from workers where experiment_id = ? and kind = ? and state = 'running'",
+                                  [experiment_id, kind]):
+            row = dict(row)
+            if row["pid"] != os.getpid() and is_alive(row):
+                raise AlreadyServed(f"a {kind} worker already serves this experiment (pid {row['pid']} on {row['host']})",
+                                    "this one leaves it the work")
         return store.db["workers"].insert(
             {
                 "experiment_id": experiment_id, "kind": kind, "pid": os.getpid(),
@@ -79,6 +97,13 @@ def mark_lost(store: Store, experiment_id: int) -> list[int]:
     for wid in lost:
         stop(store, wid, "lost", "the process ended without saying so (killed or crashed)")
     return lost
+
+
+def of_process(store: Store, experiment_id: int, pid: int) -> dict | None:
+    """The newest worker row of process ``pid`` on this host, or None (it never registered)."""
+    rows = list(store.db.query("select * from workers where experiment_id = ? and pid = ? and host = ?"
+                               " order by id desc limit 1", [experiment_id, pid, socket.gethostname()]))
+    return dict(rows[0]) if rows else None
 
 
 def recent(store: Store, experiment_id: int, limit: int = 10) -> list[dict]:

@@ -172,22 +172,43 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
         return 0
 
 
+def how_it_ended(returncode: int) -> str:
+    """A worker's exit status in words: the signal that killed it, or its exit code."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        why = " (what the kernel's out-of-memory killer sends)" if -returncode == signal.SIGKILL else ""
+        return f"was killed by {name}{why}"
+    return f"exited with status {returncode} without recording why"
+
+
 class Supervisor:
     """Keeps one generation and one embedding worker on the experiment while work remains.
 
     Workers already running for it (started by another ``synthdiv run`` or by the app) are
-    followed, not doubled. When a followed worker disappears with work left, a new one is
-    started in its place. A worker of ours that fails is not restarted: its error is reported.
+    followed, not doubled: a worker refuses to register beside a live one of its kind, so two runs
+    started together still make one set. When a followed worker disappears with work left, a new
+    one is started in its place. A worker of ours that fails and records why (a model that does not
+    load, a full disk) is not restarted: its error is reported. One that dies without a word
+    (killed by a signal — the out-of-memory killer sends SIGKILL — or crashed) is restarted after a
+    back-off, and the run says how it ended; after ``MAX_CRASHES`` in a row it gives up and says so.
     """
 
-    MAX_STARTS = 3
+    MAX_CRASHES = 3
+    BACKOFF_S = (1.0, 3.0)  # before the first and second restart
+    MAX_STARTS = 20  # starts of a kind in all: a guard against a worker that keeps leaving at once
 
     def __init__(self, st: Store, exp_id: int, root: Path, name: str, console: Console) -> None:
         self.st, self.exp_id, self.root, self.name, self.console = st, exp_id, root, name, console
         self.procs: dict[str, subprocess.Popen] = {}
         self.starts: dict[str, int] = {}
         self.failed: dict[str, int] = {}
+        self.crashes: dict[str, int] = {}
+        self.not_before: dict[str, float] = {}
         self.followed: set[int] = set()
+        self.drained = False
 
     def needed(self, now: Progressed) -> dict[str, bool]:
         generating = now.done + now.failed < now.total
@@ -195,6 +216,32 @@ class Supervisor:
             "generation": generating,
             "embedding": generating or not now.embedding_done,
         }
+
+    def _ended(self, kind: str, proc: subprocess.Popen, now: Progressed) -> None:
+        """Our ``kind`` worker has exited: note a failure it recorded, or schedule a restart."""
+        del self.procs[kind]
+        rc = proc.returncode
+        if rc == 0:
+            self.crashes[kind] = 0
+            return
+        row = workers.of_process(self.st, self.exp_id, proc.pid)
+        if row is not None and row["state"] == "failed":
+            self.failed[kind] = rc  # it said why; reported at the end
+            return
+        how = how_it_ended(rc)
+        if row is not None and row["state"] == "running":
+            workers.stop(self.st, row["id"], "lost", f"the process {how}")
+        n = self.crashes[kind] = self.crashes.get(kind, 0) + 1
+        where = f" at {now.done}/{now.total} images" if kind == "generation" else ""
+        if n >= self.MAX_CRASHES:
+            self.failed[kind] = rc
+            self.console.print(f"The {kind} worker (pid {proc.pid}) {how}{where}; that is {n} times in a row, "
+                               "so it is not started again.", style="red")
+            return
+        delay = self.BACKOFF_S[min(n - 1, len(self.BACKOFF_S) - 1)]
+        self.not_before[kind] = time.monotonic() + delay
+        self.console.print(f"The {kind} worker (pid {proc.pid}) {how}{where}; restarting it in {delay:.0f} s "
+                           f"(restart {n} of {self.MAX_CRASHES - 1}). Nothing finished is lost.", style="yellow")
 
     def tend(self, now: Progressed) -> bool:
         """Start or follow workers as needed; False once nothing runs and nothing more will."""
@@ -204,9 +251,9 @@ class Supervisor:
             if proc is not None and proc.poll() is None:
                 busy = True
                 continue
-            if proc is not None and proc.returncode != 0:
-                self.failed[kind] = proc.returncode
-            if kind == "embedding" and self.failed.get("generation") and proc is not None:
+            if proc is not None:
+                self._ended(kind, proc, now)
+            if kind == "embedding" and "generation" in self.failed and self.starts.get(kind):
                 continue  # generation failed: the embedding worker has drained and stopped
             if not need or kind in self.failed:
                 continue
@@ -216,9 +263,11 @@ class Supervisor:
                     if w["id"] not in self.followed:
                         self.followed.add(w["id"])
                         self.console.print(
-                            f"Following the {kind} worker already running (pid {w['pid']} on {w['host']})."
-                        )
+                            f"Following the {kind} worker already running (pid {w['pid']} on {w['host']}).")
                 busy = True
+                continue
+            if time.monotonic() < self.not_before.get(kind, 0.0):
+                busy = True  # a restart is due after its back-off
                 continue
             if self.starts.get(kind, 0) >= self.MAX_STARTS:
                 continue
@@ -227,11 +276,10 @@ class Supervisor:
             self.procs[kind] = start_worker(self.root, self.name, kind)
             self.starts[kind] = self.starts.get(kind, 0) + 1
             busy = True
-        gen, emb = self.procs.get("generation"), self.procs.get("embedding")
-        if gen is not None and gen.poll() not in (None, 0) and emb is not None and emb.poll() is None \
-                and not getattr(emb, "drained", False):
+        emb = self.procs.get("embedding")
+        if "generation" in self.failed and emb is not None and emb.poll() is None and not self.drained:
             emb.send_signal(signal.SIGUSR1)  # generation failed: embed what exists, then stop
-            emb.drained = True
+            self.drained = True
         return busy
 
     def status(self) -> int:

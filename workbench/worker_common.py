@@ -78,7 +78,12 @@ def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str]) ->
     flag = StopFlag()
     flag.install()
     st = open_store(root)
-    worker_id = workers.register(st, experiment_id, kind)
+    try:
+        worker_id = workers.register(st, experiment_id, kind)
+    except workers.AlreadyServed as exc:  # another run or the workbench started one first: leave it the work
+        print(exc.message, flush=True)
+        st.close()
+        return 0
     beat = Heartbeat(root, worker_id)
     beat.start()
     try:

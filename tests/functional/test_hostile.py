@@ -3,10 +3,12 @@ missing files, killed workers, two runs at once (issue 11). Nothing stored may b
 
 from __future__ import annotations
 
-import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,55 @@ def test_a_truncated_image_waiting_for_its_embedding_is_made_again_and_the_run_s
     assert f"image file {store / victim} could not be read" in log
     with open_store(store) as st:
         assert st.conn.execute("select count(*) from embeddings where kind = 'image'").fetchone()[0] == 24
+
+
+def _count(store: Path, sql: str) -> int:
+    try:
+        c = sqlite3.connect(store / "synthdiv.db", timeout=5)
+        try:
+            return c.execute(sql).fetchone()[0] or 0
+        finally:
+            c.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _start_run(config: Path, store: Path, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "160"}
+    env.pop("PYTHONPATH", None)
+    return subprocess.Popen([SYNTHDIV, "run", str(config), "--store", str(store)], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_generation_worker_killed_like_the_oom_killer_does_is_restarted_and_the_run_says_so(tmp_path):
+    config = write_config(tmp_path, tiny_text(batch_size=1, steps=60))  # slow enough to kill midway
+    store = tmp_path / "D"
+    run = _start_run(config, store, tmp_path)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and _count(store, "select count(*) from images") < 3:
+        time.sleep(0.05)
+    pid = _count(store, "select pid from workers where kind = 'generation' and state = 'running'")
+    assert pid, "no generation worker to kill"
+    os.kill(pid, signal.SIGKILL)
+    out, _ = run.communicate(timeout=300)
+    assert run.returncode == 0, out
+    text = " ".join(out.split())
+    assert f"The generation worker (pid {pid}) was killed by SIGKILL" in text and "restarting it" in text, text
+    with open_store(store) as st:
+        assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
+        assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (24, 24)
+        lost = st.conn.execute("select state, error from workers where pid = ?", [pid]).fetchone()
+        assert lost["state"] == "lost" and "SIGKILL" in lost["error"]
+
+
+def test_two_runs_of_one_store_started_together_make_one_set_of_workers(tmp_path):
+    config = write_config(tmp_path, tiny_text(batch_size=2, steps=20))
+    store = tmp_path / "D"
+    runs = [_start_run(config, store, tmp_path) for _ in range(2)]
+    outs = [r.communicate(timeout=300)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outs
+    with open_store(store) as st:
+        kinds = dict(st.conn.execute("select kind, count(*) from workers group by kind").fetchall())
+        assert kinds == {"generation": 1, "embedding": 1}, kinds
+        assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (24, 24)
+    assert any("Following the generation worker" in o for o in outs), outs
