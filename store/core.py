@@ -60,7 +60,7 @@ class StoreReadOnly(StoreError):
 
 
 def disk_full(root: Path, detail: str = "") -> StoreFull:
-    """The error for a full disk under ``root``, with the free space left there."""
+    """The error for a full disk under ``root``, with the free space left there: "disk full at PATH"."""
     try:
         free = f"{shutil.disk_usage(root).free / 2**20:.0f} MiB free"
     except OSError:
@@ -68,6 +68,20 @@ def disk_full(root: Path, detail: str = "") -> StoreFull:
     return StoreFull(f"disk full at {root} ({free}{'; ' + detail if detail else ''})",
                      "free some space on that disk (or move the store), then run the same command again: "
                      "nothing already stored is lost")
+
+
+def as_disk_full(exc: BaseException, root: Path) -> StoreFull | None:
+    """``exc`` as the full-disk error of the store at ``root`` when that is what it is (SQLite's
+    "database or disk is full", an OSError ENOSPC or EDQUOT from a file write), else None."""
+    import errno
+
+    if isinstance(exc, StoreFull):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return disk_full(Path(exc.filename).parent if exc.filename else root, exc.strerror or "")
+    if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+        return disk_full(root, f"SQLite: {exc}")
+    return None
 
 
 class _Connection(sqlite3.Connection):

@@ -304,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
     except SynthdivError as exc:
         print(f"synthdiv: error: {exc.message}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        from store.core import as_disk_full
+
+        full = as_disk_full(exc, Path.cwd())
+        if full is None:
+            raise
+        print(f"synthdiv: error: {full.message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

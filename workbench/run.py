@@ -34,13 +34,14 @@ from store import (
     real,
     workers,
 )
-from store.core import Store
+from store.core import Store, disk_full
 from store.images import slug
 from synthdiv.embed import embedder_identity, resolve_embedder
 from workbench.config import ExperimentConfig, load_config
 from workbench.console import note as console_note
 from workbench.console import problem
 from workbench.control import prepare
+from workbench.worker_common import DISK_FULL_EXIT
 
 POLL_S = 0.5
 
@@ -225,6 +226,16 @@ class Supervisor:
             self.crashes[kind] = 0
             return
         row = workers.of_process(self.st, self.exp_id, proc.pid)
+        if rc == DISK_FULL_EXIT:
+            self.failed[kind] = rc
+            full = disk_full(self.root)
+            self.console.print(f"The {kind} worker stopped: {full.message}", style="red")
+            if row is not None and row["state"] == "running":  # it could not record it: record it here
+                try:
+                    workers.stop(self.st, row["id"], "failed", full.message)
+                except Exception:  # noqa: BLE001 - still full: the next run marks it lost
+                    pass
+            return
         if row is not None and row["state"] == "failed":
             self.failed[kind] = rc  # it said why; reported at the end
             return

@@ -6,10 +6,45 @@ import os
 import signal
 import threading
 import traceback
+from pathlib import Path
 from typing import Callable
 
-from store import jobs, open_store, workers
+from store import StoreError, jobs, open_store, workers
+from store.core import as_disk_full, pid_alive
 from synthdiv.errors import SynthdivError
+
+
+DISK_FULL_EXIT = 75  # EX_TEMPFAIL: stopped because the disk is full; free space and run again
+
+
+RESERVE_BYTES = 1 << 20
+
+
+class SpaceReserve:
+    """A file of ``RESERVE_BYTES`` that a worker keeps in the store folder while it runs, and
+    deletes when the disk is full: the space it gives back lets the worker record why it stopped
+    and put its jobs back (SQLite cannot write a byte on a full disk). Reserves of dead workers
+    (their pid is in the name) are removed by the next worker."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / f".synthdiv-reserve.{os.getpid()}"
+        for old in root.glob(".synthdiv-reserve.*"):
+            try:
+                alive = pid_alive(int(old.name.rsplit(".", 1)[-1]))
+            except ValueError:
+                alive = False
+            if not alive:
+                old.unlink(missing_ok=True)
+        try:
+            with open(self.path, "wb") as f:
+                f.write(b"\0" * RESERVE_BYTES)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:  # the disk is already full: work without one
+            self.path.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def io_threads() -> int:
@@ -73,17 +108,26 @@ def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str]) ->
     """Register a worker of ``kind``, run ``body(store, worker_id, flag, heartbeat)``, record the end.
 
     ``body`` returns the final state (``done`` or ``stopped``). Exit status 0, or 1 on failure
-    with the error recorded on the worker row for the CLI and the UI to show.
+    with the error recorded on the worker row for the CLI and the UI to show; on a full disk
+    :data:`DISK_FULL_EXIT`, which tells the supervisor even when no row could be written.
     """
     flag = StopFlag()
     flag.install()
     st = open_store(root)
+    reserve = SpaceReserve(st.root)
     try:
         worker_id = workers.register(st, experiment_id, kind)
     except workers.AlreadyServed as exc:  # another run or the workbench started one first: leave it the work
+        reserve.release()
         print(exc.message, flush=True)
         st.close()
         return 0
+    except StoreError as exc:  # nothing registered: nothing to record or release
+        reserve.release()
+        st.close()
+        full = as_disk_full(exc, st.root)
+        print(exc.message, flush=True)
+        return DISK_FULL_EXIT if full is not None else 1
     beat = Heartbeat(root, worker_id)
     beat.start()
     try:
@@ -91,10 +135,23 @@ def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str]) ->
         workers.stop(st, worker_id, state)
         return 0
     except BaseException as exc:  # noqa: BLE001 - a worker records every failure before it exits
-        workers.stop(st, worker_id, "failed", error_text(exc))
-        print(error_text(exc), flush=True)
-        return 1
+        full = as_disk_full(exc, st.root)
+        text = full.message if full is not None else error_text(exc)
+        reserve.release()  # room to record it
+        try:
+            workers.stop(st, worker_id, "failed", text)
+        except Exception:  # noqa: BLE001 - a full disk may refuse even this; the exit status says it
+            pass
+        try:
+            print(text, flush=True)
+        except OSError:
+            pass
+        return DISK_FULL_EXIT if full is not None else 1
     finally:
         beat.close()
-        jobs.release(st, worker_id)
+        try:
+            jobs.release(st, worker_id)
+        except StoreError:  # a full disk: the next run puts its jobs back (the worker is not alive then)
+            pass
         st.close()
+        reserve.release()

@@ -158,3 +158,41 @@ def test_two_runs_of_one_store_started_together_make_one_set_of_workers(tmp_path
         assert kinds == {"generation": 1, "embedding": 1}, kinds
         assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (24, 24)
     assert any("Following the generation worker" in o for o in outs), outs
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1.5 MiB file system (tmpfs; needs root, as CI has), grown to 64 MiB by calling the result."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1536k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small file system here (not root)")
+    try:
+        yield mnt, lambda: subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_full_disk_is_said_recorded_truthfully_and_the_next_run_finishes(tmp_path, small_disk):
+    mnt, grow = small_disk
+    store = mnt / "D"
+    # 256-px noise PNGs (~0.2 MB each): the disk fills after a few images
+    config = write_config(tmp_path, tiny_text(width=256, height=256, steps=1, batch_size=2))
+    out = synthdiv("run", str(config), "--store", str(store), cwd=tmp_path, timeout=600)
+    said = out.stdout + out.stderr
+    assert out.returncode != 0, said
+    assert f"disk full at {store}" in " ".join(said.split()), said
+    assert "Traceback" not in said and "OperationalError" not in said
+    again = synthdiv("run", str(config), "--store", str(store), cwd=tmp_path, timeout=600)
+    said = again.stdout + again.stderr
+    assert again.returncode != 0 and "disk full at" in said and "Traceback" not in said, said
+    with open_store(store, readonly=True) as st:
+        states = [r[0] for r in st.conn.execute("select state from workers")]
+        assert "running" not in states, states  # no worker left "running" after it ended
+    grow()
+    last = synthdiv("run", str(config), "--store", str(store), cwd=tmp_path, timeout=600)
+    assert last.returncode == 0, last.stdout + last.stderr
+    with open_store(store) as st:
+        assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
+        assert st.conn.execute("select count(*) from images").fetchone()[0] == 24
+        assert st.conn.execute("select count(*) from embeddings where kind = 'image'").fetchone()[0] == 24
