@@ -190,5 +190,12 @@ def _v3(db: sqlite_utils.Database) -> None:
     c.execute("create index jobs_errors on jobs (experiment_id, id) where error is not null")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """What the model read of each image's prompt: its token count, and the text it saw when the
+    text encoder cut it (NULL when it read it all; NULL counts for images made before this)."""
+    db["images"].add_column("prompt_tokens", int)
+    db["images"].add_column("prompt_seen", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -148,6 +148,7 @@ class Generator:
         self.pipe.set_progress_bar_config(disable=True)
         self.speedups = self._speed_up(compile_unet) if self.device.type == "cuda" else []
         self._call_params = set(inspect.signature(self.pipe.__call__).parameters)
+        self.tokenizer = getattr(self.pipe, "tokenizer", None)  # what reads the prompts (first encoder)
         self.provenance = {
             "model_id": source.ref,
             "model_revision": revision or "",
@@ -225,6 +226,15 @@ class Generator:
                 "give a folder written by save_pretrained (with model_index.json), or a hub id "
                 "that is cached or reachable",
             ) from None
+
+    def readings(self, prompts: list[str]) -> list:
+        """What the model reads of each prompt (:class:`synthdiv.prompts.Reading`); token counts
+        are None for a pipeline without a tokenizer."""
+        from synthdiv.prompts import Reading, readings
+
+        if self.tokenizer is None:
+            return [Reading(None, None) for _ in prompts]
+        return readings(self.tokenizer, prompts)
 
     def generate_fitting(self, prompts: list[str], seeds: list[int], settings: GenerationSettings,
                          limit: int | None = None) -> tuple[list, int]:

@@ -188,6 +188,10 @@ class WorkbenchApp(App):
         setup = self.screen
         try:
             root, cfg, prepared, started = control.launch(data, store)
+            from workbench.plan import long_prompt_notes
+
+            for note in cfg.notes() + long_prompt_notes(cfg):
+                self.call_from_thread(self.notify, note, title="Note", severity="warning", timeout=20)
         except SynthdivError as exc:
             self.call_from_thread(setup.show_error, exc.message)
             return

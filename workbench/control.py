@@ -93,7 +93,7 @@ def launch(data: dict[str, Any], store_dir: str | Path) -> tuple[Path, Experimen
     with open_store(root, create=True) as st:
         prepared = prepare(st, cfg)
         (root / CONFIG_FILE).write_text(to_toml(to_table(cfg)), encoding="utf-8")
-        started = start_workers(st, root, cfg.name)
+        started = start_needed(st, root, experiments.get(st, cfg.name))
     return root, cfg, prepared, started
 
 

@@ -99,7 +99,6 @@ class BatchWriter:
     def __init__(self, root: Path, experiment_id: int, worker_id: int, settings: GenerationSettings,
                  provenance: dict, beat, encoders: int = 1) -> None:
         from concurrent.futures import ThreadPoolExecutor
-
         self.root, self.experiment_id, self.worker_id = root, experiment_id, worker_id
         self.settings, self.prov, self.beat = settings, provenance, beat
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer")
@@ -108,9 +107,12 @@ class BatchWriter:
         self._pending = None
         self._store = None
 
-    def submit(self, batch: list[dict], images: list) -> None:
+    def submit(self, batch: list[dict], images: list, readings: list | None = None) -> None:
+        """Store ``images`` of the jobs in ``batch``; ``readings``: what the model read of each
+        prompt (:meth:`Generator.readings`, taken in the generating thread: a tokenizer is not
+        shared across threads), recorded with the image."""
         self.wait()
-        self._pending = self._pool.submit(self._write, batch, images)
+        self._pending = self._pool.submit(self._write, batch, images, readings)
 
     def wait(self) -> None:
         if self._pending is not None:
@@ -130,7 +132,9 @@ class BatchWriter:
         if self._store is not None:
             self._store.close()
 
-    def _write(self, batch: list[dict], images: list) -> None:
+    def _write(self, batch: list[dict], images: list, readings: list | None) -> None:
+        from synthdiv.prompts import Reading
+
         from store import open_store
 
         if self._store is None:
@@ -138,7 +142,8 @@ class BatchWriter:
         st, settings, prov = self._store, self.settings, self.prov
         encode = self._encoders.map if self._encoders is not None else map
         files = encode(self._file, batch, images)  # the PNGs (in parallel); the rows below, in order
-        for job, image, (rel, digest) in zip(batch, images, files, strict=True):
+        read = readings or [Reading(None, None)] * len(batch)
+        for job, image, (rel, digest), reading in zip(batch, images, files, read, strict=True):
             jobs.finish(st, job["id"], {
                 "experiment_id": self.experiment_id, "class_id": job["class_id"],
                 "template_id": job["template_id"], "prompt_id": job["prompt_id"],
@@ -148,7 +153,7 @@ class BatchWriter:
                 "model_id": prov["model_id"], "model_revision": prov["model_revision"],
                 "model_hash": prov["model_hash"], "scheduler": prov["scheduler"], "steps": settings.steps,
                 "guidance": settings.guidance, "dtype": prov["dtype"], "device": prov["device"],
-                "worker_id": self.worker_id,
+                "worker_id": self.worker_id, "prompt_tokens": reading.tokens, "prompt_seen": reading.seen,
             })
             self.beat.processed += 1
 
@@ -206,5 +211,5 @@ def _generate(st: Store, experiment_id: int, generator: Generator, settings: Gen
                 raise
             continue
         failed_batches = 0
-        writer.submit(batch, images)
+        writer.submit(batch, images, generator.readings([j["prompt"] for j in batch]))
     return "stopped"

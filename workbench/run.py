@@ -41,6 +41,7 @@ from workbench.config import ExperimentConfig, load_config
 from workbench.console import note as console_note
 from workbench.console import problem
 from workbench.control import prepare
+from workbench.plan import long_prompt_notes
 from workbench.worker_common import DISK_FULL_EXIT
 
 POLL_S = 0.5
@@ -122,7 +123,7 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console) ->
     with open_store(root, create=True) as st:
         p = prepare(st, cfg)
         exp_id = p.experiment_id
-        for note in cfg.notes():
+        for note in cfg.notes() + long_prompt_notes(cfg):
             console.print(console_note(note))
         console.print(
             f"Experiment {cfg.name}: {len(cfg.classes)} classes × {len(cfg.templates)} templates"

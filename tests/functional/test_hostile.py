@@ -196,3 +196,20 @@ def test_a_full_disk_is_said_recorded_truthfully_and_the_next_run_finishes(tmp_p
         assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
         assert st.conn.execute("select count(*) from images").fetchone()[0] == 24
         assert st.conn.execute("select count(*) from embeddings where kind = 'image'").fetchone()[0] == 24
+
+
+def test_long_prompts_are_warned_at_start_and_each_image_records_what_the_model_saw(tmp_path):
+    """Two templates sharing a long prefix: the model reads the same 77 tokens of both."""
+    prefix = "a photo of a {} " + "in a very detailed and elaborate setting " * 12
+    text = TINY.read_text().replace('"a photo of a {}.", "a drawing of a {class}."',
+                                    f'"{prefix} at noon.", "{prefix} at night."')
+    config = write_config(tmp_path, text)
+    out = synthdiv("run", str(config), "--store", str(tmp_path / "D"), cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    said = " ".join(out.stdout.split())
+    assert "6 prompts are longer than the text encoder of tiny-random reads (77 tokens)" in said
+    with open_store(tmp_path / "D") as st:
+        rows = [dict(r) for r in st.conn.execute("select prompt, prompt_tokens, prompt_seen from images")]
+    assert len(rows) == 24 and all(r["prompt_tokens"] > 77 for r in rows)
+    assert all(r["prompt_seen"] and "noon" not in r["prompt_seen"] and "night" not in r["prompt_seen"] for r in rows)
+    assert len({r["prompt_seen"] for r in rows}) == 3  # one text seen per class, whatever the template

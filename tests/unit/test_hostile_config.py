@@ -64,3 +64,14 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
 def test_auto_and_cpu_devices_pass(tmp_path):
     cfg = load_config(write_config(tmp_path, tiny_text(device="CPU")))
     assert cfg.generation.device == "cpu"
+
+
+def test_prompts_longer_than_the_text_encoder_reads_are_warned_about_with_their_token_count(tmp_path):
+    from workbench.plan import long_prompt_notes
+
+    long = "a photo of a {} " + "in a very detailed and elaborate setting " * 12
+    cfg = load_config(write_config(tmp_path, TINY.read_text().replace('"a photo of a {}."', f'"{long}"')))
+    notes = long_prompt_notes(cfg)
+    assert len(notes) == 1 and "3 prompts are longer than the text encoder of tiny-random reads (77 tokens)" in notes[0]
+    assert "tokens" in notes[0] and "Shorten the templates" in notes[0]
+    assert long_prompt_notes(load_config(TINY)) == []
