@@ -8,9 +8,10 @@ Classes, templates and seeds may be added later: the new jobs join the queue.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from store.core import Store
 from store.errors import StoreError
@@ -141,12 +142,17 @@ def register_plan(
     templates: list[str],
     prompts: Iterable[tuple[str, str, str]],
     jobs: Iterable[tuple[str, str, int]],
+    batch: int = 50_000,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Insert what is missing of the plan; return how many new jobs joined the queue.
 
     ``classes``: (label, name used in prompts); ``prompts``: (class label, template text, prompt
-    text); ``jobs``: (class label, template text, seed).
-    Everything already there is left as it is (INSERT OR IGNORE on the unique keys).
+    text); ``jobs``: (class label, template text, seed), any iterable — it is read ``batch`` jobs
+    at a time, each batch in its own transaction, so memory stays bounded whatever the plan's size
+    and an interrupted registration resumes where it stopped. ``progress(jobs seen so far)`` is
+    called after each batch. Everything already there is left as it is (INSERT OR IGNORE on the
+    unique keys).
     """
     e = experiment_id
     with store.immediate():
@@ -165,13 +171,22 @@ def register_plan(
                 "select class_id, template_id, id from prompts where experiment_id = ?", [e]
             )
         }
+    added = seen = 0
+    it = iter(jobs)
+    while True:
         rows = []
-        for cn, tt, seed in jobs:
+        for cn, tt, seed in itertools.islice(it, batch):
             ci, ti = class_ids[cn], template_ids[tt]
             rows.append((e, ci, ti, prompt_ids[(ci, ti)], int(seed)))
-        cur = c.executemany(
-            "insert or ignore into jobs (experiment_id, class_id, template_id, prompt_id, seed, state)"
-            " values (?, ?, ?, ?, ?, 'pending')",
-            rows,
-        )
-        return cur.rowcount  # rows this statement inserted (not those its triggers wrote)
+        if not rows:
+            return added
+        with store.immediate():
+            cur = store.conn.executemany(
+                "insert or ignore into jobs (experiment_id, class_id, template_id, prompt_id, seed, state)"
+                " values (?, ?, ?, ?, ?, 'pending')",
+                rows,
+            )
+            added += cur.rowcount  # rows this statement inserted (not those its triggers wrote)
+        seen += len(rows)
+        if progress is not None:
+            progress(seen)

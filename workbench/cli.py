@@ -38,7 +38,7 @@ The experiment file format is described in docs/config.md.
 def _cmd_run(args: argparse.Namespace) -> int:
     from workbench.run import run_experiment
 
-    return run_experiment(args.config, args.store, text_console())
+    return run_experiment(args.config, args.store, text_console(), yes=args.yes)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -236,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "again resumes; nothing is done twice.")
     p.add_argument("config", help="experiment file (TOML; see docs/config.md)")
     p.add_argument("--store", metavar="DIR", help="store folder (default: the config's store key, else runs/NAME)")
+    p.add_argument("--yes", action="store_true",
+                   help="run a plan of more than 2,000,000 images (refused without it: usually a typo)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("status", help="counts of images, embeddings and jobs in a store")

@@ -18,7 +18,7 @@ from store import check_writable, experiments, images, jobs, open_store, workers
 from store.core import Store
 from synthdiv.errors import SynthdivError
 from workbench.config import ExperimentConfig, from_experiment, parse_config, to_table
-from workbench.plan import expand
+from workbench.plan import check_size, jobs_of, prompts_and_classes, size
 from workbench.real import register_real
 
 CONFIG_FILE = "experiment.toml"
@@ -43,17 +43,18 @@ def requeue_missing(st: Store, experiment_id: int) -> list[str]:
     return images.requeue(st, [r["id"] for r in gone], "the image file was missing when the experiment was started")
 
 
-def prepare(st: Store, cfg: ExperimentConfig) -> Prepared:
+def prepare(st: Store, cfg: ExperimentConfig, progress=None) -> Prepared:
     """Record the experiment and what is missing of its plan (jobs not in the queue, recorded
     images whose file is gone), put back work that stopped half-way, and add its real images.
-    Nothing already stored changes."""
-    plan = expand(cfg)
+    Nothing already stored changes. The jobs are registered in bounded batches, whatever the
+    plan's size; ``progress(jobs registered so far)`` follows them."""
     exp_id = experiments.ensure(st, cfg.name, cfg.stored(), cfg.settings())
-    added = experiments.register_plan(st, exp_id, plan.classes, plan.templates, plan.prompts, plan.jobs)
+    added = experiments.register_plan(st, exp_id, list(cfg.classes), list(cfg.templates), prompts_and_classes(cfg),
+                                      jobs_of(cfg), progress=progress)
     reclaimed = jobs.reclaim(st, exp_id)
     retried = jobs.retry_failed(st, exp_id)
     missing = requeue_missing(st, exp_id)
-    return Prepared(exp_id, len(plan.jobs), added, reclaimed, retried, register_real(st, exp_id, cfg), tuple(missing))
+    return Prepared(exp_id, size(cfg), added, reclaimed, retried, register_real(st, exp_id, cfg), tuple(missing))
 
 
 def _toml_value(v: Any) -> str:
@@ -89,6 +90,7 @@ def launch(data: dict[str, Any], store_dir: str | Path) -> tuple[Path, Experimen
     """Check the config, write it to the store as ``experiment.toml``, record the plan and start
     the workers. Bad input raises before anything is written."""
     cfg = check(data)
+    check_size(cfg, False, "run it from a shell: synthdiv run CONFIG --yes")
     root = check_writable(store_dir)
     with open_store(root, create=True) as st:
         prepared = prepare(st, cfg)

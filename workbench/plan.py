@@ -16,23 +16,46 @@ class Plan:
     jobs: list[tuple[str, str, int]]  # (class label, template, seed)
 
 
+PLAN_CAP = 2_000_000  # images in a plan above which synthdiv run asks for --yes
+
+
+def size(cfg: ExperimentConfig) -> int:
+    """How many images the plan holds, without expanding it."""
+    return len(cfg.classes) * len(cfg.templates) * cfg.generation.images_per_prompt
+
+
+def check_size(cfg: ExperimentConfig, yes: bool, how: str = "pass --yes to run it anyway") -> int:
+    """The plan's size; a :class:`ConfigError` when it is over :data:`PLAN_CAP` and ``yes`` is not
+    given (a typo of a few zeros must not start years of work, nor fill the disk with a queue)."""
+    from synthdiv.errors import ConfigError
+
+    n = size(cfg)
+    if n > PLAN_CAP and not yes:
+        raise ConfigError(
+            f"the plan of {cfg.name!r} has {n:,} images ({len(cfg.classes):,} classes × {len(cfg.templates):,} "
+            f"templates × {cfg.generation.images_per_prompt:,} per prompt), more than {PLAN_CAP:,}",
+            f"check classes, templates and images_per_prompt, or {how}")
+    return n
+
+
+def jobs_of(cfg: ExperimentConfig):
+    """Every job (class label, template, seed), one at a time, in the order of :func:`expand`."""
+    for label, _ in cfg.classes:
+        for template in cfg.templates:
+            for s in cfg.seeds_for(label, template):
+                yield label, template, s
+
+
+def prompts_and_classes(cfg: ExperimentConfig) -> list[tuple[str, str, str]]:
+    """Every prompt (class label, template, prompt text): classes × templates, small beside the jobs."""
+    parsed = [parse_template(t) for t in cfg.templates]
+    return [(label, t.text, t.render(name)) for label, name in cfg.classes for t in parsed]
+
+
 def expand(cfg: ExperimentConfig) -> Plan:
-    """Every prompt and every job of the experiment, in class-major, template-minor order."""
-    parsed = [parse_template(t) for t in cfg.templates]
-    prompts, jobs = [], []
-    for label, name in cfg.classes:
-        for template in parsed:
-            prompts.append((label, template.text, template.render(name)))
-            jobs += [(label, template.text, s) for s in cfg.seeds_for(label, template.text)]
-    return Plan(list(cfg.classes), list(cfg.templates), prompts, jobs)
-
-
-def prompts_of(cfg: ExperimentConfig):
-    """Every prompt text of the experiment, one at a time (class-major, template-minor)."""
-    parsed = [parse_template(t) for t in cfg.templates]
-    for _, name in cfg.classes:
-        for template in parsed:
-            yield template.render(name)
+    """Every prompt and every job of the experiment, in class-major, template-minor order, as lists
+    (for small plans and tests; :func:`jobs_of` gives the jobs one at a time)."""
+    return Plan(list(cfg.classes), list(cfg.templates), prompts_and_classes(cfg), list(jobs_of(cfg)))
 
 
 def long_prompt_notes(cfg: ExperimentConfig) -> list[str]:
@@ -45,7 +68,7 @@ def long_prompt_notes(cfg: ExperimentConfig) -> list[str]:
                                  cfg.generation.revision or None)
     if tokenizer is None:
         return []
-    limit, long = too_long(tokenizer, prompts_of(cfg))
+    limit, long = too_long(tokenizer, (prompt for _, _, prompt in prompts_and_classes(cfg)))
     if not long:
         return []
     prompt, n = long[0]

@@ -41,7 +41,7 @@ from workbench.config import ExperimentConfig, load_config
 from workbench.console import note as console_note
 from workbench.console import problem
 from workbench.control import prepare
-from workbench.plan import long_prompt_notes
+from workbench.plan import check_size, long_prompt_notes
 from workbench.worker_common import DISK_FULL_EXIT
 
 POLL_S = 0.5
@@ -62,6 +62,16 @@ class Progressed:
     def embedding_done(self) -> bool:
         return (self.embedded >= self.done and self.texts_embedded >= self.prompts
                 and self.real_embedded >= self.real)
+
+
+def _prepare_with_progress(st: Store, cfg: ExperimentConfig, planned: int, console: Console):
+    """:func:`prepare`, with a progress bar while a large plan's jobs are registered."""
+    if planned < 200_000:
+        return prepare(st, cfg)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("recording the plan", total=planned)
+        return prepare(st, cfg, progress=lambda n: bar.update(task, completed=n))
 
 
 def default_store(cfg: ExperimentConfig) -> Path:
@@ -115,13 +125,14 @@ def measure(st: Store, experiment_id: int, model: str) -> Progressed:
     )
 
 
-def run_experiment(config_path: str, store_dir: str | None, console: Console) -> int:
+def run_experiment(config_path: str, store_dir: str | None, console: Console, yes: bool = False) -> int:
     cfg = load_config(config_path)
+    planned = check_size(cfg, yes)
     model_name, _ = embedder_identity(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))
     root = check_writable(store_dir or default_store(cfg))
     started = time.monotonic()
     with open_store(root, create=True) as st:
-        p = prepare(st, cfg)
+        p = _prepare_with_progress(st, cfg, planned, console)
         exp_id = p.experiment_id
         for note in cfg.notes() + long_prompt_notes(cfg):
             console.print(console_note(note))

@@ -75,3 +75,37 @@ def test_prompts_longer_than_the_text_encoder_reads_are_warned_about_with_their_
     assert len(notes) == 1 and "3 prompts are longer than the text encoder of tiny-random reads (77 tokens)" in notes[0]
     assert "tokens" in notes[0] and "Shorten the templates" in notes[0]
     assert long_prompt_notes(load_config(TINY)) == []
+
+
+def test_a_huge_plan_is_refused_without_yes_before_anything_is_written(tmp_path):
+    from tests.helpers import run_cli
+
+    text = ('name = "everything"\n[classes]\nset = "imagenet"\n[templates]\nbuiltin = true\n'
+            '[generation]\nmodel = "tiny-random"\nimages_per_prompt = 100000\n[embedding]\nmodel = "tiny-random"\n')
+    config = write_config(tmp_path, text)
+    out = run_cli("run", str(config), "--store", str(tmp_path / "D"), timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "has 8,000,000,000 images (1,000 classes × 80 templates × 100,000 per prompt)" in out.stderr
+    assert "--yes" in out.stderr
+    assert not (tmp_path / "D").exists()
+
+
+def test_plans_are_registered_in_bounded_batches_with_progress(tmp_path):
+    from store import experiments, jobs, open_store
+
+    consumed, seen_at_progress = [0], []
+
+    def many():
+        for seed in range(25_000):
+            consumed[0] += 1
+            yield ("a", "t {}", seed)
+
+    with open_store(tmp_path, create=True) as st:
+        e = experiments.ensure(st, "big", {}, {})
+        added = experiments.register_plan(st, e, [("a", "a")], ["t {}"], [("a", "t {}", "t a")], many(),
+                                          batch=10_000, progress=lambda n: seen_at_progress.append((n, consumed[0])))
+        assert added == 25_000 and jobs.counts(st, e)["pending"] == 25_000
+        # never more than one batch read ahead of what was written
+        assert seen_at_progress == [(10_000, 10_000), (20_000, 20_000), (25_000, 25_000)]
+        again = experiments.register_plan(st, e, [("a", "a")], ["t {}"], [("a", "t {}", "t a")], many())
+        assert again == 0
