@@ -128,7 +128,7 @@ async def test_setup_loads_imagenet_and_searches_it(tmp_path):
 
 async def test_launch_writes_the_config_and_opens_the_dashboard(tmp_path, monkeypatch):
     started = []
-    monkeypatch.setattr(control, "start_workers", lambda st, root, name: started.append(name) or ["generation"])
+    monkeypatch.setattr(control, "start_needed", lambda st, root, exp: started.append(exp["name"]) or ["generation"])
     data = {"name": "tiny", "classes": {"set": "imagenet", "names": ["goldfish"]},
             "templates": {"custom": ["a photo of a {}."]},
             "generation": {"model": "tiny-random", "width": 32, "height": 32, "images_per_prompt": 2},
