@@ -103,23 +103,20 @@ class _Connection(sqlite3.Connection):
                                  "this command only reads it; to change it, use a writable copy of the folder")
         return exc
 
-    def execute(self, *args, **kwargs):
+    def _guarded(self, method, *args, **kwargs):
         try:
-            return super().execute(*args, **kwargs)
+            return method(self, *args, **kwargs)
         except sqlite3.OperationalError as exc:
             better = self._translate(exc)
             if better is exc:
                 raise
             raise better from None
 
+    def execute(self, *args, **kwargs):
+        return self._guarded(sqlite3.Connection.execute, *args, **kwargs)
+
     def executemany(self, *args, **kwargs):
-        try:
-            return super().executemany(*args, **kwargs)
-        except sqlite3.OperationalError as exc:
-            better = self._translate(exc)
-            if better is exc:
-                raise
-            raise better from None
+        return self._guarded(sqlite3.Connection.executemany, *args, **kwargs)
 
 
 def _no_space(root: Path) -> bool:

@@ -91,7 +91,7 @@ class StoreView:
         with open_store(self.root) as st:
             exp = self._exp(st)
             added = add_template(st, exp["id"], from_experiment(exp), class_label, template, n)
-            return added, control.start_workers(st, self.root, exp["name"])
+            return added, control.start_needed(st, self.root, exp)  # not the whole plan again: just these jobs
 
     def class_jobs(self, class_label: str) -> dict:
         with open_store(self.root) as st:

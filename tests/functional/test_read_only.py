@@ -116,3 +116,16 @@ def test_exported_strings_are_escaped_for_each_format(tmp_path):
     md = (tmp_path / "t" / "synthdiv-report.md").read_text()
     assert "<script>" not in md and "&lt;script&gt;\\|" in md
     assert md.splitlines()[0] == "# synthdiv report: x \\input{/etc/passwd} \\input{/etc/shadow}"
+
+
+async def test_the_workbench_opens_a_store_on_a_read_only_file_system(read_only_copy):
+    from tests.functional.test_workbench import text_of, until
+    from workbench.app import WorkbenchApp
+
+    app = WorkbenchApp(read_only_copy, refresh_s=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await until(pilot, lambda: "goldfish" in text_of(app) and "24 made" not in text_of(app), tries=200)
+        assert "tiny" in text_of(app)
+        await pilot.press("g")  # starting workers cannot write: said, not a crash
+        await pilot.pause()
+    assert app.return_code in (0, None)

@@ -346,7 +346,7 @@ async def test_gallery_shows_provenance_at_once_while_the_nearest_real_images_ar
 
 async def test_iteration_queues_one_class_and_compares_templates(tmp_path, monkeypatch):
     e = build(tmp_path, done=24)
-    monkeypatch.setattr(control, "start_workers", lambda st, root, name: ["generation", "embedding"])
+    monkeypatch.setattr(control, "start_needed", lambda st, root, exp: ["generation", "embedding"])
     app = WorkbenchApp(tmp_path, refresh_s=60)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("2")  # four causes: the cursor is on its first row
