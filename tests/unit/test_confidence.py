@@ -1,0 +1,72 @@
+"""Bootstrap intervals and CMMD against known answers (issue 12, statistics)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from synthdiv import metrics as m
+from synthdiv.confidence import bootstrap, paired_difference
+
+
+def test_the_95_percent_interval_of_a_bernoulli_accuracy_covers_the_truth_about_95_percent_of_the_time():
+    rng = np.random.default_rng(1)
+    p, n, reps = 0.3, 200, 400
+    covered = 0
+    for r in range(reps):
+        sample = (rng.random(n) < p).astype(float)
+        ci = bootstrap(sample, draws=500, seed=r)
+        covered += ci.low <= p <= ci.high
+        assert ci.low <= ci.value <= ci.high and ci.n == n
+    assert 0.91 <= covered / reps <= 0.98, covered / reps
+
+
+def test_an_interval_narrows_as_n_grows_and_a_generic_statistic_works():
+    rng = np.random.default_rng(2)
+    small, large = rng.normal(size=50), rng.normal(size=5000)
+    a, b = bootstrap(small), bootstrap(large)
+    assert (b.high - b.low) < (a.high - a.low) / 5  # ~ 1/sqrt(n): 10× narrower
+    med = bootstrap(large, statistic=np.median, draws=200)
+    assert med.low < 0 < med.high
+    with pytest.raises(ValueError, match="at least 2"):
+        bootstrap(np.array([1.0]))
+
+
+def test_the_paired_difference_finds_a_small_real_gain_that_class_difficulty_would_hide():
+    rng = np.random.default_rng(3)
+    difficulty = rng.uniform(0.2, 0.9, size=100)  # per-class accuracy varies a lot between classes
+    a = difficulty + 0.03 + rng.normal(0, 0.01, 100)  # experiment A: 3 points better on every class
+    b = difficulty + rng.normal(0, 0.01, 100)
+    d = paired_difference(a, b)
+    assert d.excludes(0) and abs(d.value - 0.03) < 0.01
+    ia, ib = bootstrap(a), bootstrap(b)
+    assert ia.low < ib.high  # unpaired, the two intervals overlap: the gain is hidden
+    same = paired_difference(b + rng.normal(0, 0.01, 100), b)
+    assert not same.excludes(0)
+
+
+def _cmmd_direct(a, b, sigma=10.0, scale=1000.0):
+    a, b = m.normalise(a), m.normalise(b)
+    k = lambda x, y: np.exp(-((x[:, None, :] - y[None, :, :]) ** 2).sum(-1) / (2 * sigma ** 2))  # noqa: E731
+    kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
+    ma, nb = len(a), len(b)
+    return scale * ((kaa.sum() - np.trace(kaa)) / (ma * (ma - 1)) + (kbb.sum() - np.trace(kbb)) / (nb * (nb - 1))
+                    - 2 * kab.mean())
+
+
+def test_cmmd_matches_a_direct_implementation_in_chunks(monkeypatch):
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(40, 16)), rng.normal(0.3, 1, size=(25, 16))
+    monkeypatch.setattr(m, "CHUNK", 7)  # several row blocks
+    assert m.cmmd(a, b) == pytest.approx(_cmmd_direct(a, b), rel=1e-10, abs=1e-12)
+
+
+def test_cmmd_is_zero_for_one_distribution_and_grows_with_the_shift():
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(400, 32))
+    same = m.cmmd(base, rng.normal(size=(400, 32)))
+    shifts = [m.cmmd(base, rng.normal(size=(400, 32)) + s * np.eye(32)[0] * 3) for s in (0.25, 0.5, 1.0, 2.0)]
+    assert abs(same) < shifts[0] / 3
+    assert all(x < y for x, y in zip(shifts, shifts[1:], strict=False)), shifts
+    with pytest.raises(ValueError, match="at least 2"):
+        m.cmmd(base[:1], base)
