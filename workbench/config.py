@@ -127,7 +127,7 @@ class ExperimentConfig:
 
 
 _SECTIONS = {
-    "": {"name", "store", "classes", "templates", "generation", "embedding", "real"},
+    "": {"name", "store", "classes", "templates", "generation", "embedding", "real", "sweep"},
     "real": {"source", "mapping", "test_fraction"},
     "classes": {"set", "names"},
     "templates": {"builtin", "custom"},
@@ -170,6 +170,8 @@ def _int_range(value: int, lo: int, hi: int, name: str, where: str) -> int:
 def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> ExperimentConfig:
     """Check a config table (as read from TOML) and return the experiment it describes."""
     _check_keys(data, "", where)
+    if "sweep" in data:
+        raise ConfigError(f"{where}: a sweep is not allowed here", "run a sweep file with synthdiv run")
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise ConfigError(f"{where}: name must be a string, not {name!r}", f'write it in quotes: name = "{name}"')
@@ -308,7 +310,18 @@ def from_experiment(exp: dict[str, Any]) -> ExperimentConfig:
 
 
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and check an experiment TOML file."""
+    """Read and check an experiment TOML file (of one experiment: a sweep gives several, see
+    :func:`load_configs`)."""
+    configs = load_configs(path)
+    if len(configs) != 1:
+        raise ConfigError(f"{path} is a sweep of {len(configs)} experiments", "run it with synthdiv run")
+    return configs[0]
+
+
+def load_configs(path: str | Path) -> list[ExperimentConfig]:
+    """Read and check an experiment TOML file: its experiment, or every experiment of its sweep
+    (:mod:`workbench.sweep`), each checked in full before any is run."""
+    from workbench.sweep import expand
     path = Path(path).expanduser()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark (Windows editors) is fine
@@ -318,4 +331,6 @@ def load_config(path: str | Path) -> ExperimentConfig:
         raise ConfigError(f"cannot read config file {path} ({exc})", "check the file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc})", "fix the syntax at that line") from None
-    return parse_config(data, str(path), path.resolve().parent)
+    if "sweep" in data and not isinstance(data.get("name"), str):
+        parse_config({k: v for k, v in data.items() if k != "sweep"}, str(path), path.resolve().parent)  # says why
+    return [parse_config(table, str(path), path.resolve().parent) for table in expand(data, str(path))]

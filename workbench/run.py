@@ -37,7 +37,7 @@ from store import (
 from store.core import Store, disk_full
 from store.images import slug
 from synthdiv.embed import embedder_identity, resolve_embedder
-from workbench.config import ExperimentConfig, load_config
+from workbench.config import ExperimentConfig, load_configs
 from workbench.console import note as console_note
 from workbench.console import problem
 from workbench.control import prepare
@@ -126,8 +126,25 @@ def measure(st: Store, experiment_id: int, model: str) -> Progressed:
 
 
 def run_experiment(config_path: str, store_dir: str | None, console: Console, yes: bool = False) -> int:
-    cfg = load_config(config_path)
-    planned = check_size(cfg, yes)
+    """Run the file's experiment, or each experiment of its sweep in turn (every one checked
+    first); 0 when all finished, 130 on Ctrl-C, else 1 (the others still ran)."""
+    cfgs = load_configs(config_path)
+    sizes = [check_size(cfg, yes) for cfg in cfgs]
+    if len(cfgs) > 1:
+        console.print(f"Sweep: {len(cfgs)} experiments, {sum(sizes):,} images in all: "
+                      + ", ".join(cfg.name for cfg in cfgs))
+    worst = 0
+    for i, (cfg, planned) in enumerate(zip(cfgs, sizes, strict=True)):
+        if len(cfgs) > 1:
+            console.rule(f"{i + 1}/{len(cfgs)}  {cfg.name}")
+        status = _run_one(cfg, planned, store_dir, console)
+        if status == 130:
+            return status
+        worst = max(worst, status)
+    return worst
+
+
+def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console: Console) -> int:
     model_name, _ = embedder_identity(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))
     root = check_writable(store_dir or default_store(cfg))
     started = time.monotonic()
