@@ -65,3 +65,26 @@ def paired_difference(a: np.ndarray, b: np.ndarray, draws: int = DRAWS, level: f
     if a.shape != b.shape:
         raise ValueError(f"a paired difference needs values for the same units, got {a.shape} and {b.shape}")
     return bootstrap(a - b, draws=draws, level=level, seed=seed)
+
+
+def at_equal_n(metric: Callable[..., float], x: np.ndarray, n: int, *others: np.ndarray, draws: int = 20,
+               level: float = LEVEL, seed: int = 0) -> Interval:
+    """``metric(x_sub, *others)`` on random subsets of ``n`` rows of ``x`` (without replacement),
+    averaged over ``draws`` subsets, with the spread of the draws as its interval (the ``level``
+    percentile range of the draws) and ``n`` as the n used.
+
+    For metrics that depend on the number of samples — Vendi grows with n, the Fréchet distance
+    and PRDC shrink or move with it — two sets are compared only at the same n: compute both at
+    the smaller set's size. ``x`` with exactly ``n`` rows gives its plain value (no spread).
+    """
+    x = np.asarray(x)
+    if not 2 <= n <= len(x):
+        raise ValueError(f"equal-n subsets of {n} rows need 2 ≤ n ≤ {len(x)} (the set's size)")
+    if n == len(x):
+        v = float(metric(x, *others))
+        return Interval(v, v, v, n, level)
+    rng = np.random.default_rng(seed)
+    values = np.array([metric(x[rng.choice(len(x), size=n, replace=False)], *others) for _ in range(draws)])
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(values, [tail, 1.0 - tail])
+    return Interval(float(values.mean()), float(low), float(high), n, level)

@@ -70,3 +70,21 @@ def test_cmmd_is_zero_for_one_distribution_and_grows_with_the_shift():
     assert all(x < y for x, y in zip(shifts, shifts[1:], strict=False)), shifts
     with pytest.raises(ValueError, match="at least 2"):
         m.cmmd(base[:1], base)
+
+
+def test_vendi_of_a_set_and_its_3x_superset_differ_raw_and_agree_at_equal_n():
+    from synthdiv.confidence import at_equal_n
+
+    rng = np.random.default_rng(6)
+    big = rng.normal(size=(300, 256))  # one distribution; the small set is a third of it
+    small = big[:100]
+    raw_small, raw_big = m.vendi(small), m.vendi(big)
+    assert raw_big > 1.5 * raw_small  # Vendi grows with n: the raw numbers disagree
+    a, b = at_equal_n(m.vendi, small, 100), at_equal_n(m.vendi, big, 100, draws=30)
+    assert a.n == b.n == 100 and a.value == pytest.approx(raw_small)
+    assert b.low <= a.value <= b.high  # at the same n they agree within the spread
+    assert abs(b.value - a.value) < 0.1 * a.value
+    fd = at_equal_n(m.frechet_distance, big, 50, big[200:], draws=5)  # other sets pass through
+    assert fd.n == 50 and fd.low <= fd.value <= fd.high
+    with pytest.raises(ValueError, match="2 ≤ n ≤ 100"):
+        at_equal_n(m.vendi, small, 200)
