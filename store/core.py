@@ -19,7 +19,7 @@ from typing import Iterator
 import sqlite_utils
 
 from store.errors import StoreError
-from store.schema import MIGRATIONS, SCHEMA_VERSION
+from store.schema import MIGRATIONS, READABLE_SINCE, SCHEMA_VERSION
 
 DB_NAME = "synthdiv.db"
 IMAGES_DIR = "images"
@@ -79,7 +79,8 @@ def as_disk_full(exc: BaseException, root: Path) -> StoreFull | None:
         return exc
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return disk_full(Path(exc.filename).parent if exc.filename else root, exc.strerror or "")
-    if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+    if isinstance(exc, sqlite3.OperationalError) and (
+            "disk is full" in str(exc) or ("disk I/O error" in str(exc) and _no_space(root))):
         return disk_full(root, f"SQLite: {exc}")
     return None
 
@@ -94,8 +95,9 @@ class _Connection(sqlite3.Connection):
 
     def _translate(self, exc: sqlite3.OperationalError) -> Exception:
         text = str(exc)
-        if "disk is full" in text or ("disk I/O error" in text and _no_space(self.root)):
-            return disk_full(self.root, f"SQLite: {text}")
+        full = as_disk_full(exc, self.root)
+        if full is not None:
+            return full
         if "readonly database" in text or "read-only" in text:
             how = ("it was opened read-only" if self.readonly
                    else "its folder or database file cannot be written")
@@ -275,11 +277,11 @@ def _open_readonly(root: Path, db_path: Path) -> Store:
         store.close()
         raise StoreError(f"store {root} has schema version {version}, newer than this synthdiv knows "
                          f"({SCHEMA_VERSION})", "upgrade synthdiv to open it")
-    if version < SCHEMA_VERSION:
+    if version < READABLE_SINCE:
         store.close()
         raise StoreError(f"store {root} was written by an older synthdiv (schema {version}, now {SCHEMA_VERSION})"
                          " and this command does not change it",
-                         f"upgrade it by running it once: synthdiv run CONFIG --store {root} (or synthdiv open {root})")
+                         f"upgrade it by opening it once: synthdiv open {root} (or synthdiv run CONFIG --store {root})")
     return store
 
 

@@ -64,35 +64,34 @@ def requeue(store: Store, image_ids: list[int], reason: str) -> list[str]:
     return paths
 
 
-def missing_files(store: Store, experiment_id: int) -> list[dict]:
-    """The experiment's image rows whose PNG file does not exist (``id``, ``path``): one ``stat``
-    per image, no reading."""
-    root = store.root
-    return [dict(r) for r in store.conn.execute(
-        "select id, path from images where experiment_id = ? order by id", [experiment_id])
-        if not (root / r["path"]).is_file()]
-
-
-def damaged_files(store: Store, experiment_id: int, progress=None) -> list[dict]:
-    """The experiment's image rows whose PNG file is missing or differs from its recorded SHA-256
-    (``id``, ``path``, ``problem``): every file read in full. ``progress(done, total)`` is called
-    as it goes."""
+def _problem(path, sha256: str | None) -> str:
+    """What is wrong with an image file ("" when nothing): missing, unreadable, or (when
+    ``sha256`` is given) changed."""
     import hashlib
 
+    if sha256 is None:
+        return "" if path.is_file() else "missing"
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    return "" if digest == sha256 else "changed (SHA-256 differs)"
+
+
+def damaged_files(store: Store, experiment_id: int, progress=None, read: bool = True) -> list[dict]:
+    """The experiment's image rows whose PNG file is missing or differs from its recorded SHA-256
+    (``id``, ``path``, ``problem``): every file read in full; with ``read=False`` only whether it
+    exists (one ``stat`` per image: what every run checks). ``progress(done, total)`` is called
+    as it goes."""
     rows = [dict(r) for r in store.conn.execute(
         "select id, path, sha256 from images where experiment_id = ? order by id", [experiment_id])]
     out = []
     for i, r in enumerate(rows):
-        path = store.root / r["path"]
-        try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except FileNotFoundError:
-            out.append({"id": r["id"], "path": r["path"], "problem": "missing"})
-        except OSError as exc:
-            out.append({"id": r["id"], "path": r["path"], "problem": f"unreadable ({exc.strerror or exc})"})
-        else:
-            if digest != r["sha256"]:
-                out.append({"id": r["id"], "path": r["path"], "problem": "changed (SHA-256 differs)"})
+        problem = _problem(store.root / r["path"], r["sha256"] if read else None)
+        if problem:
+            out.append({"id": r["id"], "path": r["path"], "problem": problem})
         if progress is not None and (i % 256 == 0 or i + 1 == len(rows)):
             progress(i + 1, len(rows))
     return out

@@ -199,3 +199,6 @@ def _v4(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
+# The oldest schema that read-only commands can read as it is (they never migrate): v4 only added
+# image columns that no bulk read selects. A migration that adds what readers need raises this.
+READABLE_SINCE = 3

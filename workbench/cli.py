@@ -173,7 +173,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
     from store import open_store
     from workbench.app import WorkbenchApp
 
-    open_store(args.store, readonly=True).close()  # a clear error before the screen takes over
+    open_store(args.store).close()  # a clear error before the screen takes over (read-only where it must be)
     app = WorkbenchApp(args.store)
     app.run()
     return app.return_code or 0

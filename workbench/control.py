@@ -39,7 +39,7 @@ def requeue_missing(st: Store, experiment_id: int) -> list[str]:
     """Put back in the queue the experiment's images whose PNG file no longer exists (deleted by
     hand, lost with a disk); return their paths. Cheap: one ``stat`` per image (the full SHA-256
     check is ``synthdiv check``)."""
-    gone = images.missing_files(st, experiment_id)
+    gone = images.damaged_files(st, experiment_id, read=False)
     return images.requeue(st, [r["id"] for r in gone], "the image file was missing when the experiment was started")
 
 

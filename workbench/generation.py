@@ -15,7 +15,7 @@ from store.images import relative_path
 from synthdiv.generate import GenerationSettings, Generator
 from synthdiv.sources import resolve_source
 from workbench.config import ExperimentConfig
-from workbench.worker_common import error_text, file_threads
+from workbench.worker_common import error_text, file_threads, remove_files_of_dead
 
 MAX_FAILED_BATCHES = 3  # consecutive batches that all fail: the worker gives up
 
@@ -47,16 +47,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def remove_stale_temporaries(images_dir: Path) -> int:
     """Delete temporary files left by dead processes (their pid is in the name)."""
-    removed = 0
-    for tmp in images_dir.rglob(".*.tmp"):
-        try:
-            alive = pid_alive(int(tmp.name.rsplit(".", 2)[-2]))
-        except (ValueError, IndexError):
-            alive = False
-        if not alive:
-            tmp.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return remove_files_of_dead(images_dir.rglob(".*.tmp"), lambda name: name.rsplit(".", 2)[-2])
 
 
 def settings_of(cfg: ExperimentConfig) -> GenerationSettings:

@@ -17,6 +17,21 @@ from synthdiv.errors import SynthdivError
 DISK_FULL_EXIT = 75  # EX_TEMPFAIL: stopped because the disk is full; free space and run again
 
 
+def remove_files_of_dead(paths, pid_in: Callable[[str], str]) -> int:
+    """Delete the files among ``paths`` whose process is gone (``pid_in(name)`` is the pid written
+    in the file's name; a name without one counts as gone); return how many."""
+    removed = 0
+    for path in paths:
+        try:
+            alive = pid_alive(int(pid_in(path.name)))
+        except (ValueError, IndexError):
+            alive = False
+        if not alive:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 RESERVE_BYTES = 1 << 20
 
 
@@ -28,13 +43,7 @@ class SpaceReserve:
 
     def __init__(self, root: Path) -> None:
         self.path = root / f".synthdiv-reserve.{os.getpid()}"
-        for old in root.glob(".synthdiv-reserve.*"):
-            try:
-                alive = pid_alive(int(old.name.rsplit(".", 1)[-1]))
-            except ValueError:
-                alive = False
-            if not alive:
-                old.unlink(missing_ok=True)
+        remove_files_of_dead(root.glob(".synthdiv-reserve.*"), lambda name: name.rsplit(".", 1)[-1])
         try:
             with open(self.path, "wb") as f:
                 f.write(b"\0" * RESERVE_BYTES)
