@@ -210,6 +210,7 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     uri = "file:" + urllib.parse.quote(str(path.resolve()))
     last: Exception | None = None
     for flags in ("?mode=ro", "?mode=ro&immutable=1"):
+        conn = None
         try:
             conn = sqlite3.connect(uri + flags, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    factory=_Connection)
@@ -220,6 +221,8 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
             return conn
         except sqlite3.OperationalError as exc:
             last = exc
+            if conn is not None:
+                conn.close()  # the failed try's file stays open otherwise (until garbage collection)
     raise sqlite3.DatabaseError(str(last))
 
 

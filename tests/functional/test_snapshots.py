@@ -11,12 +11,20 @@ from workbench.defaults import default_experiment
 
 
 async def settle(pilot, check=lambda app: True, tries: int = 100) -> None:
-    """Wait until the screen shows what it should (``check``) and nothing moves any more."""
+    """Wait until the screen shows what it should (``check``) and nothing moves any more.
+
+    Text cursors stop blinking (they stay shown): a blinking cursor is on or off depending on
+    how long the run took, which made the picture depend on the machine's speed."""
+    from textual.widgets import Input, TextArea
+
     for _ in range(tries):
         await pilot.pause(0.05)
         if check(pilot.app):
             break
     await pilot.app.workers.wait_for_complete()
+    for editor in pilot.app.screen.query("Input, TextArea"):
+        if isinstance(editor, (Input, TextArea)):
+            editor.cursor_blink = False
     await pilot.wait_for_animation()
     await pilot.pause(0.2)
 
