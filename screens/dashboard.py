@@ -28,10 +28,12 @@ DIVERSITY = (
     ("class", "class"), ("n_synthetic", "n syn"), ("n_real", "n real"), ("vendi_synthetic", "Vendi syn"),
     ("vendi_real", "Vendi real"), ("distance_synthetic", "dist syn"), ("distance_real", "dist real"),
     ("precision", "prec"), ("recall", "recall"), ("density", "dens"), ("coverage", "cover"),
-    ("frechet", "Fréchet"), ("separability", "separ."),
+    ("frechet", "Fréchet"), ("n_equal", "n eq"), ("near_duplicates", "near dup"),
+    ("nearest_real_train", "near train"), ("separability", "separ."),
 )
 ACCURACY = (
-    ("class", "class"), ("synthetic_to_real", "synth→real"), ("real_to_real", "real→real"),
+    ("class", "class"), ("synthetic_to_real", "synth→real"), ("synthetic_to_real_low", "95% low"),
+    ("synthetic_to_real_high", "95% high"), ("real_to_real", "real→real"),
     ("zero_shot_real", "zs real"), ("zero_shot_synthetic", "zs synth"), ("n_real_test", "n test"),
 )
 PER_CLASS = (("class", "class"), ("done", "done"), ("total", "of"), ("share", "%"), ("pending", "pending"),
@@ -108,6 +110,14 @@ class SortableTable(DataTable):
         reverse = bool(self._sorted and self._sorted[0] == key and not self._sorted[1])
         self._sorted = (key, reverse)
         self._apply(key, reverse)
+
+
+def headline_line(row: dict) -> str:
+    """One headline number as the dashboard shows it: name, value, 95 % interval and its n."""
+    value = "—" if row["value"] is None else cell(row["value"])
+    ci = "" if row.get("low") is None else f" [{cell(row['low'])}, {cell(row['high'])}]"
+    n = "" if not row.get("n") else f"  n={row['n']}" + (" per set" if row.get("resampled") == "subsets" else " classes")
+    return f"{row['measure'].replace('_', ' '):<22} {value}{ci}{n}"
 
 
 class DashboardScreen(Screen):
@@ -254,8 +264,10 @@ class DashboardScreen(Screen):
                 "top confusions (synthetic-trained probe on real test images): "
                 + (", ".join(f"{c['class']} → {c['predicted']} {c['count']}" for c in top) or "none")))
         geo = result["geometry"][0]
-        summary = result["summary"][0]
-        lines = [f"{k.replace('_', ' '):<22} {cell(v) if v is not None else '—'}" for k, v in {**summary, **geo}.items()]
+        lines = [headline_line(row) for row in result.get("headline", [])]
+        if not lines:  # an analysis stored before intervals existed
+            lines = [f"{k.replace('_', ' '):<22} {cell(v) if v is not None else '—'}" for k, v in result["summary"][0].items()]
+        lines += [f"{k.replace('_', ' '):<22} {cell(v) if v is not None else '—'}" for k, v in geo.items()]
         for widget in self.query("#geometry").results(Static):
             widget.update(Text("\n".join(str(x) for x in lines)))
         self._show_matrix()

@@ -15,6 +15,19 @@ The four causes of the study, per class:
 - inability to represent the concept: real test accuracy, for the class, of the probe trained
   on synthetic images (``concept_synthetic_to_real``), and the cosine between the synthetic and
   the real centroid (``concept_centroid_cosine``).
+
+Statistics (see :mod:`synthdiv.measures` for the headline table and its intervals):
+- every per-class accuracy has a 95 % bootstrap interval over the class's images
+  (``<name>_low`` / ``<name>_high``);
+- n-dependent per-class metrics (Vendi ratio, PRDC, Fréchet distance) compare the synthetic and
+  the real set at equal n: both at the smaller set's size (``n_equal``), the larger one as random
+  subsets, ``EQUAL_N_DRAWS`` of them averaged;
+- ``near_duplicates``: share of a class's synthetic images whose nearest other synthetic image
+  of the class has cosine ≥ 0.95 (``near_duplicates_real``: the same among its real test images,
+  for scale); ``nearest_real_train``: mean over the class's synthetic images of the cosine to
+  their nearest real **train** image, and the ``memorisation`` table: that cosine's distribution
+  over all synthetic images (near 1: a copy of a training image);
+- ``headline``: every headline measure with its value, interval and n.
 """
 
 from __future__ import annotations
@@ -24,8 +37,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthdiv import metrics
+from synthdiv import confidence, metrics
+from synthdiv.measures import HEADLINE
 from synthdiv.probe import class_text_vectors, linear_probe, zero_shot_predict
+
+EQUAL_N_DRAWS = 5  # random subsets averaged per class when an n-dependent metric meets unequal sets
+CMMD_CAP = 2000  # images per set for the experiment-wide CMMD (random subsets, averaged)
+CMMD_DRAWS = 10
+ACCURACIES = ("synthetic_to_real", "real_to_real", "zero_shot_real", "zero_shot_synthetic")
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,7 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
     quiet: list[str] = []  # per-class real-side notes are noise when there is no real set at all
     real_notes = notes if test.any() else quiet
     accuracy, diversity, causes = [], [], []
+    nearest_train: list[np.ndarray] = []
     for c, name in enumerate(inp.classes):
         s, r = syn[syn_y == c], real[test & (real_y == c)]
         accuracy.append({
@@ -126,19 +146,31 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
             "zero_shot_real": acc(zs_real, ty, c), "zero_shot_synthetic": acc(zs_syn, syn_y, c),
             "n_synthetic": int(len(s)), "n_real_train": int((real_y[train][pick] == c).sum()), "n_real_test": int(len(r)),
         })
-        kk = max(1, min(k, len(s) - 1, len(r) - 1))
-        row = {"class": name, "n_synthetic": int(len(s)), "n_real": int(len(r)),
+        near_train = (metrics.nearest_cosine(s, real[train & (real_y == c)])
+                      if len(s) and (train & (real_y == c)).any() else None)
+        if near_train is not None:
+            nearest_train.append(near_train)
+        n_eq = min(len(s), len(r))
+        kk = max(1, min(k, n_eq - 1))
+        row = {"class": name, "n_synthetic": int(len(s)), "n_real": int(len(r)), "n_equal": int(n_eq),
                "vendi_synthetic": _safe(lambda: metrics.vendi(s), notes, f"{name} vendi"),
                "vendi_real": _safe(lambda: metrics.vendi(r), real_notes, f"{name} vendi real"),
                "distance_synthetic": _safe(lambda: metrics.mean_pairwise_cosine_distance(s), notes, f"{name} distance"),
                "distance_real": _safe(lambda: metrics.mean_pairwise_cosine_distance(r), real_notes, f"{name} distance real")}
-        pr = _safe(lambda: metrics.prdc(r, s, k=kk, metric="cosine"), real_notes, f"{name} PRDC") or {}
+        rng = np.random.default_rng(c)
+        vendi_eq = _safe(lambda: _at_equal_n(lambda a, b: {"s": metrics.vendi(a), "r": metrics.vendi(b)},
+                                             s, r, n_eq, rng), real_notes, f"{name} vendi at equal n") or {}
+        pr = _safe(lambda: _at_equal_n(lambda a, b: metrics.prdc(b, a, k=kk, metric="cosine"), s, r, n_eq, rng),
+                   real_notes, f"{name} PRDC") or {}
         row.update({key: pr.get(key) for key in ("precision", "recall", "density", "coverage")})
-        row["frechet"] = _safe(lambda: metrics.frechet_distance(s, r), real_notes, f"{name} Fréchet")
+        row["frechet"] = _safe(lambda: _at_equal_n(lambda a, b: {"f": metrics.frechet_distance(a, b)}, s, r, n_eq,
+                                                   rng)["f"], real_notes, f"{name} Fréchet")
         row["centroid_cosine"] = _safe(lambda: metrics.centroid_cosine(s, r), real_notes, f"{name} centroid")
         row["separability"] = _safe(lambda: metrics.separability(s, r), real_notes, f"{name} separability")
-        row["vendi_ratio"] = (row["vendi_synthetic"] / row["vendi_real"]
-                              if row["vendi_synthetic"] is not None and row["vendi_real"] else None)
+        row["vendi_ratio"] = vendi_eq["s"] / vendi_eq["r"] if vendi_eq.get("r") else None
+        row["near_duplicates"] = _safe(lambda: metrics.near_duplicate_share(s), notes, f"{name} near-duplicates")
+        row["near_duplicates_real"] = (metrics.near_duplicate_share(r) if len(r) >= 2 else None)
+        row["nearest_real_train"] = float(near_train.mean()) if near_train is not None else None
         row["distance_ratio"] = (row["distance_synthetic"] / row["distance_real"]
                                  if row["distance_synthetic"] is not None and row["distance_real"] else None)
         diversity.append({key: (round(v, 6) if isinstance(v, float) else v) for key, v in row.items()})
@@ -180,16 +212,94 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
            else metrics.clip_score(syn, inp.synthetic_prompt),
            "separability_all": _safe(lambda: metrics.separability(syn, real[test]), real_notes, "separability")}
     out["geometry"] = [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in geo.items()}]
-    summary = {
-        "synthetic_to_real": None if s2r is None else round(float((s2r == ty).mean()), 6),
-        "real_to_real": None if r2r is None else round(float((r2r == ty).mean()), 6),
-        "zero_shot_real": round(float((zs_real == ty).mean()), 6) if len(ty) else None,
-        "adherence": round(float((zs_syn == syn_y).mean()), 6) if len(syn) else None,
-    }
-    ratios = [d["distance_ratio"] for d in diversity if d["distance_ratio"] is not None]
-    summary["diversity_ratio"] = round(float(np.mean(ratios)), 6) if ratios else None
-    out["summary"] = [summary]
+    _accuracy_intervals(accuracy)
+    out["memorisation"] = _memorisation(nearest_train)
+    out["headline"] = headline(accuracy, diversity, syn, real[test])
+    out["summary"] = [{row["measure"]: row["value"] for row in out["headline"]}]
     return out
+
+
+def _at_equal_n(fn, s: np.ndarray, r: np.ndarray, n: int, rng: np.random.Generator) -> dict:
+    """``fn(s', r')`` (a dict of numbers) with both sets at ``n`` rows: the larger one as random
+    subsets (``EQUAL_N_DRAWS`` of them, values averaged), the other whole."""
+    if n < 2:
+        raise ValueError(f"needs 2 images in each set, got {len(s)} synthetic and {len(r)} real")
+    if len(s) == len(r):
+        return fn(s, r)
+    draws = [fn(s if len(s) == n else s[rng.choice(len(s), n, replace=False)],
+                r if len(r) == n else r[rng.choice(len(r), n, replace=False)]) for _ in range(EQUAL_N_DRAWS)]
+    return {key: float(np.mean([d[key] for d in draws])) for key in draws[0]}
+
+
+def _accuracy_intervals(accuracy: list[dict]) -> None:
+    """Each per-class accuracy's 95 % bootstrap interval over the class's images, beside it."""
+    for key in ACCURACIES:
+        count = "n_synthetic" if key == "zero_shot_synthetic" else "n_real_test"
+        rows = [r for r in accuracy if r[key] is not None and r[count]]
+        if not rows:
+            for r in accuracy:
+                r[key + "_low"] = r[key + "_high"] = None
+            continue
+        n = np.array([r[count] for r in rows])
+        low, high = confidence.proportions(np.rint(np.array([r[key] for r in rows]) * n), n)
+        for r in accuracy:
+            r[key + "_low"] = r[key + "_high"] = None
+        for r, lo, hi in zip(rows, low, high, strict=True):
+            r[key + "_low"], r[key + "_high"] = round(float(lo), 6), round(float(hi), 6)
+
+
+QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+
+
+def _memorisation(nearest: list[np.ndarray]) -> list[dict]:
+    """The distribution of each synthetic image's cosine to its nearest real train image (of its
+    class): quantiles, and how many are near-copies (≥ 0.95)."""
+    if not nearest:
+        return []
+    x = np.concatenate(nearest)
+    row = {f"q{int(q * 100):02d}": round(float(v), 6) for q, v in zip(QUANTILES, np.quantile(x, QUANTILES), strict=True)}
+    row.update({"n_synthetic": int(len(x)), "near_copies": int((x >= metrics.NEAR_DUPLICATE_COSINE).sum())})
+    return [row]
+
+
+def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray, real_test: np.ndarray) -> list[dict]:
+    """Every measure of :data:`synthdiv.measures.HEADLINE`: value, 95 % interval (low, high), the
+    n it rests on and the unit the interval resampled (None where it cannot be computed)."""
+    rows = []
+    for m in HEADLINE:
+        interval, value, n, unit = None, None, 0, "classes"
+        if m.kind == "pooled":
+            have = [r for r in accuracy if r[m.column] is not None and r[m.count]]
+            n = len(have)
+            if have:
+                total = np.array([r[m.count] for r in have], np.float64)
+                correct = np.rint(np.array([r[m.column] for r in have]) * total)
+                value = float(correct.sum() / total.sum())
+                if n >= 2:
+                    interval = confidence.pooled_proportion(correct, total)
+        elif m.kind == "class_mean":
+            values = np.array([r[m.column] for r in diversity if r.get(m.column) is not None], np.float64)
+            n = len(values)
+            if n:
+                value = float(values.mean())
+                if n >= 2:
+                    interval = confidence.bootstrap(values)
+        else:  # "set": the experiment-wide CMMD at equal n
+            unit = "subsets"
+            size = min(len(synthetic), len(real_test), CMMD_CAP)
+            if size >= 2:
+                rng = np.random.default_rng(0)
+                draws = 1 if size == len(synthetic) == len(real_test) else CMMD_DRAWS
+                values = np.array([metrics.cmmd(synthetic[rng.choice(len(synthetic), size, replace=False)],
+                                                real_test[rng.choice(len(real_test), size, replace=False)])
+                                   for _ in range(draws)])
+                n, value = size, float(values.mean())
+                if draws > 1:
+                    interval = confidence.Interval(value, *map(float, np.quantile(values, [0.025, 0.975])), n)
+        rnd = lambda v: None if v is None else round(float(v), 6)  # noqa: E731
+        rows.append({"measure": m.key, "value": rnd(value), "low": rnd(interval and interval.low),
+                     "high": rnd(interval and interval.high), "n": n, "resampled": unit})
+    return rows
 
 
 # The four-causes table's columns with their short headings, for every place that shows it.
@@ -200,7 +310,7 @@ CAUSE_COLUMNS = (
     ("ambiguity_zero_shot_confusion", "zs conf"),
 )
 
-TABLES = ("four_causes", "diversity", "accuracy", "top_confusions", "geometry", "summary")
+TABLES = ("headline", "four_causes", "diversity", "accuracy", "top_confusions", "geometry", "memorisation", "summary")
 MATRICES = ("similarity_text", "similarity_synthetic_text", "similarity_synthetic_real", "confusion")
 
 

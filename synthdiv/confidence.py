@@ -88,3 +88,55 @@ def at_equal_n(metric: Callable[..., float], x: np.ndarray, n: int, *others: np.
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(values, [tail, 1.0 - tail])
     return Interval(float(values.mean()), float(low), float(high), n, level)
+
+
+def proportions(correct: np.ndarray, total: np.ndarray, draws: int = DRAWS, level: float = LEVEL,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit bootstrap intervals of ``correct[i] / total[i]`` (e.g. a class's accuracy over its
+    images): resampling a class's ``total`` images with replacement gives Binomial(total, p̂)
+    correct ones, so the draws are binomial (exactly the bootstrap, without materialising the
+    resamples). Returns (low, high) arrays; NaN where ``total`` is 0."""
+    correct, total = np.asarray(correct, np.int64), np.asarray(total, np.int64)
+    rng = np.random.default_rng(seed)
+    p = np.where(total > 0, correct / np.maximum(total, 1), 0.0)
+    stats = rng.binomial(total[:, None], p[:, None], size=(len(total), draws)) / np.maximum(total, 1)[:, None]
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(stats, [tail, 1.0 - tail], axis=1)
+    empty = total == 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def pooled_proportion(correct: np.ndarray, total: np.ndarray, draws: int = DRAWS, level: float = LEVEL,
+                      seed: int = 0) -> Interval:
+    """Σ correct / Σ total (an accuracy over all images) with the cluster bootstrap interval that
+    resamples classes (the units the images are grouped in): each draw takes as many classes as
+    there are, with replacement, and pools their counts. ``n`` is the number of classes. Classes
+    with no images are left out; needs 2 classes with images."""
+    correct, total = np.asarray(correct, np.float64), np.asarray(total, np.float64)
+    keep = total > 0
+    correct, total = correct[keep], total[keep]
+    if len(total) < 2:
+        raise ValueError(f"a bootstrap interval over classes needs at least 2 classes, got {len(total)}")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(total), size=(draws, len(total)))
+    stats = correct[idx].sum(1) / total[idx].sum(1)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(stats, [tail, 1.0 - tail])
+    return Interval(float(correct.sum() / total.sum()), float(low), float(high), len(total), level)
+
+
+def difference_of_proportions(correct_a: np.ndarray, total_a: np.ndarray, correct_b: np.ndarray,
+                              total_b: np.ndarray, draws: int = DRAWS, level: float = LEVEL,
+                              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit bootstrap intervals of ``correct_a/total_a − correct_b/total_b``, each side's
+    images resampled independently (Binomial draws, as in :func:`proportions`). Where the two
+    sides are the same images (a probe's accuracy on one real test set) a paired resampling would
+    be tighter: this interval is the conservative one. Returns (low, high) arrays."""
+    rng = np.random.default_rng(seed)
+    ka, na = np.asarray(correct_a, np.int64), np.maximum(np.asarray(total_a, np.int64), 1)
+    kb, nb = np.asarray(correct_b, np.int64), np.maximum(np.asarray(total_b, np.int64), 1)
+    a = rng.binomial(na[:, None], (ka / na)[:, None], size=(len(na), draws)) / na[:, None]
+    b = rng.binomial(nb[:, None], (kb / nb)[:, None], size=(len(nb), draws)) / nb[:, None]
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(a - b, [tail, 1.0 - tail], axis=1)
+    return low, high

@@ -245,3 +245,35 @@ def separability(synthetic: np.ndarray, real: np.ndarray, folds: int = 5, seed: 
     y = np.r_[np.ones(m), np.zeros(m)]
     cv = StratifiedKFold(n_splits=min(folds, m), shuffle=True, random_state=seed)
     return float(cross_val_score(LogisticRegression(max_iter=2000), x, y, cv=cv).mean())
+
+
+NEAR_DUPLICATE_COSINE = 0.95  # two embeddings this close show (nearly) the same picture
+
+
+def nearest_cosine(x: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """For each row of ``x``, the highest cosine with a row of ``reference``, or — without a
+    reference — with another row of ``x`` (itself left out). In row chunks. Needs 2 rows of ``x``
+    without a reference, 1 row in each otherwise."""
+    if reference is None:
+        u = normalise(_need(x, 2, "nearest neighbour within a set"))
+        v = u
+    else:
+        u = normalise(_need(x, 1, "nearest neighbour"))
+        v = normalise(_need(reference, 1, "nearest neighbour (reference)"))
+        if u.shape[1] != v.shape[1]:
+            raise ValueError(f"nearest neighbour needs sets of one dimension, got {u.shape[1]} and {v.shape[1]}")
+    out = np.empty(len(u))
+    for i in range(0, len(u), CHUNK):
+        sims = u[i:i + CHUNK] @ v.T
+        if reference is None:
+            rows = np.arange(i, min(i + CHUNK, len(u)))
+            sims[rows - i, rows] = -np.inf
+        out[i:i + CHUNK] = sims.max(axis=1)
+    return out
+
+
+def near_duplicate_share(x: np.ndarray, threshold: float = NEAR_DUPLICATE_COSINE) -> float:
+    """The share of rows whose nearest other row has cosine ≥ ``threshold`` (0.95 by default):
+    near-copies within one set, the visible face of mode collapse. 0 for a set of distinct
+    pictures, 1 when every image has a near-twin. Needs at least 2 rows."""
+    return float((nearest_cosine(x) >= threshold).mean())

@@ -17,6 +17,7 @@ from store.core import Store
 from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
 from synthdiv.embed import embedder_identity, resolve_embedder
 from synthdiv.errors import SynthdivError
+from synthdiv.measures import HEADLINE
 from workbench.config import ExperimentConfig, from_experiment
 from workbench.console import note as console_note
 
@@ -41,22 +42,54 @@ def fmt(v) -> str:
     return str(v)
 
 
+# The report's names for the headline measures (synthdiv.measures.HEADLINE defines them).
+LABELS = {
+    "adherence": "prompt adherence", "zero_shot_real": "CLIP zero-shot, real", "synthetic_to_real": "synthetic→real",
+    "real_to_real": "real→real", "diversity_ratio": "diversity ratio", "vendi_ratio": "Vendi ratio (equal n)",
+    "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
+    "frechet": "Fréchet distance", "cmmd": "CMMD", "near_duplicates": "near-duplicates",
+    "nearest_real_train": "nearest real train",
+}
+
+
+def interval_text(row: dict) -> str:
+    """``[low, high]`` of a headline row, or ``—`` where it has none."""
+    return "—" if row.get("low") is None else f"[{fmt(row['low'])}, {fmt(row['high'])}]"
+
+
+def n_text(row: dict) -> str:
+    """What a headline number rests on: ``10 classes`` (the units its interval resampled) or
+    ``2000 per set`` (an experiment-wide measure at equal n)."""
+    if row.get("n") is None:
+        return ""
+    return f"{row['n']} per set" if row.get("resampled") == "subsets" else f"{row['n']} classes"
+
+
+def headline_rows(result: dict) -> list[dict]:
+    """The analysis's headline rows; an analysis stored before intervals existed gives its
+    summary values without intervals."""
+    if "headline" in result:
+        return result["headline"]
+    return [{"measure": k, "value": v, "low": None, "high": None, "n": None, "resampled": None}
+            for k, v in result["summary"][0].items()]
+
+
 def print_summary(console: Console, result: dict, model: str) -> None:
-    """The headline numbers: the whole experiment in five figures."""
-    s, c = result["summary"][0], result["counts"]
+    """The headline numbers, each with its 95 % bootstrap interval and the n it rests on."""
+    c = result["counts"]
     table = Table(title=f"Headline numbers (CLIP {model}; {c['synthetic']} synthetic, {c['real_test']} real test,"
-                        f" {c['real_train']} real train images)", title_justify="left", show_header=False, box=None)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_column(style="dim")
-    rows = [("prompt adherence", "adherence", "synthetic images CLIP zero-shot reads as their class"),
-            ("CLIP zero-shot, real", "zero_shot_real", "the same on the real test images"),
-            ("synthetic→real", "synthetic_to_real", "real test accuracy of a probe trained on synthetic"),
-            ("real→real", "real_to_real", "the same with as many real train images per class"),
-            ("diversity ratio", "diversity_ratio", "mean pairwise cosine distance, synthetic ÷ real")]
-    for label, key, what in rows:
-        if s.get(key) is not None:
-            table.add_row(label, fmt(s[key]), what)
+                        f" {c['real_train']} real train images; 95 % bootstrap intervals)", title_justify="left",
+                  box=None)
+    wide = console.width >= 120  # the definitions fit beside the numbers
+    for head, style, justify in (("", "bold", "left"), ("value", None, "right"), ("95 % interval", None, "right"),
+                                 ("n", "dim", "right"), *((("", "dim", "left"),) if wide else ())):
+        table.add_column(head, style=style, justify=justify)
+    what = {m.key: m.what for m in HEADLINE}
+    for row in headline_rows(result):
+        if row["value"] is None:
+            continue
+        table.add_row(LABELS.get(row["measure"], row["measure"]), fmt(row["value"]), interval_text(row),
+                      n_text(row), *((what.get(row["measure"], ""),) if wide else ()))
     console.print(table)
 
 
@@ -152,11 +185,23 @@ def _md_cell(v) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
-def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path) -> list[Path]:
-    """Write every table in each format into ``out``; return the files written."""
-    out.mkdir(parents=True, exist_ok=True)
+def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path,
+           extra: dict[str, tuple[list[str], list[list]]] | None = None, extra_json: dict | None = None) -> list[Path]:
+    """Write every table in each format into ``out``; return the files written. ``extra``: more
+    tables to write beside the experiment's (the store's compare tables), ``extra_json`` the same
+    as data for the JSON file."""
     meta = metadata(st, exp, analysis)
-    tables = tables_of(analysis["result"])
+    tables = {**tables_of(analysis["result"]), **(extra or {})}
+    return write_tables(tables, formats, out, f"synthdiv report: {exp['name']}", meta,
+                        {"metadata": meta, **analysis["result"], **(extra_json or {})}, "synthdiv-report")
+
+
+def write_tables(tables: dict[str, tuple[list[str], list[list]]], formats: list[str], out: Path, title: str,
+                 meta: dict, data: dict, stem: str) -> list[Path]:
+    """Write ``tables`` (name → header, rows) into ``out`` as CSV (one file per table, and
+    ``metadata.json``), Markdown and LaTeX (one file, ``stem``.md / .tex, headed by ``title`` and
+    ``meta``) and JSON (``data``, as ``stem``.json); every string escaped for its format."""
+    out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
     def write(name: str, text: str) -> None:
@@ -166,7 +211,7 @@ def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path) 
 
     for f in formats:
         if f == "json":
-            write("synthdiv-report.json", json.dumps({"metadata": meta, **analysis["result"]}, indent=2))
+            write(f"{stem}.json", json.dumps(data, indent=2))
         elif f == "csv":
             for name, (head, rows) in tables.items():
                 buf = io.StringIO()
@@ -177,23 +222,22 @@ def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path) 
             write("metadata.json", json.dumps(meta, indent=2))
         elif f == "md":
             # the metadata is JSON in a fenced block: json.dumps writes no raw line break and no backtick run
-            parts = [f"# synthdiv report: {_md_cell(exp['name'])}\n", "```json\n" + json.dumps(meta, indent=2) + "\n```\n"]
+            parts = [f"# {_md_cell(title)}\n", "```json\n" + json.dumps(meta, indent=2) + "\n```\n"]
             for name, (head, rows) in tables.items():
                 parts.append(f"## {name}\n")
                 parts.append("| " + " | ".join(_md_cell(h) for h in head) + " |")
                 parts.append("|" + "---|" * len(head))
                 parts += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
                 parts.append("")
-            write("synthdiv-report.md", "\n".join(parts))
+            write(f"{stem}.md", "\n".join(parts))
         elif f == "tex":
-            parts = [_tex_comment("synthdiv report: " + exp["name"]), "% needs \\usepackage{booktabs}",
-                     _tex_comment(json.dumps(meta, indent=1))]
+            parts = [_tex_comment(title), "% needs \\usepackage{booktabs}", _tex_comment(json.dumps(meta, indent=1))]
             for name, (head, rows) in tables.items():
                 parts += [f"% table: {name}", "\\begin{tabular}{l" + "r" * (len(head) - 1) + "}", "\\toprule",
                           " & ".join(_tex_escape(h) for h in head) + " \\\\", "\\midrule"]
                 parts += [" & ".join(_tex_escape(v) for v in row) + " \\\\" for row in rows]
                 parts += ["\\bottomrule", "\\end{tabular}", ""]
-            write("synthdiv-report.tex", "\n".join(parts))
+            write(f"{stem}.tex", "\n".join(parts))
         else:
             raise SynthdivError(f"unknown export format {f!r}", f"use {', '.join(FORMATS)}")
     return written

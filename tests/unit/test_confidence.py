@@ -88,3 +88,42 @@ def test_vendi_of_a_set_and_its_3x_superset_differ_raw_and_agree_at_equal_n():
     assert fd.n == 50 and fd.low <= fd.value <= fd.high
     with pytest.raises(ValueError, match="2 ≤ n ≤ 100"):
         at_equal_n(m.vendi, small, 200)
+
+
+def test_per_class_and_pooled_accuracy_intervals_cover_the_truth_about_95_percent_of_the_time():
+    from synthdiv.confidence import pooled_proportion, proportions
+
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0.5, 0.95, size=20)  # 20 classes of different difficulty, 40 images each
+    n = np.full(20, 40)
+    per_class_hits, pooled_hits, reps = 0, 0, 300
+    for rep in range(reps):
+        k = rng.binomial(n, p)
+        low, high = proportions(k, n, seed=rep)
+        per_class_hits += int(((low <= p) & (p <= high)).sum())
+        # classes drawn from a population of classes: the truth is the population's mean accuracy
+        classes = rng.integers(0, 20, size=20)
+        iv = pooled_proportion(rng.binomial(n, p[classes]), n, seed=rep)
+        pooled_hits += int(iv.low <= p.mean() <= iv.high)
+    assert 0.90 <= per_class_hits / (reps * 20) <= 0.98
+    assert 0.88 <= pooled_hits / reps <= 0.99
+
+
+def test_the_analysis_reports_vendi_ratios_at_equal_n():
+    """Synthetic and real sets from one distribution, the synthetic one 3× larger: the raw Vendi
+    scores differ, the ratio at equal n is about 1 and says the n it used."""
+    from synthdiv.analysis import Inputs, analyse
+
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(3, 32)) * 0.5
+    sy, ry = np.repeat(np.arange(3), 150), np.repeat(np.arange(3), 100)
+    out = analyse(Inputs(classes=["a", "b", "c"], synthetic=centres[sy] + rng.normal(size=(450, 32)), synthetic_y=sy,
+                         real=centres[ry] + rng.normal(size=(300, 32)), real_y=ry,
+                         real_split=np.array(["train", "test"] * 150), text=centres, text_y=np.arange(3)))
+    for row in out["diversity"]:
+        assert row["n_equal"] == 50 and row["n_synthetic"] == 150
+        assert row["vendi_synthetic"] > 1.1 * row["vendi_real"]  # raw: more images, higher Vendi
+        assert row["vendi_ratio"] == pytest.approx(1.0, abs=0.08)  # at equal n: the same distribution
+    head = {r["measure"]: r for r in out["headline"]}
+    assert head["vendi_ratio"]["low"] <= 1.0 <= head["vendi_ratio"]["high"] + 0.05
+    assert out["summary"][0]["vendi_ratio"] == head["vendi_ratio"]["value"]

@@ -48,3 +48,41 @@ def test_zero_shot_and_probe_on_separable_clusters():
     np.testing.assert_allclose(np.linalg.norm(classes, axis=1), 1.0)
     assert (zero_shot_predict(x, classes) == y).mean() == 1.0
     assert linear_probe(x, y).score(x / np.linalg.norm(x, axis=1, keepdims=True), y) == 1.0
+
+
+def test_nearest_cosine_and_near_duplicates_known_answers():
+    from synthdiv.metrics import near_duplicate_share, nearest_cosine
+
+    x = np.array([[1.0, 0], [0.99, 0.01], [0, 1.0], [-1.0, 0]])
+    within = nearest_cosine(x)
+    assert within[2] == pytest.approx(0.01 / np.hypot(0.99, 0.01))  # its nearest other row, not itself
+    assert within[0] == pytest.approx(within[1]) and within[0] > 0.99
+    assert near_duplicate_share(x) == 0.5  # the first two are near-twins
+    assert near_duplicate_share(np.eye(5)) == 0.0
+    assert nearest_cosine(np.array([[2.0, 0]]), x) == pytest.approx([1.0])  # a copy of a reference row
+    big = np.random.default_rng(0).normal(size=(5000, 8))  # more rows than a chunk
+    brute = (lambda u: np.where(np.eye(len(u), dtype=bool), -np.inf, u @ u.T).max(1))(
+        big / np.linalg.norm(big, axis=1, keepdims=True))
+    np.testing.assert_allclose(nearest_cosine(big), brute, atol=1e-12)
+
+
+def test_the_analysis_flags_copies_of_training_images_and_collapsed_classes():
+    from synthdiv.analysis import Inputs, analyse
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(2, 16)) * 1.5
+    ry = np.repeat(np.arange(2), 40)
+    real = centres[ry] + rng.normal(size=(80, 16))
+    split = np.array(["train", "test"] * 40)
+    train = real[split == "train"]
+    # class 0: exact copies of its real train images; class 1: one picture drawn 20 times (collapse)
+    syn = np.vstack([train[ry[split == "train"] == 0], np.repeat(centres[1:2] + 0.5, 20, axis=0)])
+    sy = np.repeat(np.arange(2), 20)
+    out = analyse(Inputs(classes=["a", "b"], synthetic=syn, synthetic_y=sy, real=real, real_y=ry, real_split=split,
+                         text=centres, text_y=np.arange(2)))
+    rows = {r["class"]: r for r in out["diversity"]}
+    assert rows["a"]["nearest_real_train"] == pytest.approx(1.0) and rows["a"]["near_duplicates"] < 0.5
+    assert rows["b"]["near_duplicates"] == 1.0 and rows["b"]["nearest_real_train"] < 0.99
+    assert rows["a"]["near_duplicates_real"] == 0.0
+    mem = out["memorisation"][0]
+    assert mem["near_copies"] >= 20 and mem["q100"] == pytest.approx(1.0) and mem["n_synthetic"] == 40

@@ -1,0 +1,64 @@
+"""The declared table of headline measures: what each number of an experiment's summary means,
+how it is made from the per-class tables, and how its confidence interval is drawn.
+
+The analysis computes every entry; the report, the export, the dashboard and the compare screen
+read this table (their headings live with them). A new headline number is one metric in
+:mod:`synthdiv.metrics`, its per-class column in :mod:`synthdiv.analysis`, and one entry here.
+
+Kinds of measure, and their intervals (95 %, percentile bootstrap, :mod:`synthdiv.confidence`):
+
+- ``pooled``: an accuracy over all images, Σ correct / Σ images of a per-class accuracy column;
+  the interval resamples classes (a cluster bootstrap: images of a class are not independent).
+- ``class_mean``: the mean over classes of a per-class column; the interval resamples classes.
+- ``set``: computed on the whole synthetic and real sets at equal n (random subsets of the
+  smaller set's size, capped); the interval is the spread over those subsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    what: str
+    kind: str  # "pooled" | "class_mean" | "set"
+    column: str | None = None  # the per-class column (table "accuracy" for pooled, "diversity" for class_mean)
+    count: str | None = None  # for pooled: the per-class column holding the images it is a share of
+    better: str | None = None  # "higher" | "lower" | None (neither is better in itself)
+    n_dependent: bool = False  # computed at equal n when sets of different sizes meet
+
+
+HEADLINE: tuple[Measure, ...] = (
+    Measure("adherence", "share of synthetic images CLIP zero-shot reads as their class", "pooled",
+            "zero_shot_synthetic", "n_synthetic", "higher"),
+    Measure("zero_shot_real", "the same on the real test images", "pooled", "zero_shot_real", "n_real_test",
+            "higher"),
+    Measure("synthetic_to_real", "real test accuracy of a linear probe trained on the synthetic images",
+            "pooled", "synthetic_to_real", "n_real_test", "higher"),
+    Measure("real_to_real", "the same probe trained on as many real train images per class",
+            "pooled", "real_to_real", "n_real_test", "higher"),
+    Measure("diversity_ratio", "mean pairwise cosine distance, synthetic ÷ real, mean over classes",
+            "class_mean", "distance_ratio", better="higher"),
+    Measure("vendi_ratio", "Vendi score synthetic ÷ real at equal n, mean over classes", "class_mean",
+            "vendi_ratio", better="higher", n_dependent=True),
+    Measure("precision", "share of synthetic images inside the real manifold (PRDC, k = 5, equal n)",
+            "class_mean", "precision", better="higher", n_dependent=True),
+    Measure("recall", "share of real images inside the synthetic manifold (PRDC, equal n)", "class_mean",
+            "recall", better="higher", n_dependent=True),
+    Measure("density", "PRDC density (equal n): how many real neighbourhoods hold each synthetic image",
+            "class_mean", "density", better="higher", n_dependent=True),
+    Measure("coverage", "PRDC coverage (equal n): share of real images with a synthetic one nearby",
+            "class_mean", "coverage", better="higher", n_dependent=True),
+    Measure("frechet", "Fréchet distance between synthetic and real embeddings (equal n), mean over classes",
+            "class_mean", "frechet", better="lower", n_dependent=True),
+    Measure("cmmd", "CMMD: MMD² (RBF, σ = 10, ×1000) between all synthetic and real test embeddings",
+            "set", better="lower"),
+    Measure("near_duplicates", "share of synthetic images with a near-twin (cosine ≥ 0.95) in their class",
+            "class_mean", "near_duplicates", better="lower"),
+    Measure("nearest_real_train", "mean cosine of each synthetic image to its nearest real train image"
+            " (memorisation check: near 1 = copies)", "class_mean", "nearest_real_train"),
+)
+
+BY_KEY = {m.key: m for m in HEADLINE}
