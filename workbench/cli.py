@@ -27,6 +27,7 @@ examples:
   synthdiv open D                              a live view of D in the terminal (q quits)
   synthdiv report D                            headline numbers and the four causes per class
   synthdiv export D --format csv,md --out T    every result table, with what reproduces it
+  synthdiv compare D                           the experiments of D (a sweep) side by side, with intervals
   synthdiv classes imagenet --search retriever find class names
   synthdiv templates                           the built-in prompt templates
   synthdiv mini verify                         check the shipped mini models' quality numbers
@@ -147,7 +148,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from store import open_store
+    from store import experiments, open_store
     from workbench.report import FORMATS, export
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
@@ -164,8 +165,55 @@ def _cmd_export(args: argparse.Namespace) -> int:
                 raise SynthdivError(f"--out {args.out} is inside the store's own folder {folder}",
                                     f"export to a folder of its own, e.g. --out {st.root.name}-tables")
         out = check_writable(out, option="--out")
-        files = export(st, exp, analysis, formats, out)
+        extra, extra_json = {}, {}
+        if len(experiments.names_of(st)) >= 2:  # the store's compare tables beside the experiment's
+            from workbench.compare import comparison_of, tables_of
+
+            try:
+                comparison = comparison_of(st, baseline=exp["name"])
+            except SynthdivError:
+                comparison = None  # fewer than two experiments have embeddings yet
+            if comparison is not None:
+                extra, extra_json = tables_of(comparison), {"comparison": comparison}
+        files = export(st, exp, analysis, formats, out, extra, extra_json)
     print(f"Wrote {len(files)} files to {out}: " + ", ".join(p.name for p in files))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from store import open_store
+    from workbench.compare import comparison_of, print_comparison, tables_of
+    from workbench.report import FORMATS, write_tables
+
+    names = [n.strip() for n in args.experiments.split(",") if n.strip()] if args.experiments else None
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("table", *FORMATS)]
+    if bad or not formats:
+        raise SynthdivError(f"unknown compare format {','.join(bad) or args.format!r}",
+                            f"use table (printed) or one or more of {', '.join(FORMATS)} with --out DIR")
+    files = [f for f in formats if f != "table"]
+    if files and not args.out:
+        raise SynthdivError(f"--format {','.join(files)} writes files and needs a folder", "add --out DIR")
+    console = text_console()
+    with open_store(args.store, readonly=True) as st:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("analysing", total=None)
+            comparison = comparison_of(st, names, args.baseline, args.measure,
+                                       lambda i, n, name: bar.update(task, completed=i, total=n,
+                                                                     description=f"analysing {name}"))
+        if "table" in formats:
+            print_comparison(console, comparison, limit=None if args.all else 15)
+        if files:
+            from store import check_writable
+
+            out = check_writable(Path(args.out).expanduser().resolve(), option="--out")
+            meta = {"store": str(st.root), "baseline": comparison["baseline"], "varying": comparison["varying"],
+                    "synthdiv_version": __import__("synthdiv").__version__}
+            written = write_tables(tables_of(comparison), files, out, f"synthdiv compare: {st.root}", meta,
+                                   {"metadata": meta, **comparison}, "synthdiv-compare")
+            console.print(f"Wrote {len(written)} files to {out}: " + ", ".join(p.name for p in written))
     return 0
 
 
@@ -270,6 +318,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="csv,md,tex,json", help="csv, md, tex, json, or several comma-separated (default: all)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("compare", help="compare the experiments of a store (a sweep) with confidence intervals",
+                       description="One row per experiment with every headline number and its 95 %% bootstrap "
+                       "interval; each experiment against a baseline (the mean per-class difference, paired over "
+                       "classes, * where its interval excludes 0); the classes that differ most for one measure; "
+                       "and, for a sweep of one numeric key, a plot of each headline number against it.")
+    p.add_argument("store", metavar="DIR", help="store folder")
+    p.add_argument("--experiments", metavar="A,B,...", help="only these experiments, in this order (default: all)")
+    p.add_argument("--baseline", metavar="NAME", help="the experiment the others are compared with (default: the first)")
+    p.add_argument("--measure", default="synthetic_to_real",
+                   choices=("synthetic_to_real", "real_to_real", "adherence", "zero_shot_real"),
+                   help="the per-class number compared class by class (default: synthetic_to_real)")
+    p.add_argument("--format", default="table",
+                   help="table (printed, the default) and/or csv, md, tex, json written to --out")
+    p.add_argument("--out", metavar="DIR", help="folder for the csv, md, tex or json files")
+    p.add_argument("--all", action="store_true", help="every class in the per-class table, not just the 15 largest")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("open", help="open the workbench on a store: a live dashboard, re-attaching to its workers",
                        description="Open the workbench on a store: a live dashboard (progress per class, the four "

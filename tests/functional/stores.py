@@ -16,11 +16,11 @@ MODEL = "tiny-random"  # the embedder name the stored config resolves to (no mod
 COLOURS = {"goldfish": (230, 120, 20), "tabby cat": (120, 120, 120), "golden retriever": (220, 190, 90)}
 
 
-def config(n_seeds: int) -> dict:
+def config(n_seeds: int, name: str = "tiny", guidance: float = 5.0) -> dict:
     """A stored config (as ExperimentConfig.stored() writes it) for the test experiment."""
     return {
-        "name": "tiny", "class_set": "imagenet", "classes": [list(c) for c in CLASSES], "templates": TEMPLATES,
-        "generation": {"model": "tiny-random", "revision": "", "scheduler": "default", "steps": 4, "guidance": 5.0,
+        "name": name, "class_set": "imagenet", "classes": [list(c) for c in CLASSES], "templates": TEMPLATES,
+        "generation": {"model": "tiny-random", "revision": "", "scheduler": "default", "steps": 4, "guidance": guidance,
                        "width": 32, "height": 32, "negative_prompt": "", "images_per_prompt": n_seeds, "seed": 0,
                        "seeds": "shared", "batch_size": 4, "device": "auto"},
         "embedding": {"model": MODEL, "pretrained": "", "batch_size": 64, "device": "auto"},
@@ -35,15 +35,19 @@ def png(path, rgb, seed: int) -> None:
     Image.fromarray(pixels).save(path)
 
 
-def build(root, done: int = 24, n_seeds: int = 4, analysed: bool = True) -> int:
+def build(root, done: int = 24, n_seeds: int = 4, analysed: bool = True, name: str = "tiny", guidance: float = 5.0,
+          image_scale: float = 0.3) -> int:
     """3 classes × 2 templates × ``n_seeds`` jobs, ``done`` finished with PNGs; 8 real images per
     class (4 train, 4 test); embeddings of everything in three well-separated clusters; an analysis.
-    Image creation times are set in the past, so throughput reads 0 (a stable picture)."""
+    Image creation times are set in the past, so throughput reads 0 (a stable picture). Called
+    again on the same store with another ``name`` (and ``guidance``, ``image_scale``: the spread of
+    the synthetic embeddings around their class centre) it adds a second experiment, as a sweep does."""
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 16)) * 3
     with open_store(root, create=True) as st:
-        e = experiments.ensure(st, "tiny", config(n_seeds), {"generation": {}})
-        st.db.execute("update experiments set config = ? where id = ?", [json.dumps(config(n_seeds)), e])
+        cfg = config(n_seeds, name, guidance)
+        e = experiments.ensure(st, name, cfg, {"generation": {"guidance": guidance}})
+        st.db.execute("update experiments set config = ? where id = ?", [json.dumps(cfg), e])
         prompts = [(c, t, t.format(c)) for c, _ in CLASSES for t in TEMPLATES]
         experiments.register_plan(st, e, CLASSES, TEMPLATES, prompts,
                                   [(c, t, s) for c, _ in CLASSES for t in TEMPLATES for s in range(n_seeds)])
@@ -55,7 +59,7 @@ def build(root, done: int = 24, n_seeds: int = 4, analysed: bool = True) -> int:
                 "experiment_id": e, "class_id": job["class_id"], "template_id": job["template_id"],
                 "prompt_id": job["prompt_id"], "class_name": job["class_name"], "template": job["template"],
                 "prompt": job["prompt"], "seed": job["seed"], "path": path, "sha256": "x",
-                "width": 16, "height": 16, "model_id": "tiny-random", "steps": 4, "guidance": 5.0,
+                "width": 16, "height": 16, "model_id": "tiny-random", "steps": 4, "guidance": guidance,
                 "scheduler": "DDIMScheduler",
             })
         jobs.release(st, wid)
@@ -76,7 +80,7 @@ def build(root, done: int = 24, n_seeds: int = 4, analysed: bool = True) -> int:
             items = embeddings.missing(st, e, kind, MODEL)
             if items:
                 y = np.array([index[class_of[r["id"]]] for r in items])
-                scale = {"image": 0.3, "real": 0.6, "text": 0.0}[kind]
+                scale = {"image": image_scale, "real": 0.6, "text": 0.0}[kind]
                 embeddings.add(st, kind, [r["id"] for r in items], MODEL,
                                (centres[y] + rng.normal(size=(len(y), 16)) * scale).astype(np.float32))
         if analysed:
