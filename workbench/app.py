@@ -19,6 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from screens.compare import CompareScreen
 from screens.dashboard import DashboardScreen
 from screens.gallery import GalleryScreen
 from screens.help import HelpScreen
@@ -92,6 +93,15 @@ class StoreView:
             exp = self._exp(st)
             added = add_template(st, exp["id"], from_experiment(exp), class_label, template, n)
             return added, control.start_needed(st, self.root, exp)  # not the whole plan again: just these jobs
+
+    # comparison
+    def comparison(self, baseline: str | None) -> dict:
+        """The store's experiments compared (workbench.compare), against ``baseline`` (default:
+        the open experiment)."""
+        from workbench.compare import comparison_of
+
+        with open_store(self.root) as st:
+            return comparison_of(st, baseline=baseline or self._exp(st)["name"])
 
     def class_jobs(self, class_label: str) -> dict:
         with open_store(self.root) as st:
@@ -321,6 +331,10 @@ class WorkbenchApp(App):
         if self.view is not None:
             self.push_screen(GalleryScreen(self.view, self._cursor_class()))
 
+    def action_compare(self) -> None:
+        if self.view is not None and not isinstance(self.screen, CompareScreen):
+            self.push_screen(CompareScreen(self.view))
+
     def action_iterate(self) -> None:
         if self.view is None:
             return
@@ -359,5 +373,7 @@ class WorkbenchApp(App):
                             self.action_export)
         yield SystemCommand("Gallery", "the generated images with their nearest real images", self.action_gallery)
         yield SystemCommand("Iterate on a prompt", "for the class under the cursor", self.action_iterate)
+        yield SystemCommand("Compare experiments", "the store's experiments (a sweep) side by side, with intervals",
+                            self.action_compare)
         yield SystemCommand("Set up: add classes or templates", "to the open experiment", self.action_setup)
         yield SystemCommand("Help", "every key of this screen", self.action_help)

@@ -79,6 +79,15 @@ def comparison_of(st: Store, names: list[str] | None = None, baseline: str | Non
     return out
 
 
+def short_names(names: list[str]) -> dict[str, str]:
+    """Experiment names without the sweep's common ``NAME/`` prefix (``guidance=3`` for
+    ``digits/guidance=3``), for column headings; names as they are when they share none."""
+    if len(names) < 2 or not all("/" in n for n in names):
+        return {n: n for n in names}
+    heads = {n.split("/", 1)[0] for n in names}
+    return {n: n.split("/", 1)[1] for n in names} if len(heads) == 1 else {n: n for n in names}
+
+
 def shown(value: Any) -> str:
     """A config value in a table cell: lists as their length ("3 items"), the rest as text."""
     if isinstance(value, (list, tuple)):
@@ -104,10 +113,13 @@ def print_comparison(console: Console, comparison: dict, limit: int = 15) -> Non
     keys = comparison["varying"]
     exps = comparison["experiments"]
     # measures down, experiments across (a sweep of several values fits the terminal this way)
-    table = Table(title="Headline numbers per experiment, 95 % bootstrap intervals below each", title_justify="left")
+    short = short_names([r["experiment"] for r in exps])
+    prefix = exps[0]["experiment"][: -len(short[exps[0]["experiment"]])] if exps else ""
+    table = Table(title="Headline numbers per experiment" + (f" of {prefix.rstrip('/')}" if prefix else "")
+                  + ", 95 % bootstrap intervals below each", title_justify="left")
     table.add_column("")
     for r in exps:
-        table.add_column(r["experiment"], justify="right", overflow="fold")
+        table.add_column(short[r["experiment"]], justify="right", overflow="fold")
     for k in keys:
         table.add_row(k, *(shown(r.get(k)) for r in exps), style="bold")
     measures = [m for m in HEADLINE if any(r.get(m.key) is not None for r in exps)]
@@ -117,22 +129,25 @@ def print_comparison(console: Console, comparison: dict, limit: int = 15) -> Non
     console.print(table)
 
     base = comparison["baseline"]
-    table = Table(title=f"Against {base}: mean per-class difference, paired over classes (* interval excludes 0)",
-                  title_justify="left")
-    for head, justify in (("experiment", "left"), ("measure", "left"), ("difference", "right"),
-                          ("95 % interval", "right"), ("classes", "right")):
-        table.add_column(head, justify=justify)
-    for r in comparison["differences"]:
-        if r["difference"] is None:
+    short = short_names([r["experiment"] for r in exps])
+    for name in (r["experiment"] for r in exps):
+        diffs = [r for r in comparison["differences"] if r["experiment"] == name and r["difference"] is not None]
+        if not diffs:
             continue
-        mark = " *" if r["excludes_zero"] else ""
-        table.add_row(r["experiment"], LABELS.get(r["measure"], r["measure"]), f"{r['difference']:+.3f}{mark}",
-                      "—" if r["low"] is None else f"[{r['low']:+.3f}, {r['high']:+.3f}]", str(r["n_classes"]))
-    console.print(table)
+        table = Table(title=f"{short[name]} against {short[base]}: mean per-class difference, paired over classes"
+                            " (* the interval excludes 0)", title_justify="left")
+        for head, justify in (("measure", "left"), ("difference", "right"), ("95 % interval", "right"),
+                              ("classes", "right")):
+            table.add_column(head, justify=justify)
+        for r in diffs:
+            mark = " *" if r["excludes_zero"] else ""
+            table.add_row(LABELS.get(r["measure"], r["measure"]), f"{r['difference']:+.3f}{mark}",
+                          "—" if r["low"] is None else f"[{r['low']:+.3f}, {r['high']:+.3f}]", str(r["n_classes"]))
+        console.print(table)
 
     rows = comparison["per_class"][:limit]
     measure = LABELS.get(comparison["per_class_measure"], comparison["per_class_measure"])
-    table = Table(title=f"{measure} per class against {base}, largest differences first"
+    table = Table(title=f"{measure} per class against {short[base]}, largest differences first"
                         + (f" (top {len(rows)} of {len(comparison['per_class'])})"
                            if len(comparison["per_class"]) > len(rows) else "") + " (* interval excludes 0)",
                   title_justify="left")
@@ -140,7 +155,7 @@ def print_comparison(console: Console, comparison: dict, limit: int = 15) -> Non
                           ("difference", "right"), ("95 % interval", "right")):
         table.add_column(head, justify=justify)
     for r in rows:
-        table.add_row(r["experiment"], r["class"], fmt(r["value"]), fmt(r["baseline_value"]),
+        table.add_row(short.get(r["experiment"], r["experiment"]), r["class"], fmt(r["value"]), fmt(r["baseline_value"]),
                       f"{r['difference']:+.3f}" + (" *" if r["excludes_zero"] else ""),
                       f"[{r['low']:+.3f}, {r['high']:+.3f}]")
     console.print(table)

@@ -23,9 +23,9 @@ def test_compare_prints_every_experiment_the_differences_and_a_plot(swept):
     out = run_cli("compare", str(swept))
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    assert "tiny/guidance=5" in text and "tiny/guidance=2" in text
+    assert "experiment of tiny" in text and "guidance=5" in text and "guidance=2" in text
     assert "generation.guidance" in text  # what the sweep varied
-    assert "Against tiny/guidance=5" in text and "diversity ratio" in text
+    assert "guidance=2 against guidance=5" in text and "diversity ratio" in text
     assert "*" in text  # the diversity difference's interval excludes 0
     assert "against generation.guidance" in text and "●" in text  # the plot against the swept value
 
@@ -66,3 +66,29 @@ def test_compare_refuses_what_it_cannot_do(swept, tmp_path):
                        (("--format", "json"), "--out"), (("--format", "xls"), "unknown compare format")):
         out = run_cli("compare", str(swept), *args)
         assert out.returncode == 2 and said in out.stderr and "Traceback" not in out.stderr, (args, out.stderr)
+
+
+async def test_the_compare_screen_shows_the_sweep_and_changes_its_baseline(swept):
+    from screens.compare import CompareScreen
+    from tests.functional.test_workbench import text_of, until
+    from workbench.app import WorkbenchApp
+
+    app = WorkbenchApp(swept, refresh_s=60, experiment="tiny/guidance=5")
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert await until(pilot, lambda: "tiny/guidance=5" in text_of(app), tries=200)
+        await pilot.press("C")
+        assert await until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison, tries=300)
+        shown = text_of(app)
+        assert "baseline tiny/guidance=5" in shown and "varied: generation.guidance" in shown
+        assert "tiny/guidance=2" in shown and "[" in shown  # every number with its interval
+        await pilot.press("2")  # against the baseline: the diversity difference is marked
+        rows = [line for line in text_of(app).splitlines() if "| dist÷ |" in line]
+        assert rows and all("*" in line for line in rows), rows  # far more spread: a real difference
+        await pilot.press("1", "down", "b")  # the second experiment becomes the baseline
+        assert await until(pilot, lambda: app.screen.baseline == "tiny/guidance=2"
+                           and "baseline tiny/guidance=2" in text_of(app), tries=300)
+        await pilot.press("m")  # the plot of the next number against the swept value
+        assert await until(pilot, lambda: "against generation.guidance" in text_of(app))
+        assert "●" in text_of(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CompareScreen)

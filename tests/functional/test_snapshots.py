@@ -75,3 +75,17 @@ def test_screen_on_a_store(tmp_path, snap_compare, screen, done, analysed, first
             await settle(pilot, shows(after))
 
     assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)
+
+
+def test_compare_screen(tmp_path, snap_compare):
+    """The Compare screen on a store of two experiments (a sweep of guidance)."""
+    build(tmp_path / "S", name="tiny/guidance=5", guidance=5.0)
+    build(tmp_path / "S", name="tiny/guidance=2", guidance=2.0, image_scale=1.5)
+
+    async def run(pilot):
+        await settle(pilot, shows("tiny/guidance=5"))
+        await pilot.press("C")
+        await settle(pilot, shows("baseline tiny/guidance=5"))
+
+    app = WorkbenchApp(tmp_path / "S", refresh_s=60, experiment="tiny/guidance=5")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run)

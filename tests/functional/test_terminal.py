@@ -137,3 +137,34 @@ def test_setup_run_gallery_export_quit_and_reopen(tmp_path):
         term.wait_for(r"(?s)(?=.*612/612)(?=.*612 images · 612 embedded)(?=.*workers    none running)", timeout=60)
     finally:
         term.close()
+
+
+def test_compare_a_sweep_in_a_real_terminal(tmp_path):
+    """synthdiv open on a store of two experiments; C opens the Compare screen at 80×24, b moves
+    the baseline, 4 and m plot a headline number against the swept guidance, escape goes back."""
+    from tests.functional.stores import build
+
+    store = tmp_path / "S"
+    build(store, name="tiny/guidance=5", guidance=5.0)
+    build(store, name="tiny/guidance=2", guidance=2.0, image_scale=1.5)
+    term = Terminal(tmp_path, f"{sys.executable} -m workbench.cli open {store}; sleep 600")
+    try:
+        term.wait_for(r"C Compare")
+        term.keys("C")
+        text = term.wait_for(r"baseline tiny/guidance=5")
+        assert "varied: generation.guidance" in text and "tiny/guidance=2" in text
+        assert re.search(r"1\.000 \[1\.00,1\.00\]", text)  # values with their intervals
+        term.keys("2")
+        text = term.wait_for(r"dist÷")
+        assert re.search(r"dist÷ +\+\d\.\d{3}\*", text), text  # the spread-out sweep differs, marked
+        term.keys("1", "Down", "b")
+        term.wait_for(r"baseline tiny/guidance=2")
+        term.keys("4")
+        text = term.wait_for(r"against generation\.guidance")
+        assert "●" in text and "┤" in text
+        term.keys("m")
+        term.wait_for(r"real to real against generation\.guidance")
+        term.keys("Escape")
+        term.wait_for(r"C Compare")
+    finally:
+        term.close()
