@@ -134,7 +134,7 @@ class DashboardScreen(Screen):
                 tooltip="the images of the class under the cursor, with their nearest real images"),
         Binding("i", "app.iterate", "Iterate", id="dashboard.iterate",
                 tooltip="try a new template on the class under the cursor and compare it"),
-        Binding("C", "app.compare", "Compare", id="dashboard.compare",
+        Binding("C", "app.compare", "Compare", show=False, id="dashboard.compare",
                 tooltip="the store's experiments (a sweep) side by side, with 95 % intervals"),
         Binding("e", "app.export", "Export", id="dashboard.export",
                 tooltip="every table as csv, md, tex and json into STORE/exports/TIME"),

@@ -149,7 +149,7 @@ def test_compare_a_sweep_in_a_real_terminal(tmp_path):
     build(store, name="tiny/guidance=2", guidance=2.0, image_scale=1.5)
     term = Terminal(tmp_path, f"{sys.executable} -m workbench.cli open {store}; sleep 600")
     try:
-        term.wait_for(r"C Compare")
+        term.wait_for(r"q Quit")
         term.keys("C")
         text = term.wait_for(r"baseline tiny/guidance=5")
         assert "varied: generation.guidance" in text and "tiny/guidance=2" in text
@@ -165,6 +165,6 @@ def test_compare_a_sweep_in_a_real_terminal(tmp_path):
         term.keys("m")
         term.wait_for(r"real to real against generation\.guidance")
         term.keys("Escape")
-        term.wait_for(r"C Compare")
+        term.wait_for(r"g Start")
     finally:
         term.close()
