@@ -14,6 +14,10 @@ Every row is measured in this run against a baseline measured in the same run, o
 - the workers' file work at Stable Diffusion's 512 px: PNGs written by the generation worker's
   writer, and images read and prepared by the embedding worker, with a thread per core (at most
   8) vs one thread, the earlier design (on a GPU machine one thread would set the pace);
+- the whole analysis of one experiment (synthdiv.analysis.analyse: probes, per-class metrics at
+  equal n, bootstrap intervals, CMMD) at 100 classes × 200 synthetic + 100 real and at 1,000
+  classes × 100 synthetic + 50 real (d = 768), vs the same analysis with the scikit-learn probe it
+  replaced (run in a child process, stopped after ``BASELINE_CAP_S``: then the row says so);
 - store ingest (image rows and embedding rows per second) and one dashboard refresh with
   1,000,000 images in the store (target < 100 ms).
 
@@ -34,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 ROWS: list[tuple[str, str, str, str, str, str]] = []
-SECTIONS = ("generation", "embedding", "end-to-end", "files", "metrics", "store")
+SECTIONS = ("generation", "embedding", "end-to-end", "files", "metrics", "analysis", "store")
 
 
 def row(what: str, ours: str, baseline: str, ratio: float | None, target: str, met: bool | None,
@@ -298,6 +302,60 @@ def bench_metrics(n: int, d: int) -> None:
         f"{t_ref:.2f} s", t_ref / t_ours, "faster", t_ours < t_ref, abs(ours - ref))
 
 
+BASELINE_CAP_S = 900
+
+
+def analysis_inputs(classes: int, synthetic: int, real: int, d: int = 768, seed: int = 0):
+    """CLIP-like embeddings: per class a direction; synthetic images tighter around a slightly
+    shifted centre than real ones (as generated images are), noisy enough that the probes are
+    not perfect (synthetic→real ≈ 0.9 at 100 classes); real split half train, half test; five
+    prompt texts per class near its direction."""
+    from synthdiv.analysis import Inputs
+
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, d)).astype(np.float32)
+    sy = np.repeat(np.arange(classes), synthetic)
+    ry = np.repeat(np.arange(classes), real)
+    syn = centres[sy] + 6.0 * rng.normal(size=(len(sy), d)).astype(np.float32) + 0.5
+    rea = centres[ry] + 7.0 * rng.normal(size=(len(ry), d)).astype(np.float32)
+    ty = np.repeat(np.arange(classes), 5)
+    text = centres[ty] + 0.5 * rng.normal(size=(len(ty), d)).astype(np.float32)
+    return Inputs(classes=[f"c{i}" for i in range(classes)], synthetic=syn, synthetic_y=sy, real=rea, real_y=ry,
+                  real_split=np.array(["train", "test"] * (len(ry) // 2)), text=text, text_y=ty)
+
+
+def _analysis_seconds(classes: int, synthetic: int, real: int, probe: str) -> tuple[float, float]:
+    """(seconds, synthetic→real) of one whole analysis with the ``torch`` or ``sklearn`` probe."""
+    from synthdiv import analysis, probe as probes
+
+    if probe == "sklearn":
+        analysis.linear_probe = probes.sklearn_probe
+    inputs = analysis_inputs(classes, synthetic, real)
+    t0 = time.perf_counter()
+    out = analysis.analyse(inputs)
+    return time.perf_counter() - t0, out["summary"][0]["synthetic_to_real"]
+
+
+def bench_analysis(sizes: list[tuple[int, int, int]]) -> None:
+    import subprocess
+
+    for classes, synthetic, real in sizes:
+        ours, acc = _analysis_seconds(classes, synthetic, real, "torch")
+        code = (f"from benchmarks.__main__ import _analysis_seconds; "
+                f"print(*_analysis_seconds({classes}, {synthetic}, {real}, 'sklearn'))")
+        try:
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=BASELINE_CAP_S,
+                                  cwd=Path(__file__).resolve().parent.parent)
+            base, base_acc = (float(v) for v in done.stdout.split()[-2:])
+            baseline, ratio, diff = f"{base:.0f} s", base / ours, abs(acc - base_acc)
+        except subprocess.TimeoutExpired:
+            baseline, ratio, diff = f"> {BASELINE_CAP_S} s (stopped)", BASELINE_CAP_S / ours, None
+        limit = 300 if classes >= 1000 else None
+        row(f"whole analysis, {classes:,} classes × {synthetic} synthetic + {real} real (d 768): torch probe vs"
+            " scikit-learn probe; Δ = synthetic→real", f"{ours:.0f} s", baseline, ratio,
+            "< 300 s (2 CPU cores)" if limit else "faster", ours < limit if limit else ratio > 1, diff)
+
+
 def bench_store(folder: Path, images: int) -> None:
     from benchmarks.store import build, embedding_look, timed
     from store import embeddings, experiments, jobs, open_store, workers
@@ -388,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             "end-to-end": lambda: bench_end_to_end(folder, seeds),
             "files": lambda: bench_files(folder, files),
             "metrics": lambda: bench_metrics(n, 768),
+            "analysis": lambda: bench_analysis([(20, 50, 24)] if args.quick else [(100, 200, 100), (1000, 100, 50)]),
             "store": lambda: bench_store(folder, images),
         }
         wanted = set(args.only or SECTIONS)

@@ -41,6 +41,7 @@ from synthdiv import confidence, metrics
 from synthdiv.measures import HEADLINE
 from synthdiv.probe import class_text_vectors, linear_probe, zero_shot_predict
 
+VERSION = 2  # of the result's tables: 2 added the headline intervals, equal n and the new checks
 EQUAL_N_DRAWS = 5  # random subsets averaged per class when an n-dependent metric meets unequal sets
 CMMD_CAP = 2000  # images per set for the experiment-wide CMMD (random subsets, averaged)
 CMMD_DRAWS = 10
@@ -103,7 +104,7 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
     train = np.asarray(inp.real_split) == "train"
     text_c = class_text_vectors(inp.text, inp.text_y, n)
     syn_c, real_c = _centroids(syn, syn_y, n), _centroids(real[test], real_y[test], n)
-    out: dict = {"classes": list(inp.classes), "notes": notes,
+    out: dict = {"version": VERSION, "classes": list(inp.classes), "notes": notes,
                  "counts": {"synthetic": int(len(syn)), "real_train": int(train.sum()), "real_test": int(test.sum()),
                             "texts": int(len(inp.text))}}
 

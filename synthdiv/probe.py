@@ -71,7 +71,7 @@ def _device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _fit(x, y, k: int, C: float, start=None, max_iter: int = 200, counter: list | None = None):
+def _fit(x, y, k: int, C: float, start=None, max_iter: int = 200):
     """Minimise mean cross-entropy + ‖W‖² / (2·C·n) (scikit-learn's objective divided by C·n; the
     bias is not penalised) with full-batch L-BFGS; returns (W, b) as torch tensors."""
     import torch
@@ -86,8 +86,6 @@ def _fit(x, y, k: int, C: float, start=None, max_iter: int = 200, counter: list 
     penalty = 1.0 / (2.0 * C * n)
 
     def closure():
-        if counter is not None:
-            counter.append(1)
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(x @ w + b, y) + penalty * (w * w).sum()
         loss.backward()

@@ -16,7 +16,7 @@ import numpy as np
 
 from store import analyses, embeddings, experiments
 from store.core import Store
-from synthdiv.analysis import Inputs, analyse
+from synthdiv.analysis import VERSION, Inputs, analyse
 
 
 def counts(st: Store, experiment_id: int, model: str) -> dict:
@@ -58,9 +58,11 @@ def compute(st: Store, experiment_id: int, model: str) -> dict | None:
 
 
 def ensure(st: Store, experiment_id: int, model: str) -> dict | None:
-    """The newest analysis if it matches the store's current counts, else a fresh one."""
+    """The newest analysis if it matches the store's current counts and was made by this version
+    of the analysis (an older one lacks tables and intervals), else a fresh one."""
     stored = analyses.latest(st, experiment_id, model)
-    if stored is not None and stored["counts"] == counts(st, experiment_id, model):
+    if (stored is not None and stored["counts"] == counts(st, experiment_id, model)
+            and stored["result"].get("version") == VERSION):
         return stored
     return compute(st, experiment_id, model)
 

@@ -320,15 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("compare", help="compare the experiments of a store (a sweep) with confidence intervals",
-                       description="One row per experiment with every headline number and its 95 %% bootstrap "
-                       "interval; each experiment against a baseline (the mean per-class difference, paired over "
+                       description="Every experiment's headline numbers, each with its 95 % bootstrap interval "
+                       "(printed with the experiments across; one row per experiment in the files); each experiment against a baseline (the mean per-class difference, paired over "
                        "classes, * where its interval excludes 0); the classes that differ most for one measure; "
                        "and, for a sweep of one numeric key, a plot of each headline number against it.")
     p.add_argument("store", metavar="DIR", help="store folder")
     p.add_argument("--experiments", metavar="A,B,...", help="only these experiments, in this order (default: all)")
     p.add_argument("--baseline", metavar="NAME", help="the experiment the others are compared with (default: the first)")
-    p.add_argument("--measure", default="synthetic_to_real",
-                   choices=("synthetic_to_real", "real_to_real", "adherence", "zero_shot_real"),
+    from synthdiv.compare import PER_CLASS
+
+    p.add_argument("--measure", default="synthetic_to_real", choices=tuple(PER_CLASS),
                    help="the per-class number compared class by class (default: synthetic_to_real)")
     p.add_argument("--format", default="table",
                    help="table (printed, the default) and/or csv, md, tex, json written to --out")
@@ -339,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("open", help="open the workbench on a store: a live dashboard, re-attaching to its workers",
                        description="Open the workbench on a store: a live dashboard (progress per class, the four "
                        "causes, diversity, accuracy, similarity heatmaps, CLIP geometry), the gallery (v), prompt "
-                       "iteration for a class (i), export (e), setup (n). g starts or resumes the workers, p pauses, "
+                       "iteration for a class (i), export (e), setup (n), the store's experiments compared (C). g starts or resumes the workers, p pauses, "
                        "c cancels; on quit you choose whether running workers go on without the UI. ? lists every key.")
     p.add_argument("store", metavar="DIR", help="store folder")
     p.set_defaults(func=_cmd_open)
