@@ -17,8 +17,11 @@ The four causes of the study, per class:
   the real centroid (``concept_centroid_cosine``).
 
 Statistics (see :mod:`synthdiv.measures` for the headline table and its intervals):
-- every per-class accuracy has a 95 % bootstrap interval over the class's images
-  (``<name>_low`` / ``<name>_high``);
+- every per-class accuracy, and the per-class diversity ratio (mean pairwise cosine distance,
+  synthetic ÷ real), has a 95 % bootstrap interval over the class's images (``<name>_low`` /
+  ``<name>_high``); Vendi, PRDC and Fréchet distance have intervals in the headline only (over
+  classes: a per-class bootstrap of them would cost an eigendecomposition or a neighbour search per
+  draw);
 - n-dependent per-class metrics (Vendi ratio, PRDC, Fréchet distance) compare the synthetic and
   the real set at equal n: both at the smaller set's size (``n_equal``), the larger one as random
   subsets, ``EQUAL_N_DRAWS`` of them averaged;
@@ -45,7 +48,6 @@ VERSION = 2  # of the result's tables: 2 added the headline intervals, equal n a
 EQUAL_N_DRAWS = 5  # random subsets averaged per class when an n-dependent metric meets unequal sets
 CMMD_CAP = 2000  # images per set for the experiment-wide CMMD (random subsets, averaged)
 CMMD_DRAWS = 10
-ACCURACIES = ("synthetic_to_real", "real_to_real", "zero_shot_real", "zero_shot_synthetic")
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,10 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
         row["nearest_real_train"] = float(near_train.mean()) if near_train is not None else None
         row["distance_ratio"] = (row["distance_synthetic"] / row["distance_real"]
                                  if row["distance_synthetic"] is not None and row["distance_real"] else None)
+        row["distance_ratio_low"] = row["distance_ratio_high"] = None
+        if row["distance_ratio"] is not None:  # images of each set resampled, independently
+            row["distance_ratio_low"], row["distance_ratio_high"] = confidence.ratio_interval(
+                confidence.pairwise_distance_draws(s, seed=2 * c), confidence.pairwise_distance_draws(r, seed=2 * c + 1))
         diversity.append({key: (round(v, 6) if isinstance(v, float) else v) for key, v in row.items()})
         others = [j for j in range(n) if j != c]
         near = max(others, key=lambda j: text_c[c] @ text_c[j]) if others else None
@@ -233,20 +239,18 @@ def _at_equal_n(fn, s: np.ndarray, r: np.ndarray, n: int, rng: np.random.Generat
 
 
 def _accuracy_intervals(accuracy: list[dict]) -> None:
-    """Each per-class accuracy's 95 % bootstrap interval over the class's images, beside it."""
-    for key in ACCURACIES:
-        count = "n_synthetic" if key == "zero_shot_synthetic" else "n_real_test"
-        rows = [r for r in accuracy if r[key] is not None and r[count]]
-        if not rows:
-            for r in accuracy:
-                r[key + "_low"] = r[key + "_high"] = None
-            continue
-        n = np.array([r[count] for r in rows])
-        low, high = confidence.proportions(np.rint(np.array([r[key] for r in rows]) * n), n)
+    """Each per-class accuracy's 95 % bootstrap interval over the class's images, beside it (the
+    accuracies are the per-class columns of the pooled headline measures)."""
+    for m in (m for m in HEADLINE if m.kind == "pooled"):
         for r in accuracy:
-            r[key + "_low"] = r[key + "_high"] = None
+            r[m.column + "_low"] = r[m.column + "_high"] = None
+        rows = [r for r in accuracy if r[m.column] is not None and r[m.count]]
+        if not rows:
+            continue
+        n = np.array([r[m.count] for r in rows])
+        low, high = confidence.proportions(np.rint(np.array([r[m.column] for r in rows]) * n), n)
         for r, lo, hi in zip(rows, low, high, strict=True):
-            r[key + "_low"], r[key + "_high"] = round(float(lo), 6), round(float(hi), 6)
+            r[m.column + "_low"], r[m.column + "_high"] = round(float(lo), 6), round(float(hi), 6)
 
 
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)

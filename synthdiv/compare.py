@@ -21,14 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from synthdiv import confidence
-from synthdiv.measures import HEADLINE
+from synthdiv.measures import BY_KEY, HEADLINE
 
-PER_CLASS = {  # per-class accuracies that can be compared class by class: (column, count column)
-    "synthetic_to_real": ("synthetic_to_real", "n_real_test"),
-    "real_to_real": ("real_to_real", "n_real_test"),
-    "adherence": ("zero_shot_synthetic", "n_synthetic"),
-    "zero_shot_real": ("zero_shot_real", "n_real_test"),
-}
+# The per-class accuracies that can be compared class by class (those of the pooled headline
+# measures): headline key → (per-class column, the column holding the images it is a share of).
+PER_CLASS = {m.key: (m.column, m.count) for m in HEADLINE if m.kind == "pooled"}
 
 
 def varying(configs: dict[str, dict]) -> list[str]:
@@ -42,7 +39,7 @@ def varying(configs: dict[str, dict]) -> list[str]:
 
 def _per_class(result: dict, measure: str) -> dict[str, float]:
     """The per-class values behind a headline measure, by class name (classes without one left out)."""
-    m = next(m for m in HEADLINE if m.key == measure)
+    m = BY_KEY[measure]
     table = result["accuracy"] if m.kind == "pooled" else result["diversity"]
     return {r["class"]: r[m.column] for r in table if r.get(m.column) is not None}
 

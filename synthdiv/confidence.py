@@ -140,3 +140,27 @@ def difference_of_proportions(correct_a: np.ndarray, total_a: np.ndarray, correc
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(a - b, [tail, 1.0 - tail], axis=1)
     return low, high
+
+
+def pairwise_distance_draws(x: np.ndarray, draws: int = DRAWS, seed: int = 0) -> np.ndarray:
+    """Bootstrap draws of the mean pairwise cosine distance of the rows of ``x``
+    (:func:`synthdiv.metrics.mean_pairwise_cosine_distance`): each draw resamples the rows with
+    replacement and takes the mean over ordered pairs of distinct positions (a row drawn twice
+    pairs with itself at distance 0). In O(draws · n · d): with u the unit rows and w the draw's
+    counts, Σ_{p≠q} u_p·u_q = ‖Σ w_i u_i‖² − n. Needs at least 2 rows."""
+    x = np.asarray(x, np.float64)
+    n = len(x)
+    if n < 2:
+        raise ValueError(f"a bootstrap of pairwise distances needs at least 2 rows, got {n}")
+    u = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=draws).astype(np.float64)
+    sums = counts @ u
+    return 1.0 - ((sums * sums).sum(1) - n) / (n * (n - 1))
+
+
+def ratio_interval(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """The percentile interval of ``a / b`` over paired bootstrap draws of two independent samples."""
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(np.asarray(a) / np.asarray(b), [tail, 1.0 - tail])
+    return float(low), float(high)

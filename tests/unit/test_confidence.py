@@ -127,3 +127,18 @@ def test_the_analysis_reports_vendi_ratios_at_equal_n():
     head = {r["measure"]: r for r in out["headline"]}
     assert head["vendi_ratio"]["low"] <= 1.0 <= head["vendi_ratio"]["high"] + 0.05
     assert out["summary"][0]["vendi_ratio"] == head["vendi_ratio"]["value"]
+
+
+def test_bootstrap_draws_of_the_pairwise_distance_match_resampling_directly():
+    from synthdiv.confidence import pairwise_distance_draws
+    from synthdiv.metrics import mean_pairwise_cosine_distance
+
+    x = np.random.default_rng(4).normal(size=(30, 6))
+    draws = pairwise_distance_draws(x, draws=50, seed=7)
+    # the same draws, done the slow way: the resampled rows, every ordered pair of distinct positions
+    rng = np.random.default_rng(7)
+    counts = rng.multinomial(30, np.full(30, 1 / 30), size=50)
+    for got, w in zip(draws, counts, strict=True):
+        rows = np.repeat(x, w, axis=0)
+        assert got == pytest.approx(mean_pairwise_cosine_distance(rows), abs=1e-12)
+    assert draws.min() < mean_pairwise_cosine_distance(x) < draws.max() + 0.05

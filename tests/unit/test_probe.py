@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from synthdiv.probe import Probe, _validation_split, linear_probe, sklearn_probe
+from synthdiv.probe import Probe, _folds, linear_probe, sklearn_probe
 
 
 def gaussian_classes(k: int, n: int, d: int, spread: float, seed: int):
@@ -41,20 +41,22 @@ def test_same_accuracy_as_scikit_learn_on_the_digits():
     assert ours > 0.9
 
 
-def test_c_is_chosen_on_a_validation_split_of_the_training_set_only():
+def test_c_is_chosen_by_stratified_folds_of_the_training_set_only():
     x, y = gaussian_classes(5, 30, 16, spread=1.5, seed=3)
-    val = _validation_split(y, 0.2, seed=0)
-    assert all(val[y == c].sum() == 6 for c in range(5))
+    fold = _folds(y, 3, seed=0)
+    assert all(np.bincount(fold[y == c], minlength=3).tolist() == [10, 10, 10] for c in range(5))
+    capped = _folds(y, 3, seed=0, limit=75)  # half the rows: half of each class, the rest left out
+    assert all((capped[y == c] >= 0).sum() == 15 for c in range(5))
     probe = linear_probe(x, y)
-    assert isinstance(probe, Probe) and probe.search and probe.C in [c for c, _ in probe.search]
-    assert probe.C == max(probe.search, key=lambda s: s[1])[0]
+    assert isinstance(probe, Probe) and probe.search and probe.C == max(probe.search, key=lambda s: s[1])[0]
 
 
 def test_labels_need_not_be_0_to_k_and_one_image_classes_are_kept():
     x, y = gaussian_classes(3, 10, 8, spread=0.1, seed=4)
     labels = np.array([7, 3, 11])[y]
     x, labels = np.vstack([x, x[:1] * 0 + 50]), np.append(labels, 99)  # a class with a single image
-    probe = linear_probe(x, labels)
+    probe = linear_probe(x, labels)  # too few images of a class to cross-validate: C = 1
+    assert probe.C == 1.0 and not probe.search
     assert set(probe.predict(x)) <= {3, 7, 11, 99}
     assert probe.score(x[:-1], labels[:-1]) == 1.0
     with pytest.raises(ValueError, match="at least 2 classes"):
