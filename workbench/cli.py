@@ -147,14 +147,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _formats(text: str, allowed: tuple[str, ...], command: str, fix: str) -> list[str]:
+    """The comma-separated formats of ``--format``, each one of ``allowed`` (exit 2 naming the bad ones)."""
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in formats if f not in allowed]
+    if bad or not formats:
+        raise SynthdivError(f"unknown {command} format {','.join(bad) or text!r}", fix)
+    return formats
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from store import experiments, open_store
     from workbench.report import FORMATS, export
 
-    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise SynthdivError(f"unknown export format {','.join(bad) or args.format!r}", f"use one or more of {', '.join(FORMATS)}")
+    formats = _formats(args.format, FORMATS, "export", f"use one or more of {', '.join(FORMATS)}")
     from store import check_writable
 
     with open_store(args.store, readonly=True) as st:  # the store and the experiment first: a bad one creates nothing
@@ -188,11 +194,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from workbench.report import FORMATS, write_tables
 
     names = [n.strip() for n in args.experiments.split(",") if n.strip()] if args.experiments else None
-    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
-    bad = [f for f in formats if f not in ("table", *FORMATS)]
-    if bad or not formats:
-        raise SynthdivError(f"unknown compare format {','.join(bad) or args.format!r}",
-                            f"use table (printed) or one or more of {', '.join(FORMATS)} with --out DIR")
+    formats = _formats(args.format, ("table", *FORMATS), "compare",
+                       f"use table (printed) or one or more of {', '.join(FORMATS)} with --out DIR")
     files = [f for f in formats if f != "table"]
     if files and not args.out:
         raise SynthdivError(f"--format {','.join(files)} writes files and needs a folder", "add --out DIR")

@@ -15,7 +15,7 @@ from synthdiv.compare import compare, swept_axis
 from synthdiv.errors import SynthdivError
 from synthdiv.measures import HEADLINE
 from workbench.config import from_experiment, to_table
-from workbench.report import LABELS, embedding_model, fmt
+from workbench.report import LABELS, columns_of, embedding_model, fmt
 
 
 # The headline numbers plotted against a sweep's value by synthdiv compare (every one is in the tables).
@@ -100,9 +100,7 @@ def tables_of(comparison: dict) -> dict[str, tuple[list[str], list[list]]]:
     out = {}
     for name in ("experiments", "differences", "per_class"):
         rows = comparison[name]
-        head: list[str] = []
-        for r in rows:
-            head += [k for k in r if k not in head]
+        head = columns_of(rows)
         out[f"compare_{name}"] = (head, [[r.get(c) if not isinstance(r.get(c), (list, tuple)) else shown(r.get(c))
                                           for c in head] for r in rows])
     return out

@@ -124,7 +124,8 @@ def metadata(st: Store, exp: dict, analysis: dict) -> dict:
     }
 
 
-def _columns(rows: list[dict]) -> list[str]:
+def columns_of(rows: list[dict]) -> list[str]:
+    """Every key of ``rows``, in the order they first appear (a table's header)."""
     cols: list[str] = []
     for r in rows:
         cols += [k for k in r if k not in cols]
@@ -135,7 +136,7 @@ def tables_of(result: dict) -> dict[str, tuple[list[str], list[list]]]:
     """Every table and matrix as (header, rows) in a fixed order."""
     out = {}
     for name in TABLES:
-        cols = _columns(result[name])
+        cols = columns_of(result[name])
         out[name] = (cols, [[r.get(c) for c in cols] for r in result[name]])
     for name in MATRICES:
         out[name] = (["class", *result["classes"]], [[c, *row] for c, row in zip(result["classes"], result[name], strict=True)])

@@ -4,6 +4,7 @@ synthdiv export."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -80,7 +81,8 @@ async def test_the_compare_screen_shows_the_sweep_and_changes_its_baseline(swept
         assert await until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison, tries=300)
         shown = text_of(app)
         assert "baseline tiny/guidance=5" in shown and "varied: generation.guidance" in shown
-        assert "tiny/guidance=2" in shown and "[" in shown  # every number with its interval
+        rows = [line for line in shown.splitlines() if line.startswith("tiny/guidance=2 | 2.0 |")]
+        assert rows and re.search(r"\| \d\.\d{3} \[\d\.\d\d,\d\.\d\d\] \|", rows[0]), rows  # value [interval]
         await pilot.press("2")  # against the baseline: the diversity difference is marked
         rows = [line for line in text_of(app).splitlines() if "| dist÷ |" in line]
         assert rows and all("*" in line for line in rows), rows  # far more spread: a real difference
