@@ -23,6 +23,7 @@ from textual.widgets import (
 from screens.heatmap import heatmap
 from screens.status import experiment_view
 from synthdiv.analysis import CAUSE_COLUMNS
+from workbench.messages import StoreRead, StoreUnreadable
 
 DIVERSITY = (
     ("class", "class"), ("n_synthetic", "n syn"), ("n_real", "n real"), ("vendi_synthetic", "Vendi syn"),
@@ -70,6 +71,16 @@ class SortableTable(DataTable):
 
     def on_mount(self) -> None:
         self._ensure_columns()
+
+    async def _on_idle(self, event) -> None:
+        # DataTable widens its columns to new cells when it idles, but keeps the header line it
+        # drew before at the old widths (its cache key does not change), so the headings stood
+        # misaligned over the cells of rows that arrived after the first paint.
+        widening = self._require_update_dimensions or bool(self._updated_cells)
+        await super()._on_idle(event)
+        if widening:
+            self._clear_caches()
+            self.refresh()
 
     def fill(self, rows: list[dict]) -> None:
         self._ensure_columns()  # rows may arrive before the table's tab was ever shown
@@ -198,6 +209,12 @@ class DashboardScreen(Screen):
         self.title = "synthdiv"
         self.sub_title = self.store_root.name
         self.app.action_reload()  # the first read, now that there is somewhere to show it
+
+    def on_store_read(self, message: StoreRead) -> None:
+        self.show(message.summary, message.analysis, message.live)
+
+    def on_store_unreadable(self, message: StoreUnreadable) -> None:
+        self.show_error(message.text)
 
     def show(self, summary: dict, analysis: dict | None, live: dict | None = None) -> None:
         """Show a store summary (``store.status.summary``), the newest analysis (or None) and the

@@ -31,6 +31,7 @@ from store.status import summary
 from synthdiv.errors import SynthdivError, describe
 from workbench import control
 from workbench.config import from_experiment, to_table
+from workbench.messages import StoreRead, StoreUnreadable
 
 SPARK_METRIC = "diversity_ratio"  # the summary number plotted against images analysed
 RATE_WINDOW_S = 60.0
@@ -183,9 +184,9 @@ class WorkbenchApp(App):
                                     and analysis["id"] != dashboard.history_id else None),
                     }
         except Exception as exc:  # noqa: BLE001 - a store that cannot be read is said, not fatal
-            self.call_from_thread(dashboard.show_error, describe(exc))
+            dashboard.post_message(StoreUnreadable(describe(exc)))
             return
-        self.call_from_thread(dashboard.show, data, analysis, live)
+        dashboard.post_message(StoreRead(data, analysis, live))
 
     # --- setup -----------------------------------------------------------------------------------
 

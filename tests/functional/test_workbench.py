@@ -8,8 +8,10 @@ import io
 import json
 import re
 import threading
+import time
 
 from rich.console import Console
+from textual.worker import WorkerState
 
 from store import jobs, open_store
 from tests.functional.stores import CLASSES, build
@@ -474,3 +476,37 @@ async def test_the_cancel_dialog_names_what_resumes_and_g_brings_the_dropped_job
         await pilot.pause()
     with open_store(tmp_path) as st:
         assert jobs.counts(st, e)["pending"] == 14 and started == ["tiny"]
+
+
+
+
+async def test_a_store_read_that_finishes_after_its_dashboard_is_gone_is_dropped(tmp_path, monkeypatch):
+    """A read of the store that finishes once its dashboard has been taken down (replaced, or the
+    app shutting down: CI saw the app fail at exit with NoMatches('#experiment-panels')) must not
+    touch the removed widgets; the app goes on."""
+    import workbench.app as app_module
+    from textual.screen import Screen
+
+    build(tmp_path, done=4, analysed=False)
+    release, reading = threading.Event(), threading.Event()
+    real_summary = app_module.summary
+
+    def slow_summary(st):
+        reading.set()
+        release.wait(10)
+        return real_summary(st)
+
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await until(pilot, lambda: "4 images" in (app.screen.sub_title or ""))
+        old = app.dashboard
+        monkeypatch.setattr(app_module, "summary", slow_summary)
+        read = app.read_store()
+        assert await until(pilot, reading.is_set)
+        await app.switch_screen(Screen())  # the dashboard is removed while the read is under way
+        assert await until(pilot, lambda: not old.is_attached)
+        release.set()
+        assert await until(pilot, lambda: read.is_finished)
+        assert read.state == WorkerState.SUCCESS, read.error
+        await pilot.press("question_mark")  # the app goes on
+        assert await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
