@@ -18,7 +18,9 @@ from store import check_writable, experiments, images, jobs, open_store, workers
 from store.core import Store
 from synthdiv.errors import SynthdivError
 from workbench.config import ExperimentConfig, from_experiment, parse_config, to_table
+from workbench.kinds import KINDS
 from workbench.plan import check_size, jobs_of, prompts_and_classes, size
+from workbench.progress import measure
 from workbench.real import register_real
 
 CONFIG_FILE = "experiment.toml"
@@ -100,7 +102,7 @@ def launch(data: dict[str, Any], store_dir: str | Path) -> tuple[Path, Experimen
 
 
 def start_workers(st: Store, root: Path, name: str) -> list[str]:
-    """Start (or resume) the generation and embedding workers the experiment ``name`` still needs;
+    """Start (or resume) the workers the experiment ``name`` still needs;
     first its plan is recorded again (:func:`prepare`: jobs dropped by a cancel, jobs of stopped
     workers, failed jobs and images whose file is gone go back in the queue). Returns the kinds started."""
     exp = experiments.get(st, name)
@@ -110,15 +112,16 @@ def start_workers(st: Store, root: Path, name: str) -> list[str]:
 
 def start_needed(st: Store, root: Path, exp: dict) -> list[str]:
     """Start the workers of the (prepared) experiment ``exp`` that are needed and not running."""
+    from workbench.report import embedding_model
     from workbench.run import start_worker
 
-    pending = jobs.counts(st, exp["id"])["pending"]
+    now = measure(st, exp["id"], embedding_model(from_experiment(exp)))
     started = []
-    for kind in ("generation", "embedding"):
-        if workers.running(st, exp["id"], kind) or (kind == "generation" and not pending):
+    for name, kind in KINDS.items():
+        if not kind.needed(now) or workers.running(st, exp["id"], name):
             continue
-        start_worker(root, exp["name"], kind, detach=True)
-        started.append(kind)
+        start_worker(root, exp["name"], name, detach=True)
+        started.append(name)
     return started
 
 

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -25,15 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from store import (
-    check_writable,
-    embeddings,
-    experiments,
-    jobs,
-    open_store,
-    real,
-    workers,
-)
+from store import check_writable, jobs, open_store, workers
 from store.core import Store, disk_full
 from store.images import slug
 from synthdiv.embed import embedder_identity, resolve_embedder
@@ -41,27 +32,12 @@ from workbench.config import ExperimentConfig, load_configs
 from workbench.console import note as console_note
 from workbench.console import problem
 from workbench.control import prepare
+from workbench.kinds import KINDS
 from workbench.plan import check_size, long_prompt_notes
+from workbench.progress import Progressed, measure
 from workbench.worker_common import DISK_FULL_EXIT
 
 POLL_S = 0.5
-
-
-@dataclass
-class Progressed:
-    done: int
-    total: int
-    failed: int
-    embedded: int
-    texts_embedded: int
-    prompts: int
-    real: int = 0
-    real_embedded: int = 0
-
-    @property
-    def embedding_done(self) -> bool:
-        return (self.embedded >= self.done and self.texts_embedded >= self.prompts
-                and self.real_embedded >= self.real)
 
 
 def _prepare_with_progress(st: Store, cfg: ExperimentConfig, planned: int, console: Console):
@@ -110,19 +86,6 @@ def worker_command(kind: str, root: Path, experiment: str) -> list[str]:
     """The command line of a worker process: it imports synthdiv's packages as installed, never
     a same-named folder of the working directory."""
     return [sys.executable, "-c", _SAFE_START, kind, str(root), experiment]
-
-
-def measure(st: Store, experiment_id: int, model: str) -> Progressed:
-    """Where the experiment stands: jobs, and embeddings from the configured model."""
-    c = jobs.counts(st, experiment_id)
-    return Progressed(
-        done=c["done"], total=sum(c.values()), failed=c["failed"],
-        embedded=embeddings.count(st, experiment_id, "image", model),
-        texts_embedded=embeddings.count(st, experiment_id, "text", model),
-        prompts=experiments.prompt_count(st, experiment_id),
-        real=real.count(st, experiment_id),
-        real_embedded=embeddings.count(st, experiment_id, "real", model),
-    )
 
 
 def run_experiment(config_path: str, store_dir: str | None, console: Console, yes: bool = False) -> int:
@@ -215,7 +178,8 @@ def how_it_ended(returncode: int) -> str:
 
 
 class Supervisor:
-    """Keeps one generation and one embedding worker on the experiment while work remains.
+    """Keeps one worker of each kind (:data:`workbench.kinds.KINDS`) on the experiment while it
+    needs that kind.
 
     Workers already running for it (started by another ``synthdiv run`` or by the app) are
     followed, not doubled: a worker refuses to register beside a live one of its kind, so two runs
@@ -238,14 +202,10 @@ class Supervisor:
         self.crashes: dict[str, int] = {}
         self.not_before: dict[str, float] = {}
         self.followed: set[int] = set()
-        self.drained = False
+        self.drained: set[str] = set()
 
     def needed(self, now: Progressed) -> dict[str, bool]:
-        generating = now.done + now.failed < now.total
-        return {
-            "generation": generating,
-            "embedding": generating or not now.embedding_done,
-        }
+        return {name: kind.needed(now) for name, kind in KINDS.items()}
 
     def _ended(self, kind: str, proc: subprocess.Popen, now: Progressed) -> None:
         """Our ``kind`` worker has exited: note a failure it recorded, or schedule a restart."""
@@ -272,7 +232,8 @@ class Supervisor:
         if row is not None and row["state"] == "running":
             workers.stop(self.st, row["id"], "lost", f"the process {how}")
         n = self.crashes[kind] = self.crashes.get(kind, 0) + 1
-        where = f" at {now.done}/{now.total} images" if kind == "generation" else ""
+        completed, total = KINDS[kind].progress(now)
+        where = f" at {completed}/{total} {KINDS[kind].processed}"
         if n >= self.MAX_CRASHES:
             self.failed[kind] = rc
             self.console.print(f"The {kind} worker (pid {proc.pid}) {how}{where}; that is {n} times in a row, "
@@ -293,8 +254,9 @@ class Supervisor:
                 continue
             if proc is not None:
                 self._ended(kind, proc, now)
-            if kind == "embedding" and "generation" in self.failed and self.starts.get(kind):
-                continue  # generation failed: the embedding worker has drained and stopped
+            follows = KINDS[kind].follows
+            if follows in self.failed and self.starts.get(kind):
+                continue  # what it consumes failed: it has drained and stopped
             if not need or kind in self.failed:
                 continue
             live = workers.running(self.st, self.exp_id, kind)
@@ -311,15 +273,15 @@ class Supervisor:
                 continue
             if self.starts.get(kind, 0) >= self.MAX_STARTS:
                 continue
-            if kind == "generation":
-                jobs.reclaim(self.st, self.exp_id)
+            jobs.reclaim(self.st, self.exp_id)  # jobs of dead workers back to the queue first
             self.procs[kind] = start_worker(self.root, self.name, kind)
             self.starts[kind] = self.starts.get(kind, 0) + 1
             busy = True
-        emb = self.procs.get("embedding")
-        if "generation" in self.failed and emb is not None and emb.poll() is None and not self.drained:
-            emb.send_signal(signal.SIGUSR1)  # generation failed: embed what exists, then stop
-            self.drained = True
+        for name, kind in KINDS.items():
+            proc = self.procs.get(name)
+            if kind.follows in self.failed and proc is not None and proc.poll() is None and name not in self.drained:
+                proc.send_signal(signal.SIGUSR1)  # what it consumes failed: finish what exists, then stop
+                self.drained.add(name)
         return busy
 
     def status(self) -> int:
@@ -343,17 +305,20 @@ def _watch(st: Store, exp_id: int, model: str, sup: Supervisor, before: Progress
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
     t0 = time.monotonic()
     with Progress(*columns, console=console, transient=False) as bar:
-        gen = bar.add_task("generate", total=before.total, completed=before.done, rate="")
-        emb = bar.add_task("embed", total=before.total, completed=before.embedded, rate="")
+        tasks = {}
+        for name, kind in KINDS.items():
+            completed, total = kind.progress(before)
+            tasks[name] = bar.add_task(kind.bar, total=total, completed=completed, rate="")
         while True:
             now = measure(st, exp_id, model)
             busy = sup.tend(now)
             if not busy:
                 now = measure(st, exp_id, model)  # what the last workers wrote before they exited
             dt = max(time.monotonic() - t0, 1e-9)
-            for task, value, start in ((gen, now.done, before.done), (emb, now.embedded, before.embedded)):
+            for name, task in tasks.items():
+                (value, total), (start, _) = KINDS[name].progress(now), KINDS[name].progress(before)
                 rate = f"{(value - start) / dt:.2f} img/s" if value > start else ""
-                bar.update(task, total=now.total, completed=value, rate=rate)
+                bar.update(task, total=total, completed=value, rate=rate)
             if not busy:
                 return sup.status()
             time.sleep(POLL_S)

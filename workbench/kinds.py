@@ -1,0 +1,71 @@
+"""The registry of worker kinds: everything synthdiv knows about a kind of worker, in one place.
+
+The worker entry point (:mod:`workbench.worker`), the supervisor (:mod:`workbench.run`), control
+(start / pause / cancel, :mod:`workbench.control`), status and the UI read this table; nothing
+else lists kinds. Adding a kind is one entry here plus its body module.
+
+A body is named as ``"module:function"`` and imported only inside the worker process, so reading
+the registry (the UI does, on every refresh) never imports torch. It is called as
+``body(store, experiment_id, config, worker_id, stop_flag, heartbeat)`` and returns the worker's
+final state, ``done`` or ``stopped``; it counts its progress in ``heartbeat.processed``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from workbench.progress import Progressed
+
+
+@dataclass(frozen=True)
+class WorkerKind:
+    name: str
+    body: str  # "module:function", imported in the worker process only
+    needed: Callable[[Progressed], bool]  # whether the experiment still needs this kind of worker
+    bar: str  # the progress bar's label in ``synthdiv run``
+    progress: Callable[[Progressed], tuple[int, int]]  # (completed, total) of the kind's bar
+    processed: str  # what the worker row's ``processed`` counts, in words
+    nice: int = 0  # CPU priority: added to the worker process's niceness at start
+    live_analysis: bool = False  # whether it re-runs the analysis as results arrive
+    follows: str | None = None  # the kind whose output it consumes: drained when that one fails
+    section: str = ""  # the config section whose ``devices`` places it and whose ``device`` it runs on
+    auto: str = "each"  # what ``devices = "auto"`` gives it: "each" visible GPU, or "one" (the last)
+
+    def load_body(self) -> Callable[..., str]:
+        module, _, function = self.body.partition(":")
+        return getattr(importlib.import_module(module), function)
+
+
+# Why the embedding worker runs at nice 19: it yields the CPU to generation. It catches up in
+# moments once generation is done, whereas every cycle it takes from generation delays the whole
+# run. Nice 10 was not enough on 2 cores: it still got ~10 % of a core, the generation worker's
+# parallel kernels then waited on their slowed thread, and generation lost 5–20 % (end to end
+# 0.79–0.96 of generation alone, BENCHMARKS.md). At nice 19 (~1.5 % of a contended core)
+# embedding still keeps pace with generation. Not SCHED_IDLE: a process that gets no CPU at all
+# while holding the store's write lock would stall the generation worker's writes.
+KINDS: dict[str, WorkerKind] = {
+    kind.name: kind for kind in (
+        WorkerKind(
+            name="generation", body="workbench.generation:generate_jobs",
+            needed=lambda now: now.generating,
+            bar="generate", progress=lambda now: (now.done, now.total), processed="images made",
+            section="generation", auto="each",
+        ),
+        WorkerKind(
+            name="embedding", body="workbench.embedding:follow",
+            needed=lambda now: now.generating or not now.embedding_done,
+            bar="embed", progress=lambda now: (now.embedded, now.total), processed="images embedded",
+            nice=19, live_analysis=True, follows="generation", section="embedding", auto="one",
+        ),
+    )
+}
+
+
+def kind(name: str) -> WorkerKind:
+    """The registered kind ``name`` (KeyError names the known ones)."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise KeyError(f"no worker kind {name!r}; the kinds are {', '.join(KINDS)}") from None
