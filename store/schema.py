@@ -197,8 +197,15 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["images"].add_column("prompt_seen", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """Several workers of a kind, one per device: each worker row records its device (NULL for
+    workers recorded before this, which ran on the experiment's one device)."""
+    db["workers"].add_column("device", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest schema that read-only commands can read as it is (they never migrate): v4 only added
-# image columns that no bulk read selects. A migration that adds what readers need raises this.
+# image columns that no bulk read selects, v5 a worker column that readers take when present.
+# A migration that adds what readers need raises this.
 READABLE_SINCE = 3

@@ -22,6 +22,7 @@ from synthdiv.generate import check_device, check_scheduler
 from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
 from synthdiv.templates import builtin_templates, parse_templates
 from synthdiv.text import NAME_LIMIT, TEXT_LIMIT, check_text
+from workbench.placement import AUTO, as_toml, check_devices
 
 SEED_MODES = ("distinct", "shared")
 DIGIT_SOURCES = ("digits", "digits-test")
@@ -41,7 +42,8 @@ class GenerationConfig:
     seed: int = 0
     seeds: str = "distinct"
     batch_size: int = 4  # 0: automatic (the largest that fits, see auto_batch_size)
-    device: str = "auto"
+    device: str = "auto"  # the older one-device key: devices = [device]
+    devices: str = "auto"  # placement (workbench.placement): "auto", "cuda:0,cuda:2" or a CPU worker count "3"
     compile: bool = False  # torch.compile the UNet on CUDA (slow first batch, faster after)
 
 
@@ -51,6 +53,7 @@ class EmbeddingConfig:
     pretrained: str = ""
     batch_size: int = 64
     device: str = "auto"
+    devices: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -213,13 +216,15 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     templates = parse_templates(texts)
 
     d = GenerationConfig()
-    g = {k: _typed(gen_t, k, type(getattr(d, k)), getattr(d, k), where, "generation") for k in _SECTIONS["generation"]}
+    g = {k: _typed(gen_t, k, type(getattr(d, k)), getattr(d, k), where, "generation")
+         for k in _SECTIONS["generation"] - {"devices"}}
     source = resolve_source(g["model"], "generation.model", base_dir)
     check_hub_available(source, "generation.model", g["revision"] or None)
     g["model"] = source.ref
     check_scheduler(g["scheduler"])
     check_text(g["negative_prompt"], f"{where}: generation.negative_prompt", TEXT_LIMIT, ConfigError)
     g["device"] = check_device(g["device"], f"{where}: generation.device")
+    g["devices"] = check_devices(gen_t.get("devices", AUTO), g["device"], f"{where}: generation.devices")
     _int_range(g["steps"], 1, 1000, "generation.steps", where)
     if not 0.0 <= g["guidance"] <= 100.0:
         raise ConfigError(f"{where}: generation.guidance is {g['guidance']}", "use a value from 0 to 100")
@@ -234,11 +239,13 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         raise ConfigError(f"{where}: generation.seeds is {g['seeds']!r}", "use distinct or shared")
 
     e_d = EmbeddingConfig()
-    emb = {k: _typed(emb_t, k, type(getattr(e_d, k)), getattr(e_d, k), where, "embedding") for k in _SECTIONS["embedding"]}
+    emb = {k: _typed(emb_t, k, type(getattr(e_d, k)), getattr(e_d, k), where, "embedding")
+           for k in _SECTIONS["embedding"] - {"devices"}}
     spec = resolve_embedder(emb["model"], emb["pretrained"], base_dir)
     emb["model"], emb["pretrained"] = spec.model, spec.pretrained
     _int_range(emb["batch_size"], 1, 65536, "embedding.batch_size", where)
     emb["device"] = check_device(emb["device"], f"{where}: embedding.device")
+    emb["devices"] = check_devices(emb_t.get("devices", AUTO), emb["device"], f"{where}: embedding.devices")
 
     store = data.get("store", "")
     if not isinstance(store, str):
@@ -294,8 +301,8 @@ def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
         "name": cfg.name,
         "classes": {"set": cfg.class_set, "names": [label for label, _ in cfg.classes]},
         "templates": {"builtin": False, "custom": list(cfg.templates)},
-        "generation": asdict(cfg.generation),
-        "embedding": asdict(cfg.embedding),
+        "generation": {**asdict(cfg.generation), "devices": as_toml(cfg.generation.devices)},
+        "embedding": {**asdict(cfg.embedding), "devices": as_toml(cfg.embedding.devices)},
     }
     if cfg.store:
         data["store"] = cfg.store

@@ -139,8 +139,10 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
     return done
 
 
-def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:
-    """Embed until generation is over and nothing is left; return ``done`` or ``stopped``."""
+def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat,
+           device: str = "") -> str:
+    """Embed until generation is over and nothing is left; return ``done`` or ``stopped``.
+    (``device``, where the worker was placed, is the worker row's to record.)"""
     embedder = load_embedder(cfg)
     live = LiveAnalysis(st, experiment_id, embedder.name)
     todo = backlog(st, experiment_id, embedder.name)

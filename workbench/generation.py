@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL.PngImagePlugin import PngInfo
 
 from store import jobs
-from store.core import Store, pid_alive
+from store.core import Store
 from store.images import relative_path
 from synthdiv.generate import GenerationSettings, Generator
 from synthdiv.sources import resolve_source
@@ -164,14 +164,18 @@ class BatchWriter:
         return rel, hashlib.sha256(data).hexdigest()
 
 
-def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat) -> str:
-    """Make every pending image of the experiment; return ``done`` or ``stopped``.
+def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat,
+                  device: str = "") -> str:
+    """Make every pending image of the experiment; return ``done`` or ``stopped``. ``device``: the
+    device the worker was placed on, recorded with each image (``cuda:2``; the model's own device
+    type when not given).
 
     A batch is stored (in a writer thread) while the next one is generated."""
     remove_stale_temporaries(st.images_dir)
     generator = load_generator(cfg)
     settings = settings_of(cfg)
-    writer = BatchWriter(st.root, experiment_id, worker_id, settings, generator.provenance, beat,
+    provenance = {**generator.provenance, "device": device or generator.provenance["device"]}
+    writer = BatchWriter(st.root, experiment_id, worker_id, settings, provenance, beat,
                          encoders=file_threads(generator.device.type))
     try:
         return _generate(st, experiment_id, generator, settings, batch_size_of(cfg, generator.device.type),

@@ -19,6 +19,9 @@ from typing import Callable
 from workbench.progress import Progressed
 
 
+SUPERVISOR = "supervisor"  # the kind recorded for a supervisor process (workbench.supervisor): not a worker kind
+
+
 @dataclass(frozen=True)
 class WorkerKind:
     name: str

@@ -1,7 +1,7 @@
 """Entry point of the worker processes: ``main([KIND, STORE, EXPERIMENT])``, KIND one of
 :data:`workbench.kinds.KINDS`.
 
-Started by :func:`workbench.run.worker_command`, which imports this module without the working
+Started by :func:`workbench.supervisor.worker_command`, which imports this module without the working
 folder on ``sys.path`` (never ``python -m``: that would import same-named folders found there).
 
 Workers talk to everyone else only through the store. They are started by ``synthdiv run`` and
@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 from store import experiments, open_store
 from workbench.config import from_experiment
 from workbench.kinds import KINDS
+from workbench.placement import local_device
 from workbench.worker_common import run_worker
 
 
@@ -25,20 +27,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("kind", choices=list(KINDS))
     parser.add_argument("store", help="the store folder")
     parser.add_argument("experiment", help="the experiment's name in the store")
+    parser.add_argument("--device", default="", help="the device it was placed on (cuda:2, cpu:1); its "
+                        "CUDA_VISIBLE_DEVICES names that one GPU. Without it: the config's device")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (CPU workers sharing the cores)")
     args = parser.parse_args(argv)
     with open_store(args.store) as st:
         exp = experiments.get(st, args.experiment)
     cfg = from_experiment(exp)
     kind = KINDS[args.kind]
+    if args.device:  # its model runs where it was placed
+        cfg = replace(cfg, **{kind.section: replace(getattr(cfg, kind.section), device=local_device(args.device))})
     if kind.nice:
         os.nice(kind.nice)  # for this process and the threads it starts (workbench.kinds says why)
     work = kind.load_body()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     def body(st, worker_id, flag, beat):
-        return work(st, exp["id"], cfg, worker_id, flag, beat)
+        return work(st, exp["id"], cfg, worker_id, flag, beat, device=args.device)
 
-    return run_worker(args.store, exp["id"], args.kind, body)
-
+    return run_worker(args.store, exp["id"], args.kind, body, device=args.device)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -113,8 +113,9 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}\n" + "".join(tb[-3:])
 
 
-def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str]) -> int:
-    """Register a worker of ``kind``, run ``body(store, worker_id, flag, heartbeat)``, record the end.
+def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str], device: str = "") -> int:
+    """Register a worker of ``kind`` on ``device``, run ``body(store, worker_id, flag, heartbeat)``,
+    record the end.
 
     ``body`` returns the final state (``done`` or ``stopped``). Exit status 0, or 1 on failure
     with the error recorded on the worker row for the CLI and the UI to show; on a full disk
@@ -125,7 +126,7 @@ def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str]) ->
     st = open_store(root)
     reserve = SpaceReserve(st.root)
     try:
-        worker_id = workers.register(st, experiment_id, kind)
+        worker_id = workers.register(st, experiment_id, kind, device)
     except workers.AlreadyServed as exc:  # another run or the workbench started one first: leave it the work
         reserve.release()
         print(exc.message, flush=True)
