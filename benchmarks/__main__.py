@@ -157,7 +157,8 @@ def time_end_to_end(folder: Path, cfg) -> tuple[float, float]:
     processes together, each on a new store of ``cfg``'s jobs: (alone, together) seconds."""
     from store import open_store
     from workbench import control
-    from workbench.run import start_worker
+    from workbench.placement import plan
+    from workbench.supervisor import start_worker
 
     times = []
     for name, kinds in (("generation-alone", ("generation",)), ("end-to-end", ("generation", "embedding"))):
@@ -165,12 +166,35 @@ def time_end_to_end(folder: Path, cfg) -> tuple[float, float]:
         with open_store(root, create=True) as st:
             control.prepare(st, cfg)
         t0 = time.perf_counter()
-        procs = [start_worker(root, cfg.name, kind) for kind in kinds]
+        procs = [start_worker(root, cfg.name, seat) for seat in plan(cfg) if seat.kind in kinds]
         for p in procs:
             p.wait()
         times.append(time.perf_counter() - t0)
         assert all(p.returncode == 0 for p in procs), f"a worker failed: see {root / 'logs'}"
     return times[0], times[1]
+
+
+def steady_rate(folder: Path, cfg, seats) -> tuple[int, float]:
+    """Generation worker processes on ``seats`` (one each) making ``cfg``'s jobs in a new store:
+    (images made, images/s once every worker is running). The rate counts the images made
+    after the last worker's first image: model loading, paid once per process, is left out, so
+    the figure is the throughput a long run keeps."""
+    from store import open_store
+    from workbench import control
+    from workbench.supervisor import start_worker
+
+    with open_store(folder, create=True) as st:
+        control.prepare(st, cfg)
+    procs = [start_worker(folder, cfg.name, seat) for seat in seats]
+    for p in procs:
+        p.wait()
+    assert all(p.returncode == 0 for p in procs), f"a worker failed: see {folder / 'logs'}"
+    with open_store(folder) as st:
+        firsts = [r[0] for r in st.conn.execute("select min(created_at) from images group by worker_id")]
+        start = max(firsts)
+        n, last = st.conn.execute("select count(*), max(created_at) from images where created_at > ?", [start]).fetchone()
+        total = st.conn.execute("select count(*) from images").fetchone()[0]
+    return total, (n / (last - start)) if n and last > start else float("nan")
 
 
 def bench_generation(root: Path, seeds: int) -> None:

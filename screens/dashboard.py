@@ -21,7 +21,7 @@ from textual.widgets import (
 )
 
 from screens.heatmap import heatmap
-from screens.status import experiment_view
+from screens.status import experiment_view, workers_view
 from synthdiv.analysis import CAUSE_COLUMNS
 from workbench.messages import StoreRead, StoreUnreadable
 
@@ -54,7 +54,21 @@ def cell(v) -> Text | str:
     return Text(str(v))  # class names are text, never markup
 
 
-class SortableTable(DataTable):
+class LiveTable(DataTable):
+    """A DataTable whose rows arrive after it was first drawn, and that shows them properly."""
+
+    async def _on_idle(self, event) -> None:
+        # DataTable widens its columns to new cells when it idles, but keeps the header line it
+        # drew before at the old widths (its cache key does not change), so the headings stood
+        # misaligned over the cells of rows that arrived after the first paint.
+        widening = self._require_update_dimensions or bool(self._updated_cells)
+        await super()._on_idle(event)
+        if widening:
+            self._clear_caches()
+            self.refresh()
+
+
+class SortableTable(LiveTable):
     """A DataTable that sorts by the column under the cursor (key ``s``; again to reverse)."""
 
     BINDINGS = [Binding("s", "sort_column", "Sort", id="table.sort")]
@@ -71,16 +85,6 @@ class SortableTable(DataTable):
 
     def on_mount(self) -> None:
         self._ensure_columns()
-
-    async def _on_idle(self, event) -> None:
-        # DataTable widens its columns to new cells when it idles, but keeps the header line it
-        # drew before at the old widths (its cache key does not change), so the headings stood
-        # misaligned over the cells of rows that arrived after the first paint.
-        widening = self._require_update_dimensions or bool(self._updated_cells)
-        await super()._on_idle(event)
-        if widening:
-            self._clear_caches()
-            self.refresh()
 
     def fill(self, rows: list[dict]) -> None:
         self._ensure_columns()  # rows may arrive before the table's tab was ever shown
@@ -136,7 +140,7 @@ class DashboardScreen(Screen):
 
     BINDINGS = [
         Binding("g", "app.start_workers", "Start", id="dashboard.start",
-                tooltip="start the generation and embedding workers (resumes after a pause; they outlive the UI)"),
+                tooltip="start the workers on the devices the experiment names (resumes after a pause; they outlive the UI)"),
         Binding("p,x", "app.stop_workers", "Pause", id="dashboard.pause",
                 tooltip="workers finish the batch in hand and stop; unfinished jobs stay queued"),
         Binding("c", "app.cancel_jobs", "Cancel", id="dashboard.cancel",
@@ -170,6 +174,7 @@ class DashboardScreen(Screen):
     DashboardScreen #spark-title { height: 1; padding: 0 1; color: $text-muted; }
     DashboardScreen #spark { height: 3; margin: 0 1; }
     DashboardScreen #per-class { height: auto; max-height: 14; }
+    DashboardScreen #workers { height: auto; margin: 0 0 1 0; }
     """
 
     def __init__(self, store_root: str | Path) -> None:
@@ -187,6 +192,7 @@ class DashboardScreen(Screen):
                 with VerticalScroll(id="experiments"):
                     yield Vertical(id="experiment-panels")
                     yield Static(id="rate")
+                    yield Static(id="workers")
                     yield SortableTable(PER_CLASS, id="per-class")
                     yield Static(id="spark-title")
                     yield Sparkline([], id="spark")
@@ -214,7 +220,8 @@ class DashboardScreen(Screen):
         self.show(message.summary, message.analysis, message.live)
 
     def on_store_unreadable(self, message: StoreUnreadable) -> None:
-        self.show_error(message.text)
+        self.sub_title = f"{self.store_root.name} · cannot read the store"
+        self.notify(message.text, title="Store", severity="error")
 
     def show(self, summary: dict, analysis: dict | None, live: dict | None = None) -> None:
         """Show a store summary (``store.status.summary``), the newest analysis (or None) and the
@@ -247,6 +254,7 @@ class DashboardScreen(Screen):
         rows = [{**r, "share": f"{100 * r['done'] // r['total']}%" if r["total"] else None}
                 for r in live["per_class"]]
         self.query_one("#per-class", SortableTable).refill(rows)
+        self._show_workers(live.get("workers", []))
         history = live.get("history")
         if history is not None and analysis is not None:
             self.history_id = analysis["id"]
@@ -259,6 +267,11 @@ class DashboardScreen(Screen):
                     if len(history) > 1 else f"{history[0][0]} images: {values[0]:.3f}, one analysis so far"
                     if history else "no analysis yet")
             self.query_one("#spark-title", Static).update(f"{label} vs images analysed · {span}")
+
+    def _show_workers(self, board: list[dict]) -> None:
+        box = self.query_one("#workers", Static)
+        box.display = bool(board)
+        box.update(workers_view(board))
 
     def cursor_class(self) -> str | None:
         """The class under the cursor of the table used last (None when no table has rows)."""
@@ -317,6 +330,4 @@ class DashboardScreen(Screen):
         self.matrix_index = (self.matrix_index + 1) % len(MATRICES)
         self._show_matrix()
 
-    def show_error(self, message: str) -> None:
-        self.sub_title = f"{self.store_root.name} · cannot read the store"
-        self.notify(message, title="Store", severity="error")
+

@@ -20,6 +20,41 @@ def _bar(done: int, total: int) -> Table:
     return grid
 
 
+def worker_name(w: dict) -> str:
+    """A worker as people name it: "generation worker on cuda:1", "embedding worker", "supervisor"."""
+    if w["kind"] == "supervisor":
+        return "supervisor"
+    return f"{w['kind']} worker" + (f" on {w['device']}" if w.get("device") else "")
+
+
+STATE_WORDS = {"given_up": "given up"}
+
+
+def worker_problem(w: dict) -> str:
+    """A stopped worker's trouble in one line: who, how it ended, the first line of why."""
+    first = (w["error"] or "").strip().splitlines()[0] if w["error"] else ""
+    return f"{worker_name(w)} {STATE_WORDS.get(w['state'], w['state'])}: {first}"
+
+
+def workers_view(board: list[dict]) -> Table:
+    """Every worker of an experiment (``store.workers.board``): kind, device, pid, state, its rate
+    per second, what it processed, and the first line of its last error."""
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False, expand=True)
+    for heading, justify in (("worker", "left"), ("device", "left"), ("pid", "right"), ("state", "left"),
+                             ("per s", "right"), ("done", "right")):
+        table.add_column(heading, justify=justify, no_wrap=True)
+    table.add_column("last error", no_wrap=True, overflow="ellipsis", ratio=1)  # takes what the others leave
+    for w in board:
+        bad = w["state"] in ("failed", "lost", "given_up")
+        table.add_row(
+            Text(w["kind"]), Text(w["device"] or "—"), str(w["pid"]),
+            Text(STATE_WORDS.get(w["state"], w["state"]), style="red" if bad else "green" if w["state"] == "running" else ""),
+            f"{w['rate']:.2f}" if w["rate"] else "—", "—" if w["kind"] == "supervisor" else str(w["processed"]),
+            Text(w["error"], style="red"),
+        )
+    return table
+
+
 def experiment_view(e: dict) -> Group:
     """One experiment as rich renderables: progress bars, counts, workers, latest errors."""
     j = e["jobs"]
@@ -35,12 +70,12 @@ def experiment_view(e: dict) -> Group:
     if e.get("real_images") or e.get("real_unreadable"):
         bad = f" · {e['real_unreadable']} unreadable, skipped" if e.get("real_unreadable") else ""
         table.add_row("real", f"{e['real_images']} images · {e['real_embeddings']} embedded{bad}")
-    running = ", ".join(f"{w['kind']} (pid {w['pid']})" for w in e["workers_running"])
+    running = ", ".join(f"{w['kind']}{' ' + w['device'] if w.get('device') else ''} (pid {w['pid']})"
+                        for w in e["workers_running"])
     table.add_row("workers", Text(running) if running else Text("none running", style="dim"))
     parts = [Text(e["name"], style="bold underline"), table]
     for w in e["worker_errors"][:2]:
-        first = (w["error"] or "").strip().splitlines()[0] if w["error"] else ""
-        parts.append(Text(f"{w['kind']} worker {w['state']}: {first}", style="red"))
+        parts.append(Text(worker_problem(w), style="red"))
     for job in e["job_errors"][:2]:
         first = (job["error"] or "").strip().splitlines()[0] if job["error"] else ""
         parts.append(Text(f"job {job['class']} seed {job['seed']} {job['state']}: {first}", style="red"))

@@ -24,16 +24,17 @@ def experiment_summary(store: Store, experiment: dict) -> dict:
         "text_embeddings": embeddings.count(store, e, "text"),
         "jobs": jobs.counts(store, e),
         "workers_running": [
-            {"id": w["id"], "kind": w["kind"], "pid": w["pid"], "host": w["host"]}
+            {"id": w["id"], "kind": w["kind"], "device": w.get("device") or "", "pid": w["pid"], "host": w["host"]}
             for w in workers.running(store, e)
         ],
+        "workers": workers.board(store, e),
         "job_errors": [
             {"class": r["class_name"], "seed": r["seed"], "state": r["state"], "error": r["error"]}
             for r in jobs.errors(store, e, limit=3)
         ],
         "worker_errors": [
-            {"id": w["id"], "kind": w["kind"], "state": w["state"], "error": w["error"]}
-            for w in workers.recent(store, e) if w["state"] in ("failed", "lost")
+            {"id": w["id"], "kind": w["kind"], "device": w.get("device") or "", "state": w["state"], "error": w["error"]}
+            for w in workers.recent(store, e) if w["state"] in ("failed", "lost", "given_up")
         ],
     }
 

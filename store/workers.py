@@ -18,31 +18,33 @@ LEASE_S = 120.0  # a heartbeat older than this means the worker is gone
 
 
 class AlreadyServed(StoreError):
-    """Another live worker of the same kind already serves the experiment."""
+    """Another live worker of the same kind already serves the experiment on the same device."""
 
     title = "Workers"
 
 
-def register(store: Store, experiment_id: int, kind: str) -> int:
-    """Record this process as a running worker of ``kind``; return its worker id.
+def register(store: Store, experiment_id: int, kind: str, device: str = "") -> int:
+    """Record this process as a running worker of ``kind`` on ``device``; return its worker id.
 
-    Exactly one worker of a kind serves an experiment: when a live one is already recorded, this
-    raises :class:`AlreadyServed` and records nothing. The check and the insert are one write
-    transaction, so two workers started at the same moment (two ``synthdiv run`` of one store)
-    cannot both register."""
+    Several workers of a kind may serve an experiment, one per device: when a live one of the
+    kind is already recorded on the same device, this raises :class:`AlreadyServed` and records
+    nothing. The check and the insert are one write transaction, so two workers started at the
+    same moment for one device (two ``synthdiv run`` of one store) cannot both register."""
     now = time.time()
     with store.immediate():
         for row in store.db.query("select * from workers where experiment_id = ? and kind = ? and state = 'running'",
                                   [experiment_id, kind]):
             row = dict(row)
-            if row["pid"] != os.getpid() and is_alive(row):
-                raise AlreadyServed(f"a {kind} worker already serves this experiment (pid {row['pid']} on {row['host']})",
+            if (row.get("device") or "") == device and row["pid"] != os.getpid() and is_alive(row):
+                on = f" on {device}" if device else ""
+                raise AlreadyServed(f"a {kind} worker already serves this experiment{on} (pid {row['pid']} on {row['host']})",
                                     "this one leaves it the work")
         return store.db["workers"].insert(
             {
                 "experiment_id": experiment_id, "kind": kind, "pid": os.getpid(),
                 "pid_start": process_start_token(), "host": socket.gethostname(),
                 "state": "running", "started_at": now, "heartbeat_at": now, "processed": 0,
+                **({"device": device} if device else {}),
             }
         ).last_pk
 
@@ -58,12 +60,23 @@ def heartbeat(store: Store, worker_id: int, processed: int | None = None) -> Non
 
 
 def stop(store: Store, worker_id: int, state: str, error: str = "") -> None:
-    """Mark a worker ``done``, ``failed`` (with ``error``) or ``stopped``."""
+    """Mark a worker ``done``, ``failed`` (with ``error``), ``stopped`` or ``lost``."""
     now = time.time()
     store.db.execute(
         "update workers set state = ?, error = ?, stopped_at = ?, heartbeat_at = ? where id = ?",
         [state, error or None, now, now, worker_id],
     )
+
+
+def give_up(store: Store, experiment_id: int, kind: str, device: str, pid: int, why: str) -> int:
+    """Record that the supervisor stopped restarting the ``kind`` worker on ``device`` (its last
+    process was ``pid``) and ``why``: a ``given_up`` row that status and the dashboard show."""
+    now = time.time()
+    return store.db["workers"].insert({
+        "experiment_id": experiment_id, "kind": kind, "pid": pid, "pid_start": "", "host": socket.gethostname(),
+        "state": "given_up", "started_at": now, "heartbeat_at": now, "stopped_at": now, "processed": 0,
+        "device": device or None, "error": why,
+    }).last_pk
 
 
 def is_alive(row: dict, now: float | None = None) -> bool:
@@ -79,14 +92,15 @@ def is_alive(row: dict, now: float | None = None) -> bool:
     return (now - (row["heartbeat_at"] or 0)) < LEASE_S
 
 
-def running(store: Store, experiment_id: int, kind: str | None = None) -> list[dict]:
-    """Workers recorded as running and still alive."""
+def running(store: Store, experiment_id: int, kind: str | None = None, device: str | None = None) -> list[dict]:
+    """Workers recorded as running and still alive (of ``kind``, on ``device``, when given)."""
     sql = "select * from workers where experiment_id = ? and state = 'running'"
     args: list = [experiment_id]
     if kind:
         sql += " and kind = ?"
         args.append(kind)
-    return [dict(r) for r in store.db.query(sql, args) if is_alive(dict(r))]
+    rows = [dict(r) for r in store.db.query(sql, args)]
+    return [r for r in rows if is_alive(r) and (device is None or (r.get("device") or "") == device)]
 
 
 def mark_lost(store: Store, experiment_id: int) -> list[int]:
@@ -109,3 +123,28 @@ def of_process(store: Store, experiment_id: int, pid: int) -> dict | None:
 def recent(store: Store, experiment_id: int, limit: int = 10) -> list[dict]:
     return [dict(r) for r in store.db.query(
         "select * from workers where experiment_id = ? order by id desc limit ?", [experiment_id, limit])]
+
+
+def board(store: Store, experiment_id: int, now: float | None = None) -> list[dict]:
+    """The newest worker row of each (kind, device) of the experiment — what runs, and how the
+    last one of each seat ended — with ``rate`` (what it processed per second over its life)
+    and ``state`` ``lost`` for a row recorded as running whose process is gone. Supervisors first,
+    then by kind and device."""
+    now = time.time() if now is None else now
+    has_device = any(c[1] == "device" for c in store.conn.execute("pragma table_info(workers)"))
+    seat = "kind, coalesce(device, '')" if has_device else "kind"
+    rows = [dict(r) for r in store.db.query(
+        f"select * from workers where id in (select max(id) from workers where experiment_id = ? group by {seat})",
+        [experiment_id])]
+    out = []
+    for r in rows:
+        state = r["state"] if r["state"] != "running" or is_alive(r, now) else "lost"
+        end = r["stopped_at"] if r["state"] != "running" else (r["heartbeat_at"] or now)
+        span = (end or now) - (r["started_at"] or now)
+        out.append({
+            "id": r["id"], "kind": r["kind"], "device": r.get("device") or "", "pid": r["pid"], "host": r["host"],
+            "state": state, "processed": r["processed"] or 0,
+            "rate": (r["processed"] or 0) / span if span > 0 and r["processed"] else None,
+            "error": (r["error"] or "").strip().splitlines()[0] if r["error"] else "",
+        })
+    return sorted(out, key=lambda w: (w["kind"] != "supervisor", w["kind"], w["device"]))

@@ -18,7 +18,7 @@ from store import check_writable, experiments, images, jobs, open_store, workers
 from store.core import Store
 from synthdiv.errors import SynthdivError
 from workbench.config import ExperimentConfig, from_experiment, parse_config, to_table
-from workbench.kinds import KINDS
+from workbench.kinds import KINDS, SUPERVISOR
 from workbench.plan import check_size, jobs_of, prompts_and_classes, size
 from workbench.progress import measure
 from workbench.real import register_real
@@ -111,18 +111,19 @@ def start_workers(st: Store, root: Path, name: str) -> list[str]:
 
 
 def start_needed(st: Store, root: Path, exp: dict) -> list[str]:
-    """Start the workers of the (prepared) experiment ``exp`` that are needed and not running."""
+    """Start a supervisor (:mod:`workbench.supervisor`) for the (prepared) experiment ``exp``
+    when it needs workers and has none; it places and starts them, and goes on when the UI quits.
+    Returns the kinds it will start (empty when a supervisor already runs or nothing is needed)."""
     from workbench.report import embedding_model
-    from workbench.run import start_worker
+    from workbench.supervisor import start_supervisor
 
+    if workers.running(st, exp["id"], SUPERVISOR):
+        return []
     now = measure(st, exp["id"], embedding_model(from_experiment(exp)))
-    started = []
-    for name, kind in KINDS.items():
-        if not kind.needed(now) or workers.running(st, exp["id"], name):
-            continue
-        start_worker(root, exp["name"], name, detach=True)
-        started.append(name)
-    return started
+    needed = [name for name, kind in KINDS.items() if kind.needed(now)]
+    if needed:
+        start_supervisor(root, exp["name"])
+    return needed
 
 
 def live_workers(st: Store) -> list[dict]:
@@ -131,10 +132,12 @@ def live_workers(st: Store) -> list[dict]:
 
 
 def stop_workers(st: Store) -> int:
-    """Ask every running worker of the store to stop (SIGTERM: each finishes the batch in hand and
-    puts the rest of its jobs back). Returns how many were asked."""
+    """Ask every supervisor and worker of the store to stop (SIGTERM: a supervisor stops its
+    workers and exits; a worker finishes the batch in hand and puts the rest of its jobs back).
+    Supervisors are asked first, so none restarts a worker that was asked to stop. Returns how
+    many processes were asked."""
     asked = 0
-    for w in live_workers(st):
+    for w in sorted(live_workers(st), key=lambda w: w["kind"] != SUPERVISOR):
         try:
             os.kill(w["pid"], signal.SIGTERM)
             asked += 1

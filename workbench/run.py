@@ -1,17 +1,14 @@
 """``synthdiv run``: a headless experiment from a config file to images and embeddings.
 
 Checks the whole config first (bad input changes nothing), records the plan in the store,
-puts back jobs of dead workers, starts a generation and an embedding worker process (unless
-live ones already serve the experiment, which it then follows), shows progress, and exits
-0 when every job is done and every image embedded.
+puts back jobs of dead workers, supervises the workers the experiment needs on the devices it
+places them on (:mod:`workbench.supervisor`; or follows the supervisor already running for it),
+shows progress, and exits 0 when every job is done and every image embedded.
 """
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from rich.progress import (
 )
 
 from store import check_writable, jobs, open_store, workers
-from store.core import Store, disk_full
+from store.core import Store
 from store.images import slug
 from synthdiv.embed import embedder_identity, resolve_embedder
 from workbench.config import ExperimentConfig, load_configs
@@ -35,7 +32,8 @@ from workbench.control import prepare
 from workbench.kinds import KINDS
 from workbench.plan import check_size, long_prompt_notes
 from workbench.progress import Progressed, measure
-from workbench.worker_common import DISK_FULL_EXIT
+from workbench.placement import plan
+from workbench.supervisor import Supervisor
 
 POLL_S = 0.5
 
@@ -53,39 +51,6 @@ def _prepare_with_progress(st: Store, cfg: ExperimentConfig, planned: int, conso
 def default_store(cfg: ExperimentConfig) -> Path:
     """The store folder: the config's ``store`` key, else ``runs/<name>`` in the working folder."""
     return Path(cfg.store) if cfg.store else Path("runs") / slug(cfg.name, 80)
-
-
-def start_worker(root: Path, experiment: str, kind: str, detach: bool = False) -> subprocess.Popen:
-    """Start a worker process; its output goes to ``logs/<kind>.log`` in the store.
-
-    ``detach``: in a session of its own, so it goes on when the UI that started it quits or its
-    terminal hangs up (``synthdiv run`` keeps its workers in its own group, so Ctrl-C stops all).
-    """
-    logs = root / "logs"
-    logs.mkdir(exist_ok=True)
-    with open(logs / f"{kind}.log", "ab") as log:
-        return subprocess.Popen(
-            worker_command(kind, root, experiment),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}, start_new_session=detach,
-        )
-
-
-# ``python -m workbench.worker`` would put the working folder first on sys.path, so a folder named
-# ``store``, ``screens`` or ``workbench`` there (``--store store`` makes one) would be imported in
-# place of synthdiv's own, and its code would run in the worker. ``-c`` puts "" (the working
-# folder) first instead, which this drops before importing anything; PYTHONSAFEPATH (Python 3.11+)
-# keeps it from being added at all, for the worker and any Python process it starts.
-_SAFE_START = ("import sys\n"
-               "if sys.path and sys.path[0] == '': del sys.path[0]\n"
-               "from workbench.worker import main\n"
-               "sys.exit(main())")
-
-
-def worker_command(kind: str, root: Path, experiment: str) -> list[str]:
-    """The command line of a worker process: it imports synthdiv's packages as installed, never
-    a same-named folder of the working directory."""
-    return [sys.executable, "-c", _SAFE_START, kind, str(root), experiment]
 
 
 def run_experiment(config_path: str, store_dir: str | None, console: Console, yes: bool = False) -> int:
@@ -140,14 +105,25 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
             )
             _headline(st, exp_id, model_name, console)
             return 0
-        supervisor = Supervisor(st, exp_id, root, cfg.name, console)
+        supervisor = Supervisor(st, exp_id, root, cfg.name, plan(cfg),
+                                lambda text, style: console.print(text, style=style or None))
+        other = supervisor.register()
+        if other is not None:
+            console.print(f"Following the supervisor already running for {cfg.name} (pid {other['pid']} on"
+                          f" {other['host']}: started by the workbench or another synthdiv run).")
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # a pause from the workbench: stop as Ctrl-C does
         try:
-            status = _watch(st, exp_id, model_name, supervisor, before, console)
+            status = _watch(st, exp_id, model_name, supervisor if other is None else _Follower(st, exp_id),
+                            before, console)
         except KeyboardInterrupt:
             supervisor.stop_all()
             jobs.reclaim(st, exp_id)
+            supervisor.close("stopped")
             console.print("Stopped. Run the same command again to resume; nothing finished is lost.")
             return 130
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        supervisor.close("done")
         after = measure(st, exp_id, model_name)
         elapsed = time.monotonic() - started
         made = after.done - before.done
@@ -165,141 +141,24 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
         return 0
 
 
-def how_it_ended(returncode: int) -> str:
-    """A worker's exit status in words: the signal that killed it, or its exit code."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        why = " (what the kernel's out-of-memory killer sends)" if -returncode == signal.SIGKILL else ""
-        return f"was killed by {name}{why}"
-    return f"exited with status {returncode} without recording why"
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
-class Supervisor:
-    """Keeps one worker of each kind (:data:`workbench.kinds.KINDS`) on the experiment while it
-    needs that kind.
+class _Follower:
+    """Watches the workers of another process's supervisor (a run started elsewhere) until they end."""
 
-    Workers already running for it (started by another ``synthdiv run`` or by the app) are
-    followed, not doubled: a worker refuses to register beside a live one of its kind, so two runs
-    started together still make one set. When a followed worker disappears with work left, a new
-    one is started in its place. A worker of ours that fails and records why (a model that does not
-    load, a full disk) is not restarted: its error is reported. One that dies without a word
-    (killed by a signal — the out-of-memory killer sends SIGKILL — or crashed) is restarted after a
-    back-off, and the run says how it ended; after ``MAX_CRASHES`` in a row it gives up and says so.
-    """
-
-    MAX_CRASHES = 3
-    BACKOFF_S = (1.0, 3.0)  # before the first and second restart
-    MAX_STARTS = 20  # starts of a kind in all: a guard against a worker that keeps leaving at once
-
-    def __init__(self, st: Store, exp_id: int, root: Path, name: str, console: Console) -> None:
-        self.st, self.exp_id, self.root, self.name, self.console = st, exp_id, root, name, console
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.starts: dict[str, int] = {}
-        self.failed: dict[str, int] = {}
-        self.crashes: dict[str, int] = {}
-        self.not_before: dict[str, float] = {}
-        self.followed: set[int] = set()
-        self.drained: set[str] = set()
-
-    def needed(self, now: Progressed) -> dict[str, bool]:
-        return {name: kind.needed(now) for name, kind in KINDS.items()}
-
-    def _ended(self, kind: str, proc: subprocess.Popen, now: Progressed) -> None:
-        """Our ``kind`` worker has exited: note a failure it recorded, or schedule a restart."""
-        del self.procs[kind]
-        rc = proc.returncode
-        if rc == 0:
-            self.crashes[kind] = 0
-            return
-        row = workers.of_process(self.st, self.exp_id, proc.pid)
-        if rc == DISK_FULL_EXIT:
-            self.failed[kind] = rc
-            full = disk_full(self.root)
-            self.console.print(f"The {kind} worker stopped: {full.message}", style="red")
-            if row is not None and row["state"] == "running":  # it could not record it: record it here
-                try:
-                    workers.stop(self.st, row["id"], "failed", full.message)
-                except Exception:  # noqa: BLE001 - still full: the next run marks it lost
-                    pass
-            return
-        if row is not None and row["state"] == "failed":
-            self.failed[kind] = rc  # it said why; reported at the end
-            return
-        how = how_it_ended(rc)
-        if row is not None and row["state"] == "running":
-            workers.stop(self.st, row["id"], "lost", f"the process {how}")
-        n = self.crashes[kind] = self.crashes.get(kind, 0) + 1
-        completed, total = KINDS[kind].progress(now)
-        where = f" at {completed}/{total} {KINDS[kind].processed}"
-        if n >= self.MAX_CRASHES:
-            self.failed[kind] = rc
-            self.console.print(f"The {kind} worker (pid {proc.pid}) {how}{where}; that is {n} times in a row, "
-                               "so it is not started again.", style="red")
-            return
-        delay = self.BACKOFF_S[min(n - 1, len(self.BACKOFF_S) - 1)]
-        self.not_before[kind] = time.monotonic() + delay
-        self.console.print(f"The {kind} worker (pid {proc.pid}) {how}{where}; restarting it in {delay:.0f} s "
-                           f"(restart {n} of {self.MAX_CRASHES - 1}). Nothing finished is lost.", style="yellow")
+    def __init__(self, st: Store, exp_id: int) -> None:
+        self.st, self.exp_id = st, exp_id
 
     def tend(self, now: Progressed) -> bool:
-        """Start or follow workers as needed; False once nothing runs and nothing more will."""
-        busy = False
-        for kind, need in self.needed(now).items():
-            proc = self.procs.get(kind)
-            if proc is not None and proc.poll() is None:
-                busy = True
-                continue
-            if proc is not None:
-                self._ended(kind, proc, now)
-            follows = KINDS[kind].follows
-            if follows in self.failed and self.starts.get(kind):
-                continue  # what it consumes failed: it has drained and stopped
-            if not need or kind in self.failed:
-                continue
-            live = workers.running(self.st, self.exp_id, kind)
-            if live:
-                for w in live:
-                    if w["id"] not in self.followed:
-                        self.followed.add(w["id"])
-                        self.console.print(
-                            f"Following the {kind} worker already running (pid {w['pid']} on {w['host']}).")
-                busy = True
-                continue
-            if time.monotonic() < self.not_before.get(kind, 0.0):
-                busy = True  # a restart is due after its back-off
-                continue
-            if self.starts.get(kind, 0) >= self.MAX_STARTS:
-                continue
-            jobs.reclaim(self.st, self.exp_id)  # jobs of dead workers back to the queue first
-            self.procs[kind] = start_worker(self.root, self.name, kind)
-            self.starts[kind] = self.starts.get(kind, 0) + 1
-            busy = True
-        for name, kind in KINDS.items():
-            proc = self.procs.get(name)
-            if kind.follows in self.failed and proc is not None and proc.poll() is None and name not in self.drained:
-                proc.send_signal(signal.SIGUSR1)  # what it consumes failed: finish what exists, then stop
-                self.drained.add(name)
-        return busy
+        return bool(workers.running(self.st, self.exp_id))
 
     def status(self) -> int:
-        return next(iter(self.failed.values()), 0)
-
-    def stop_all(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        return 0
 
 
-def _watch(st: Store, exp_id: int, model: str, sup: Supervisor, before: Progressed, console: Console) -> int:
+def _watch(st: Store, exp_id: int, model: str, sup, before: Progressed, console: Console) -> int:
     """Show progress while workers run; the first failed worker's exit status, else 0."""
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
@@ -343,8 +202,10 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
 
 def _report_failures(st: Store, exp_id: int, console: Console) -> None:
     for w in workers.recent(st, exp_id, limit=4):
-        if w["state"] in ("failed", "lost") and w["error"]:
-            console.print(problem(f"{w['kind']} worker failed:", w['error'].strip().splitlines()[0]))
+        if w["state"] in ("failed", "lost", "given_up") and w["error"]:
+            on = f" on {w['device']}" if w.get("device") else ""
+            console.print(problem(f"{w['kind']} worker{on} {'given up' if w['state'] == 'given_up' else 'failed'}:",
+                                  w['error'].strip().splitlines()[0]))
     for j in jobs.errors(st, exp_id, limit=3):
         console.print(problem(f"job {j['id']} ({j['class_name']}, seed {j['seed']}, {j['state']}):",
                               (j['error'] or '').strip().splitlines()[0] if j['error'] else ''))

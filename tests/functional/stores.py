@@ -51,7 +51,7 @@ def build(root, done: int = 24, n_seeds: int = 4, analysed: bool = True, name: s
         prompts = [(c, t, t.format(c)) for c, _ in CLASSES for t in TEMPLATES]
         experiments.register_plan(st, e, CLASSES, TEMPLATES, prompts,
                                   [(c, t, s) for c, _ in CLASSES for t in TEMPLATES for s in range(n_seeds)])
-        wid = workers.register(st, e, "generation")
+        wid = workers.register(st, e, "generation", "cpu")
         for job in jobs.claim(st, e, wid, done):
             path = f"images/{job['id']:03d}.png"
             png(root / path, COLOURS[job["class_name"]], job["id"])
@@ -64,6 +64,9 @@ def build(root, done: int = 24, n_seeds: int = 4, analysed: bool = True, name: s
             })
         jobs.release(st, wid)
         workers.stop(st, wid, "done")
+        # fixed figures, so that what a screen shows does not depend on the test's process or clock
+        st.db.execute("update workers set pid = 4242, processed = ?, started_at = 990, stopped_at = 1000 where id = ?",
+                      [done, wid])
         st.db.execute("update images set created_at = 1000")
         rows = []
         for label, _ in CLASSES:

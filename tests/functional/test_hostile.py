@@ -102,7 +102,7 @@ def test_a_truncated_image_waiting_for_its_embedding_is_made_again_and_the_run_s
     out = synthdiv("run", str(TINY), "--store", str(store), cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert _shas(store) == before
-    log = (store / "logs" / "embedding.log").read_text()
+    log = (store / "logs" / "embedding-cpu.log").read_text()
     assert f"image file {store / victim} could not be read" in log
     with open_store(store) as st:
         assert st.conn.execute("select count(*) from embeddings where kind = 'image'").fetchone()[0] == 24
@@ -139,7 +139,7 @@ def test_a_generation_worker_killed_like_the_oom_killer_does_is_restarted_and_th
     out, _ = run.communicate(timeout=300)
     assert run.returncode == 0, out
     text = " ".join(out.split())
-    assert f"The generation worker (pid {pid}) was killed by SIGKILL" in text and "restarting it" in text, text
+    assert f"The generation worker on cpu (pid {pid}) was killed by SIGKILL" in text and "restarting it" in text, text
     with open_store(store) as st:
         assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
         assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (24, 24)
@@ -155,9 +155,9 @@ def test_two_runs_of_one_store_started_together_make_one_set_of_workers(tmp_path
     assert [r.returncode for r in runs] == [0, 0], outs
     with open_store(store) as st:
         kinds = dict(st.conn.execute("select kind, count(*) from workers group by kind").fetchall())
-        assert kinds == {"generation": 1, "embedding": 1}, kinds
+        assert kinds == {"supervisor": 1, "generation": 1, "embedding": 1}, kinds
         assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (24, 24)
-    assert any("Following the generation worker" in o for o in outs), outs
+    assert any("Following the supervisor already running" in o for o in outs), outs
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def test_a_generation_worker_that_fails_is_reported_and_the_run_exits_1(tmp_path
     out = run_cli("run", str(config), "--store", str(store), timeout=240)
     assert out.returncode == 1, out.stdout + out.stderr
     text = " ".join(out.stdout.split())
-    assert "generation worker failed: cannot load diffusers pipeline" in text
+    assert "generation worker on cpu failed: cannot load diffusers pipeline" in text
     assert "Run the same command again to retry" in text
     data = status_json(store)
     assert data["images"] == 0 and data["jobs"]["pending"] == 24  # nothing lost, nothing half-done

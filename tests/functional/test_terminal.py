@@ -88,6 +88,9 @@ def test_setup_run_gallery_export_quit_and_reopen(tmp_path):
         term.keys("C-s")
         # the dashboard, live, until every image is generated and embedded
         term.wait_for(r"(?s)(?=.*generated\s+\S+ 12/12)(?=.*embedded\s+\S+ 12/12)", timeout=180)
+        # the worker list: the supervisor and the worker of each kind it placed, with device, pid and state
+        term.wait_for(r"(?s)worker\s+device\s+pid\s+state.*supervisor\s+—\s+\d+\s+(running|done)"
+                      r".*embedding\s+cpu\s+\d+\s+(running|done).*generation\s+cpu\s+\d+\s+(running|done)", timeout=30)
         term.keys("3")  # the diversity tab
         term.wait_for(r"one\s+\d+\s+\d+\s+\d\.\d{3}", timeout=90)
         # the gallery

@@ -1,0 +1,125 @@
+"""Several workers of a kind, one per device, under one supervisor (issue 13): they share the
+queue, each image names its worker's device, a killed worker is restarted and nothing is made
+twice, and a worker that crashes at start again and again is given up on, said where a user
+looks (synthdiv status, the dashboard)."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from store import open_store, workers
+from store.images import consistency
+from tests.functional.stores import build
+from tests.helpers import tiny_text, write_config
+from workbench import supervisor as supervisor_module
+from workbench.app import WorkbenchApp
+
+SYNTHDIV = str(Path(sys.executable).with_name("synthdiv"))
+
+
+def _rows(store: Path, sql: str) -> list[tuple]:
+    try:
+        c = sqlite3.connect(store / "synthdiv.db", timeout=5)
+        try:
+            return c.execute(sql).fetchall()
+        finally:
+            c.close()
+    except sqlite3.Error:
+        return []
+
+
+@pytest.mark.slow
+def test_three_cpu_workers_share_sixty_jobs_and_one_killed_midway_is_restarted(tmp_path):
+    config = write_config(tmp_path, tiny_text(images_per_prompt=10, batch_size=1, steps=60, devices=3))
+    store = tmp_path / "D"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "160"}
+    env.pop("PYTHONPATH", None)
+    run = subprocess.Popen([SYNTHDIV, "run", str(config), "--store", str(store)], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline, made = time.monotonic() + 240, {}
+    while time.monotonic() < deadline:  # until each of the three has made an image
+        made = dict(_rows(store, "select device, count(*) from images group by device"))
+        if len(made) == 3:
+            break
+        time.sleep(0.05)
+    assert set(made) == {"cpu:0", "cpu:1", "cpu:2"}, made
+    (pid,) = _rows(store, "select pid from workers where kind = 'generation' and device = 'cpu:1' and state = 'running'")[0]
+    os.kill(pid, signal.SIGKILL)
+    out, _ = run.communicate(timeout=400)
+    assert run.returncode == 0, out
+    text = " ".join(out.split())
+    assert f"The generation worker on cpu:1 (pid {pid}) was killed by SIGKILL" in text and "restarting it" in text, text
+    with open_store(store) as st:
+        assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
+        assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (60, 60)
+        assert dict(st.conn.execute("select state, count(*) from jobs group by state").fetchall()) == {"done": 60}
+        by_device = dict(st.conn.execute("select device, count(*) from images group by device").fetchall())
+        assert set(by_device) == {"cpu:0", "cpu:1", "cpu:2"} and all(n > 0 for n in by_device.values()), by_device
+        seats = st.conn.execute("select distinct kind, device from workers where kind != 'supervisor'").fetchall()
+        assert sorted(tuple(r) for r in seats) == [("embedding", "cpu"), ("generation", "cpu:0"),
+                                                   ("generation", "cpu:1"), ("generation", "cpu:2")]
+        lost = st.conn.execute("select state, error from workers where pid = ?", [pid]).fetchone()
+        assert lost["state"] == "lost" and "SIGKILL" in lost["error"]
+
+
+def _crashing_command(seat, root, experiment):
+    """A worker that dies at start before it can record anything, as a broken CUDA install makes it."""
+    return [sys.executable, "-c", "import sys; print('ImportError: libcudnn.so.9: cannot open shared object file');"
+            " sys.exit(1)"]
+
+
+def test_a_worker_crashing_at_start_five_times_is_given_up_on_and_status_and_the_dashboard_say_why(tmp_path, monkeypatch):
+    build(tmp_path, done=10, analysed=False)  # 14 images still to make
+    monkeypatch.setattr(supervisor_module, "worker_command", _crashing_command)
+    monkeypatch.setattr(supervisor_module.Supervisor, "BACKOFF_S", (0.05,))
+    said: list[str] = []
+    status = supervisor_module.supervise(tmp_path, "tiny", say=lambda text, style: said.append(text))
+    assert status == 1
+    restarts = [s for s in said if "restarting it" in s]
+    assert len(restarts) == 2 * 4, said  # generation and embedding, each restarted 4 times
+    (gave_up,) = [s for s in said if s.startswith("The generation worker") and "not started again" in s]
+    assert "5 times in a row" in gave_up and "libcudnn.so.9" in gave_up and "generation-cpu.log" in gave_up
+    with open_store(tmp_path) as st:
+        rows = [dict(r) for r in st.db.query("select * from workers where state = 'given_up'")]
+        assert sorted(r["kind"] for r in rows) == ["embedding", "generation"]
+        assert not workers.running(st, 1)  # the supervisor recorded its own end too
+
+    from workbench import cli
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli.main(["status", str(tmp_path)]) == 0
+    text = " ".join(out.getvalue().split())
+    assert "generation worker on cpu given up: the generation worker on cpu" in text, text
+    assert "fix the cause, and run the experiment again" in text and "libcudnn.so.9" in text
+
+
+async def test_the_dashboard_lists_every_worker_with_its_device_state_rate_and_error(tmp_path):
+    from tests.functional.test_workbench import text_of, until
+
+    e = build(tmp_path, done=20, analysed=False)
+    with open_store(tmp_path) as st:
+        for device, processed in (("cpu:0", 7), ("cpu:1", 5)):
+            wid = workers.register(st, e, "generation", device)
+            st.db.execute("update workers set processed = ?, started_at = started_at - 10, heartbeat_at = ? where id = ?",
+                          [processed, time.time(), wid])
+        workers.give_up(st, e, "generation", "cpu:2", 4242, "the generation worker on cpu:2 (pid 4242) exited with"
+                        " status 1 without recording why, 5 times in a row. It is not started again")
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await until(pilot, lambda: "given up" in text_of(app))
+        lines = text_of(app).splitlines()
+        row = lambda device: next(line for line in lines if line.split()[:2] == ["generation", device])  # noqa: E731
+        assert "running" in row("cpu:0") and "0.70" in row("cpu:0") and " 7" in row("cpu:0")
+        assert "running" in row("cpu:1") and "0.50" in row("cpu:1")
+        assert "given up" in row("cpu:2") and "4242" in row("cpu:2") and "exited with status 1" in row("cpu:2")

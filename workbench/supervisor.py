@@ -1,0 +1,331 @@
+"""One supervisor for ``synthdiv run`` and the workbench: it starts the workers an experiment
+still needs, one per placed device (:mod:`workbench.placement`), watches them, restarts one that
+died (with a back-off; after :attr:`Supervisor.MAX_CRASHES` crashes in a row it stops restarting
+that worker, and records why in the store for ``synthdiv status`` and the dashboard), and drains
+them all on pause, cancel and Ctrl-C.
+
+``synthdiv run`` runs it in its own process, with progress bars. The workbench starts it as a
+process of its own (:func:`start_supervisor`, in a session of its own, so it and its workers go
+on when the UI quits) and reads what it does from the store. Either way it records itself as a
+``supervisor`` row of the workers table: one per experiment, so a second ``synthdiv run`` or a g
+in the workbench follows it instead of starting a second set of workers, and pause and cancel
+find it (SIGTERM: it stops its workers, which put their unfinished jobs back, and exits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from store import experiments, jobs, open_store, workers
+from store.core import Store, disk_full
+from workbench.kinds import KINDS, SUPERVISOR
+from workbench.placement import Seat
+from workbench.worker_common import DISK_FULL_EXIT
+
+POLL_S = 0.5
+
+Say = Callable[[str, str], None]  # (text, style: "" | "yellow" | "red")
+
+
+def _print(text: str, style: str = "") -> None:
+    print(text, flush=True)
+
+
+def log_path(root: Path, kind: str, device: str = "") -> Path:
+    """Where a worker's (or the supervisor's) output goes: ``logs/<kind>[-<device>].log``."""
+    tail = f"-{device.replace(':', '')}" if device else ""
+    return root / "logs" / f"{kind}{tail}.log"
+
+
+# ``python -m workbench.worker`` would put the working folder first on sys.path, so a folder named
+# ``store``, ``screens`` or ``workbench`` there (``--store store`` makes one) would be imported in
+# place of synthdiv's own, and its code would run in the worker. ``-c`` puts "" (the working
+# folder) first instead, which this drops before importing anything; PYTHONSAFEPATH (Python 3.11+)
+# keeps it from being added at all, for the worker and any Python process it starts.
+def _safe_start(module: str) -> str:
+    return ("import sys\n"
+            "if sys.path and sys.path[0] == '': del sys.path[0]\n"
+            f"from {module} import main\n"
+            "sys.exit(main())")
+
+
+def worker_command(seat: Seat, root: Path, experiment: str) -> list[str]:
+    """The command line of a worker process: it imports synthdiv's packages as installed, never
+    a same-named folder of the working directory."""
+    cmd = [sys.executable, "-c", _safe_start("workbench.worker"), seat.kind, str(root), experiment,
+           "--device", seat.device]
+    return cmd + (["--threads", str(seat.threads)] if seat.threads else [])
+
+
+def _spawn(cmd: list[str], log: Path, env: dict[str, str], detach: bool) -> subprocess.Popen:
+    log.parent.mkdir(exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, **env, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"},
+                                start_new_session=detach)
+
+
+def start_worker(root: Path, experiment: str, seat: Seat, detach: bool = False) -> subprocess.Popen:
+    """Start the worker of ``seat``, its ``CUDA_VISIBLE_DEVICES`` naming its one GPU; its output
+    goes to :func:`log_path`. ``detach``: in a session of its own (it goes on when the terminal
+    that started it hangs up; ``synthdiv run`` keeps its workers in its group, so Ctrl-C stops all)."""
+    return _spawn(worker_command(seat, root, experiment), log_path(root, seat.kind, seat.device), dict(seat.env), detach)
+
+
+def start_supervisor(root: Path, experiment: str) -> subprocess.Popen:
+    """Start a supervisor process for the experiment, detached from the caller (the workbench)."""
+    cmd = [sys.executable, "-c", _safe_start("workbench.supervisor"), str(root), experiment]
+    return _spawn(cmd, log_path(root, SUPERVISOR), {}, detach=True)
+
+
+def how_it_ended(returncode: int) -> str:
+    """A worker's exit status in words: the signal that killed it, or its exit code."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        why = " (what the kernel's out-of-memory killer sends)" if -returncode == signal.SIGKILL else ""
+        return f"was killed by {name}{why}"
+    return f"exited with status {returncode} without recording why"
+
+
+def last_line(path: Path) -> str:
+    """The last non-empty line of a log (what a crashing worker printed last), or ""."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - 4096))
+            lines = [x.strip() for x in f.read().decode("utf-8", "replace").splitlines() if x.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
+
+
+@dataclass
+class Slot:
+    """One placed worker as the supervisor keeps it: its process, starts and crashes."""
+
+    seat: Seat
+    proc: subprocess.Popen | None = None
+    starts: int = 0
+    crashes: int = 0  # in a row
+    not_before: float = 0.0  # a restart is due after this (monotonic)
+    failed: int | None = None  # the exit status it stopped with for good
+    drained: bool = False
+    followed: int | None = None  # the id of a live worker of another process on this seat
+
+    @property
+    def name(self) -> str:
+        return f"{self.seat.kind} worker on {self.seat.device}"
+
+
+class Supervisor:
+    """Keeps a worker on every seat of the experiment whose kind the experiment still needs.
+
+    Workers already running on a seat (started by another ``synthdiv run`` or an older
+    workbench) are followed, not doubled: a worker refuses to register beside a live one of its
+    kind on its device. A worker of ours that fails and records why (a model that does not load,
+    a full disk) is not restarted: its error is reported. One that dies without a word (killed by
+    a signal — the out-of-memory killer sends SIGKILL — or crashed at start) is restarted after a
+    back-off, and the supervisor says how it ended; after ``MAX_CRASHES`` in a row it gives up on
+    that seat, records why as a ``given up`` worker row, and the others go on.
+    """
+
+    MAX_CRASHES = 5
+    BACKOFF_S = (1.0, 2.0, 4.0, 8.0)  # before the 1st, 2nd, 3rd and later restarts
+    MAX_STARTS = 20  # starts of one seat in all: a guard against a worker that keeps leaving at once
+
+    def __init__(self, st: Store, exp_id: int, root: Path, name: str, seats: list[Seat], say: Say = _print) -> None:
+        self.st, self.exp_id, self.root, self.name, self.say = st, exp_id, root, name, say
+        self.slots = {seat.key: Slot(seat) for seat in seats}
+        self.row: int | None = None
+
+    # --- the supervisor's own row ---------------------------------------------------------------
+
+    def register(self) -> dict | None:
+        """Record this process as the experiment's supervisor; the live supervisor already
+        recorded (another process's row) instead, when there is one."""
+        try:
+            self.row = workers.register(self.st, self.exp_id, SUPERVISOR)
+        except workers.AlreadyServed:
+            live = workers.running(self.st, self.exp_id, SUPERVISOR)
+            return live[0] if live else None
+        return None
+
+    def close(self, state: str = "done") -> None:
+        if self.row is not None:
+            workers.stop(self.st, self.row, state)
+            self.row = None
+
+    # --- watching -------------------------------------------------------------------------------
+
+    def _of(self, kind: str) -> list[Slot]:
+        return [s for s in self.slots.values() if s.seat.kind == kind]
+
+    def gave_up(self, kind: str | None) -> bool:
+        """Whether every worker of ``kind`` has stopped for good (so none will make more)."""
+        slots = self._of(kind) if kind else []
+        return bool(slots) and all(s.failed is not None for s in slots)
+
+    def _ended(self, slot: Slot, now) -> None:
+        """``slot``'s worker has exited: note a failure it recorded, or schedule a restart."""
+        proc, slot.proc = slot.proc, None
+        rc = proc.returncode
+        if rc == 0:
+            slot.crashes = 0
+            return
+        row = workers.of_process(self.st, self.exp_id, proc.pid)
+        if rc == DISK_FULL_EXIT:
+            slot.failed = rc
+            full = disk_full(self.root)
+            self.say(f"The {slot.name} stopped: {full.message}", "red")
+            if row is not None and row["state"] == "running":  # it could not record it: record it here
+                try:
+                    workers.stop(self.st, row["id"], "failed", full.message)
+                except Exception:  # noqa: BLE001 - still full: the next run marks it lost
+                    pass
+            return
+        if row is not None and row["state"] == "failed":
+            slot.failed = rc  # it said why; reported at the end
+            return
+        how = how_it_ended(rc)
+        if row is not None and row["state"] == "running":
+            workers.stop(self.st, row["id"], "lost", f"the process {how}")
+        n = slot.crashes = slot.crashes + 1
+        kind = KINDS[slot.seat.kind]
+        completed, total = kind.progress(now)
+        where = f" at {completed}/{total} {kind.processed}"
+        if n >= self.MAX_CRASHES:
+            slot.failed = rc
+            log = log_path(self.root, slot.seat.kind, slot.seat.device)
+            said = last_line(log)
+            why = (f"the {slot.name} (pid {proc.pid}) {how}{where}, {n} times in a row"
+                   + (f"; its log ends: {said}" if said else "")
+                   + f". It is not started again: see {log}, fix the cause, and run the experiment again"
+                   " (g in the workbench).")
+            workers.give_up(self.st, self.exp_id, slot.seat.kind, slot.seat.device, proc.pid, why)
+            self.say(why[0].upper() + why[1:], "red")
+            return
+        delay = self.BACKOFF_S[min(n - 1, len(self.BACKOFF_S) - 1)]
+        slot.not_before = time.monotonic() + delay
+        self.say(f"The {slot.name} (pid {proc.pid}) {how}{where}; restarting it in {delay:.0f} s "
+                 f"(restart {n} of {self.MAX_CRASHES - 1}). Nothing finished is lost.", "yellow")
+
+    def tend(self, now) -> bool:
+        """Start or follow workers as needed; False once nothing runs and nothing more will."""
+        busy = False
+        needed = {name: kind.needed(now) for name, kind in KINDS.items()}
+        for slot in self.slots.values():
+            kind = KINDS[slot.seat.kind]
+            if slot.proc is not None and slot.proc.poll() is None:
+                busy = True
+                continue
+            if slot.proc is not None:
+                self._ended(slot, now)
+            if self.gave_up(kind.follows) and slot.starts:
+                continue  # what it consumes will not come: it has drained and stopped
+            if not needed[kind.name] or slot.failed is not None:
+                continue
+            live = workers.running(self.st, self.exp_id, kind.name, slot.seat.device)
+            if live:
+                if slot.followed != live[0]["id"]:
+                    slot.followed = live[0]["id"]
+                    self.say(f"Following the {slot.name} already running (pid {live[0]['pid']} on {live[0]['host']}).", "")
+                busy = True
+                continue
+            if time.monotonic() < slot.not_before:
+                busy = True  # a restart is due after its back-off
+                continue
+            if slot.starts >= self.MAX_STARTS:
+                continue
+            jobs.reclaim(self.st, self.exp_id)  # jobs of dead workers back to the queue first
+            slot.proc = start_worker(self.root, self.name, slot.seat)
+            slot.starts += 1
+            busy = True
+        for slot in self.slots.values():
+            follows = KINDS[slot.seat.kind].follows
+            if self.gave_up(follows) and slot.proc is not None and slot.proc.poll() is None and not slot.drained:
+                slot.proc.send_signal(signal.SIGUSR1)  # what it consumes failed: finish what exists, then stop
+                slot.drained = True
+        return busy
+
+    def status(self) -> int:
+        """The exit status of the first worker that stopped for good, else 0."""
+        return next((s.failed for s in self.slots.values() if s.failed is not None), 0)
+
+    def stop_all(self, timeout_s: float = 60.0) -> None:
+        """Ask every worker of ours to stop (each finishes the batch in hand and puts the rest of
+        its jobs back), wait for them, and kill what is left after ``timeout_s``."""
+        procs = [s.proc for s in self.slots.values() if s.proc is not None]
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Event | None = None) -> int:
+    """Supervise the experiment's workers until it needs none (the workbench's supervisor
+    process). SIGTERM (pause, cancel) stops the workers and ends it. 0, or the exit status of a
+    worker that stopped for good."""
+    from workbench.config import from_experiment
+    from workbench.placement import plan
+    from workbench.progress import measure
+    from workbench.report import embedding_model
+
+    stop = stop or threading.Event()
+    with open_store(root) as st:
+        exp = experiments.get(st, experiment)
+        cfg = from_experiment(exp)
+        sup = Supervisor(st, exp["id"], Path(root), exp["name"], plan(cfg), say)
+        other = sup.register()
+        if other is not None:
+            say(f"The experiment already has a supervisor (pid {other['pid']}); this one leaves it the work.", "")
+            return 0
+        model = embedding_model(cfg)
+        say(f"Supervising {exp['name']}: " + ", ".join(s.name for s in sup.slots.values()), "")
+        try:
+            while not stop.is_set():
+                if not sup.tend(measure(st, exp["id"], model)):
+                    break
+                stop.wait(POLL_S)
+            if stop.is_set():
+                say("Asked to stop: stopping the workers (each finishes the batch in hand).", "")
+                sup.stop_all()
+                jobs.reclaim(st, exp["id"])
+                sup.close("stopped")
+                return 0
+        except BaseException:
+            sup.stop_all()
+            sup.close("failed")
+            raise
+        sup.close("done")
+        return sup.status()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="synthdiv supervisor", description=__doc__)
+    parser.add_argument("store", help="the store folder")
+    parser.add_argument("experiment", help="the experiment's name in the store")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
+    return supervise(Path(args.store), args.experiment, stop=stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
