@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from screens.plot import text_plot
-from synthdiv.errors import describe
 from synthdiv.measures import HEADLINE
+from workbench.messages import ComparisonRead, ShowsWorkerErrors
 
 # Short headings of the headline measures (synthdiv.measures.HEADLINE defines them).
 HEADINGS = {
@@ -32,7 +32,7 @@ def config_value(v) -> str:
     return f"{len(v)} items" if isinstance(v, (list, tuple)) else ("—" if v is None else str(v))
 
 
-class CompareScreen(Screen):
+class CompareScreen(ShowsWorkerErrors, Screen):
     """The experiments of the store side by side, with 95 % bootstrap intervals. b makes the
     experiment under the cursor the baseline; m plots the next headline number."""
 
@@ -83,16 +83,14 @@ class CompareScreen(Screen):
     def action_reload(self) -> None:
         self.load(self.baseline)
 
-    @work(thread=True, exclusive=True, group="compare")
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def load(self, baseline: str | None) -> None:
-        try:
-            comparison = self.view.comparison(baseline)
-        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.app.call_from_thread(self.show_error, describe(exc))
-            return
-        self.app.call_from_thread(self.show, comparison)
+        self.post_message(ComparisonRead(self.view.comparison(baseline)))
 
-    def show_error(self, message: str) -> None:
+    def on_comparison_read(self, message: ComparisonRead) -> None:
+        self.show(message.comparison)
+
+    def show_error(self, message: str, title: str = "") -> None:
         self.query_one("#compare-info", Static).update(Text(message, style="red"))
 
     def show(self, comparison: dict) -> None:

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from synthdiv.errors import describe
+from workbench.messages import GalleryChoices, GalleryDetail, GalleryPage, ShowsWorkerErrors
 
 THUMB = 16  # pixels across a thumbnail (16 cells wide, 8 rows high)
 NEIGHBOURS = 3
@@ -47,7 +48,7 @@ class Position:
     selected: int = 0  # index within the page
 
 
-class GalleryScreen(Screen):
+class GalleryScreen(ShowsWorkerErrors, Screen):
     """Generated images, a page at a time, with the selected one's provenance and nearest real images."""
 
     BINDINGS = [
@@ -112,21 +113,15 @@ class GalleryScreen(Screen):
 
     # --- loading (thread) ----------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="gallery-choices")
+    @work(thread=True, exclusive=True, group="gallery-choices", exit_on_error=False)
     def load_choices(self) -> None:
-        try:
-            classes, templates = self.view.choices()
-        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.app.call_from_thread(self.failed, exc)
-            return
+        self.post_message(GalleryChoices(*self.view.choices()))
 
-        def apply() -> None:
-            self.class_choices, self.template_choices = classes, templates
-            if self.start_class is not None:
-                self.pos.class_index = next((i for i, c in enumerate(classes) if c["name"] == self.start_class), -1)
-            self.load_page()
-
-        self.app.call_from_thread(apply)
+    def on_gallery_choices(self, message: GalleryChoices) -> None:
+        self.class_choices, self.template_choices = message.classes, message.templates
+        if self.start_class is not None:
+            self.pos.class_index = next((i for i, c in enumerate(message.classes) if c["name"] == self.start_class), -1)
+        self.load_page()
 
     def _filter(self) -> tuple[int | None, int | None]:
         c = self.class_choices[self.pos.class_index]["id"] if self.pos.class_index >= 0 else None
@@ -136,17 +131,16 @@ class GalleryScreen(Screen):
     def load_page(self) -> None:
         self._load(*self._filter(), self.pos.offset, self.per_page, self.pos.selected)
 
-    @work(thread=True, exclusive=True, group="gallery-page")
+    @work(thread=True, exclusive=True, group="gallery-page", exit_on_error=False)
     def _load(self, class_id, template_id, offset: int, limit: int, selected: int) -> None:
-        try:
-            total, rows = self.view.page(class_id, template_id, offset, limit)
-        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.app.call_from_thread(self.failed, exc)
-            return
+        total, rows = self.view.page(class_id, template_id, offset, limit)
         pictures = [picture(self.view.path(r["path"]), THUMB) for r in rows]
-        self.app.call_from_thread(self._show_page, total, rows, pictures)
+        self.post_message(GalleryPage(total, rows, pictures))
         if rows:
             self._load_detail(rows[min(selected, len(rows) - 1)])
+
+    def on_gallery_page(self, message: GalleryPage) -> None:
+        self._show_page(message.total, message.rows, message.pictures)
 
     def _show_page(self, total: int, rows: list[dict], pictures: list) -> None:
         self.total, self.rows = total, rows
@@ -183,15 +177,19 @@ class GalleryScreen(Screen):
             "class ", (cls, "bold"), " (c) · template ", (tpl, "bold"),
             f" (t) · image {image}/{self.total} · page {self.pos.offset // self.per_page + 1}/{pages}"))
 
-    @work(thread=True, exclusive=True, group="gallery-detail")
+    @work(thread=True, exclusive=True, group="gallery-detail", exit_on_error=False)
     def _load_detail(self, row: dict) -> None:
         try:
-            near = self.view.nearest(row["id"], NEIGHBOURS)
-        except Exception as exc:  # noqa: BLE001 - the image and its provenance still show
-            self.app.call_from_thread(self.failed, exc)
-            near = []
+            near, problem = self.view.nearest(row["id"], NEIGHBOURS), ""
+        except Exception as exc:  # noqa: BLE001 - the image and its provenance still show, and why the neighbours do not
+            near, problem = [], describe(exc)
         shown = [(n, picture(self.view.path(n["path"]), THUMB)) for n in near]
-        self.app.call_from_thread(self._show_detail, row, shown)
+        self.post_message(GalleryDetail(row, shown, problem))
+
+    def on_gallery_detail(self, message: GalleryDetail) -> None:
+        if message.problem:
+            self.notify(message.problem, title="Gallery", severity="error")
+        self._show_detail(message.row, message.near)
 
     def _show_detail(self, row: dict, near: list[tuple[dict, object]] | None) -> None:
         """The selected image's provenance, and its nearest real images (``None``: still looking;
@@ -222,9 +220,6 @@ class GalleryScreen(Screen):
         else:
             near_grid.add_row(Text("nearest real images: none embedded yet", style="dim"))
         self.query_one("#detail", Static).update(Group(info, near_grid))
-
-    def failed(self, exc: Exception) -> None:
-        self.notify(describe(exc), title="Gallery", severity="error")
 
     # --- keys ----------------------------------------------------------------------------------
 

@@ -11,15 +11,16 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from synthdiv.errors import SynthdivError, describe
+from synthdiv.errors import SynthdivError
 from synthdiv.templates import parse_template
+from workbench.messages import ShowsWorkerErrors, TemplateQueued, TemplateRows
 
 COLUMNS = (("template", "template"), ("n", "images"), ("diversity", "diversity"), ("adherence", "adherence"),
            ("clip_score", "CLIP score"))
 REFRESH_S = 1.0
 
 
-class IterateScreen(Screen):
+class IterateScreen(ShowsWorkerErrors, Screen):
     """One class's templates side by side; enter on the template box queues a small batch of it."""
 
     BINDINGS = [
@@ -71,16 +72,12 @@ class IterateScreen(Screen):
             " · diversity: mean pairwise cosine distance · adherence: share CLIP puts in this class ·"
             " CLIP score: image·prompt cosine · enter queues a batch of this class only. ", extra))
 
-    @work(thread=True, exclusive=True, group="iterate-rows")
+    @work(thread=True, exclusive=True, group="iterate-rows", exit_on_error=False)
     def refresh_rows(self) -> None:
-        try:
-            rows = self.view.template_rows(self.class_label)
-            progress = self.view.class_jobs(self.class_label)
-        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.app.call_from_thread(self.notify, describe(exc),
-                                      title="Prompt iteration", severity="error")
-            return
-        self.app.call_from_thread(self._show, rows, progress)
+        self.post_message(TemplateRows(self.view.template_rows(self.class_label), self.view.class_jobs(self.class_label)))
+
+    def on_template_rows(self, message: TemplateRows) -> None:
+        self._show(message.rows, message.progress)
 
     def _show(self, rows: list[dict], progress: dict) -> None:
         self.rows = rows
@@ -135,24 +132,17 @@ class IterateScreen(Screen):
             return
         self.queue(text, n)
 
-    @work(thread=True, exclusive=True, group="iterate-queue")
+    @work(thread=True, exclusive=True, group="iterate-queue", exit_on_error=False)
     def queue(self, template: str, n: int) -> None:
-        try:
-            added, started = self.view.try_template(self.class_label, template, n)
-        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.app.call_from_thread(self.notify, describe(exc),
-                                      title="Prompt iteration", severity="error")
-            return
+        self.post_message(TemplateQueued(template, *self.view.try_template(self.class_label, template, n)))
 
-        def done() -> None:
-            self.tried.append(parse_template(template).text)
-            self.notify(f"{added} images of {self.class_label} queued"
-                        + (f"; started {', '.join(started)}" if started else "; workers already running")
-                        if added else "this template already has these images for the class",
-                        title="Prompt iteration")
-            self.refresh_rows()
-
-        self.app.call_from_thread(done)
+    def on_template_queued(self, message: TemplateQueued) -> None:
+        self.tried.append(parse_template(message.template).text)
+        self.notify(f"{message.added} images of {self.class_label} queued"
+                    + (f"; started {', '.join(message.started)}" if message.started else "; workers already running")
+                    if message.added else "this template already has these images for the class",
+                    title="Prompt iteration")
+        self.refresh_rows()
 
     def action_edit_selected(self) -> None:
         """Load the template under the cursor into the box, to try a variant of it."""

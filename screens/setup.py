@@ -401,7 +401,7 @@ class SetupScreen(Screen):
         status.remove_class("error")
         status.update(Text(text))
 
-    def show_error(self, text: str) -> None:
+    def show_error(self, text: str, title: str = "") -> None:
         status = self.query_one("#setup-status", Static)
         status.add_class("error")
         status.update(Text(f"✗ {text}"))

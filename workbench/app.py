@@ -26,12 +26,23 @@ from screens.help import HelpScreen
 from screens.iterate import IterateScreen
 from screens.question import ConfirmScreen, QuitScreen
 from screens.setup import SetupScreen
-from store import analyses, experiments, images, jobs, open_store
+from store import analyses, experiments, images, jobs, open_store, workers
 from store.status import summary
 from synthdiv.errors import SynthdivError, describe
 from workbench import control
 from workbench.config import from_experiment, to_table
-from workbench.messages import StoreRead, StoreUnreadable
+from workbench.messages import (
+    Exported,
+    Launched,
+    RunningCounted,
+    SetupRead,
+    ShowsWorkerErrors,
+    StoreRead,
+    StoreUnreadable,
+    WorkCancelled,
+    WorkersPaused,
+    WorkersStarted,
+)
 
 SPARK_METRIC = "diversity_ratio"  # the summary number plotted against images analysed
 RATE_WINDOW_S = 60.0
@@ -110,7 +121,11 @@ class StoreView:
             return next((r for r in jobs.per_class(st, exp["id"]) if r["class"] == class_label), {})
 
 
-class WorkbenchApp(App):
+class ExportError(SynthdivError):
+    title = "Export"
+
+
+class WorkbenchApp(ShowsWorkerErrors, App):
     """``synthdiv``: the workbench. With a store it opens on the dashboard (re-attaching to running
     workers); with ``setup`` (a config table) it opens on the setup screen."""
 
@@ -161,7 +176,7 @@ class WorkbenchApp(App):
         if self.dashboard is not None:
             self.read_store()
 
-    @work(thread=True, exclusive=True, group="read-store")
+    @work(thread=True, exclusive=True, group="read-store", exit_on_error=False)
     def read_store(self) -> None:
         dashboard = self.dashboard
         try:
@@ -179,11 +194,12 @@ class WorkbenchApp(App):
                         "experiment": exp["name"],
                         "per_class": jobs.per_class(st, exp["id"]),
                         "rate": images.rate(st, exp["id"], RATE_WINDOW_S),
+                        "workers": workers.board(st, exp["id"]),
                         "metric": SPARK_METRIC,
                         "history": (analyses.history(st, exp["id"], SPARK_METRIC) if analysis is not None
                                     and analysis["id"] != dashboard.history_id else None),
                     }
-        except Exception as exc:  # noqa: BLE001 - a store that cannot be read is said, not fatal
+        except Exception as exc:  # noqa: BLE001 - the timed read says it on the dashboard and tries again
             dashboard.post_message(StoreUnreadable(describe(exc)))
             return
         dashboard.post_message(StoreRead(data, analysis, live))
@@ -194,111 +210,128 @@ class WorkbenchApp(App):
     def _start_requested(self, message: SetupScreen.Start) -> None:
         self.launch(message.data, message.store)
 
-    @work(thread=True, exclusive=True, group="launch")
+    @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch(self, data: dict[str, Any], store: str) -> None:
-        setup = self.screen
-        try:
-            root, cfg, prepared, started = control.launch(data, store)
-            from workbench.plan import long_prompt_notes
+        """Record the experiment set up on the setup screen and start its workers (a bad config
+        is shown on the setup screen, which stays)."""
+        from workbench.plan import long_prompt_notes
 
-            for note in cfg.notes() + long_prompt_notes(cfg):
-                self.call_from_thread(self.notify, note, title="Note", severity="warning", timeout=20)
-        except SynthdivError as exc:
-            self.call_from_thread(setup.show_error, exc.message)
-            return
-        except Exception as exc:  # noqa: BLE001 - show it; the UI goes on
-            self.call_from_thread(setup.show_error, f"{type(exc).__name__}: {exc}")
-            return
+        root, cfg, prepared, started = control.launch(data, store)
+        self.post_message(Launched(root, cfg.name, prepared.jobs, prepared.added, started,
+                                   cfg.notes() + long_prompt_notes(cfg)))
 
-        def opened() -> None:
-            self.store_root, self.experiment = root, cfg.name
-            self.notify(f"{cfg.name}: {prepared.jobs} images planned, {prepared.added} new; started "
-                        f"{', '.join(started) or 'no worker (nothing left to do)'}. Config: {root / control.CONFIG_FILE}",
-                        title="Experiment started")
-            if self.dashboard is not None:
-                self.pop_screen()  # the setup screen opened from the dashboard
-                if self.dashboard.store_root == root:
-                    self.view.experiment = cfg.name
-                    self.dashboard.analysis = self.dashboard.history_id = None  # maybe another experiment
-                    self.action_reload()
-                    return
-            self._open_dashboard()
-
-        self.call_from_thread(opened)
+    def on_launched(self, message: Launched) -> None:
+        for note in message.notes:
+            self.notify(note, title="Note", severity="warning", timeout=20)
+        root = message.root
+        self.store_root, self.experiment = root, message.name
+        self.notify(f"{message.name}: {message.planned} images planned, {message.added} new; started "
+                    f"{', '.join(message.started) or 'no worker (nothing left to do)'}. Config: {root / control.CONFIG_FILE}",
+                    title="Experiment started")
+        if self.dashboard is not None:
+            self.pop_screen()  # the setup screen opened from the dashboard
+            if self.dashboard.store_root == root:
+                self.view.experiment = message.name
+                self.dashboard.analysis = self.dashboard.history_id = None  # maybe another experiment
+                self.action_reload()
+                return
+        self._open_dashboard()
 
     def action_setup(self) -> None:
         """Edit the open experiment: add classes or templates (settings that shape images are fixed)."""
-        if self.store_root is None:
-            return
+        if self.store_root is not None:
+            self.read_setup()
+
+    @work(thread=True, exclusive=True, group="store-action", exit_on_error=False)
+    def read_setup(self) -> None:
         with open_store(self.store_root) as st:
             exp = control.experiment(st, self.experiment)
         data = to_table(from_experiment(exp))
         data.pop("store", None)  # the store is the open one
-        self.push_screen(SetupScreen(data, str(self.store_root), can_leave=True))
+        self.post_message(SetupRead(data))
 
-    # --- workers -------------------------------------------------------------------------------
+    def on_setup_read(self, message: SetupRead) -> None:
+        self.push_screen(SetupScreen(message.data, str(self.store_root), can_leave=True))
 
-    def _store_action(self, what) -> Any:
-        """``what(store)`` on a fresh connection; a SynthdivError becomes a notification (None)."""
-        try:
-            with open_store(self.store_root) as st:
-                return what(st)
-        except SynthdivError as exc:
-            self.notify(exc.message, title=exc.title, severity="error")
-            return None
+    # --- workers (each store action in a thread: the UI never waits on SQLite) -------------------
 
     def action_start_workers(self) -> None:
-        started = self._store_action(
-            lambda st: control.start_workers(st, self.store_root, control.experiment(st, self.experiment)["name"]))
-        if started is None:
-            return
-        self.notify(f"started: {', '.join(started)}" if started else "nothing to start: workers are running or done",
-                    title="Workers")
+        self.start_workers()
+
+    @work(thread=True, group="store-action", exit_on_error=False)  # each runs to its end, none cancels another
+    def start_workers(self) -> None:
+        with open_store(self.store_root) as st:
+            started = control.start_workers(st, self.store_root, control.experiment(st, self.experiment)["name"])
+        self.post_message(WorkersStarted(started))
+
+    def on_workers_started(self, message: WorkersStarted) -> None:
+        self.notify(f"started: {', '.join(message.kinds)}, placed by the experiment's supervisor" if message.kinds
+                    else "nothing to start: workers are running or done", title="Workers")
         self.action_reload()
 
     def action_stop_workers(self) -> None:
-        stopped = self._store_action(control.stop_workers)
-        if stopped is not None:
-            self.notify(f"paused: asked {stopped} worker(s) to stop; g resumes" if stopped else "no worker is running",
-                        title="Workers")
+        self.stop_workers()
+
+    @work(thread=True, group="store-action", exit_on_error=False)  # each runs to its end, none cancels another
+    def stop_workers(self, then_quit: bool = False) -> None:
+        with open_store(self.store_root) as st:
+            self.post_message(WorkersPaused(control.stop_workers(st), then_quit))
+
+    def on_workers_paused(self, message: WorkersPaused) -> None:
+        if message.then_quit:
+            self.exit()
+            return
+        self.notify(f"paused: asked {message.asked} process(es) to stop; g resumes" if message.asked
+                    else "no worker is running", title="Workers")
 
     def action_cancel_jobs(self) -> None:
         def chosen(yes: bool | None) -> None:
             if yes:
-                done = self._store_action(
-                    lambda st: control.cancel(st, control.experiment(st, self.experiment)))
-                if done is not None:
-                    self.notify(f"stopped {done[0]} worker(s), dropped {done[1]} pending jobs;"
-                                " finished images are kept", title="Cancelled")
-                    self.action_reload()
+                self.cancel_jobs()
 
         self.push_screen(ConfirmScreen(
             "Cancel the experiment's remaining work?\n\nRunning workers stop and pending images are dropped"
             " from the queue. Finished images and their embeddings are kept. Press g later to queue the"
             " dropped images again and resume" + self._run_again()), chosen)
 
+    @work(thread=True, group="store-action", exit_on_error=False)  # each runs to its end, none cancels another
+    def cancel_jobs(self) -> None:
+        with open_store(self.store_root) as st:
+            self.post_message(WorkCancelled(*control.cancel(st, control.experiment(st, self.experiment))))
+
+    def on_work_cancelled(self, message: WorkCancelled) -> None:
+        self.notify(f"stopped {message.stopped} process(es), dropped {message.dropped} pending jobs;"
+                    " finished images are kept", title="Cancelled")
+        self.action_reload()
+
     def _run_again(self) -> str:
         """How to resume from a shell, when the store holds the experiment's file."""
         path = Path(self.store_root) / control.CONFIG_FILE
         return f" (from a shell: synthdiv run {path})." if path.is_file() else "."
 
-    def _live_workers(self) -> list[dict]:
-        return self._store_action(control.live_workers) or []
-
     def action_request_quit(self) -> None:
-        running = self._live_workers() if self.store_root is not None else []
-        if not running:
+        if self.store_root is None:
+            self.exit()
+            return
+        self.count_running()
+
+    @work(thread=True, exclusive=True, group="quit", exit_on_error=False)
+    def count_running(self) -> None:
+        with open_store(self.store_root) as st:
+            self.post_message(RunningCounted(len(control.live_workers(st))))
+
+    def on_running_counted(self, message: RunningCounted) -> None:
+        if not message.running:
             self.exit()
             return
 
         def chosen(choice: str | None) -> None:
             if choice == "stop":
-                self.action_stop_workers()
-                self.exit()
+                self.stop_workers(then_quit=True)
             elif choice == "leave":
                 self.exit()
 
-        self.push_screen(QuitScreen(len(running)), chosen)
+        self.push_screen(QuitScreen(message.running), chosen)
 
     # --- export, gallery, iteration, help -------------------------------------------------------
 
@@ -307,26 +340,22 @@ class WorkbenchApp(App):
             self.notify("exporting every table …", title="Export", timeout=2)
             self.export()
 
-    @work(thread=True, exclusive=True, group="export")
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export(self) -> None:
         from workbench.analysis import ensure
         from workbench.report import FORMATS, embedding_model, export
 
         out = self.store_root.resolve() / "exports" / time.strftime("%Y%m%d-%H%M%S")
-        try:
-            with open_store(self.store_root) as st:
-                exp = control.experiment(st, self.experiment)
-                analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp)))
-                if analysis is None:
-                    raise SynthdivError("there is nothing to export yet",
-                                        "wait until some images and prompts are embedded")
-                files = export(st, exp, analysis, list(FORMATS), out)
-        except Exception as exc:  # noqa: BLE001 - say it; the UI goes on
-            self.call_from_thread(self.notify, describe(exc),
-                                  title="Export", severity="error")
-            return
-        self.call_from_thread(self.notify, f"{len(files)} files (csv, md, tex, json) in {out}",
-                              title="Exported", timeout=10)
+        with open_store(self.store_root) as st:
+            exp = control.experiment(st, self.experiment)
+            analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp)))
+            if analysis is None:
+                raise ExportError("there is nothing to export yet", "wait until some images and prompts are embedded")
+            files = export(st, exp, analysis, list(FORMATS), out)
+        self.post_message(Exported(len(files), out))
+
+    def on_exported(self, message: Exported) -> None:
+        self.notify(f"{message.files} files (csv, md, tex, json) in {message.folder}", title="Exported", timeout=10)
 
     def action_gallery(self) -> None:
         if self.view is not None:
@@ -366,7 +395,7 @@ class WorkbenchApp(App):
         yield from super().get_system_commands(screen)
         if self.dashboard is None:
             return
-        yield SystemCommand("Start or resume workers", "generation and embedding, detached from the UI",
+        yield SystemCommand("Start or resume workers", "every worker the experiment needs, on its devices, detached from the UI",
                             self.action_start_workers)
         yield SystemCommand("Pause workers", "they finish the batch in hand; resume with g", self.action_stop_workers)
         yield SystemCommand("Cancel remaining work", "stop workers and drop pending jobs", self.action_cancel_jobs)

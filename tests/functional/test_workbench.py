@@ -182,8 +182,8 @@ async def test_every_documented_key_round_trips_through_the_setup_screen(tmp_pat
         "templates": {"builtin": True, "custom": ["a {} drawn"]},
         "generation": {"model": "mini-digits", "revision": "", "scheduler": "ddim", "steps": 3, "guidance": 2.5,
                        "width": 16, "height": 16, "negative_prompt": "blurry", "images_per_prompt": 2, "seed": 7,
-                       "seeds": "shared", "batch_size": 2, "device": "cpu", "compile": True},
-        "embedding": {"model": "mini-digits", "pretrained": "", "batch_size": 8, "device": "cpu"},
+                       "seeds": "shared", "batch_size": 2, "device": "auto", "devices": 2, "compile": True},
+        "embedding": {"model": "mini-digits", "pretrained": "", "batch_size": 8, "device": "cpu", "devices": ["cpu"]},
         "real": {"source": str(tmp_path / "real"), "mapping": str(tmp_path / "map.csv"), "test_fraction": 0.25},
     }
     documented = documented_keys()
@@ -204,8 +204,7 @@ async def test_every_documented_key_round_trips_through_the_setup_screen(tmp_pat
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         app.action_setup()
-        await pilot.pause()
-        assert type(app.screen).__name__ == "SetupScreen"
+        assert await until(pilot, lambda: type(app.screen).__name__ == "SetupScreen")
         await pilot.press("ctrl+s")
         assert await until(pilot, lambda: launched)
     data, store = launched[0]
@@ -510,3 +509,44 @@ async def test_a_store_read_that_finishes_after_its_dashboard_is_gone_is_dropped
         assert read.state == WorkerState.SUCCESS, read.error
         await pilot.press("question_mark")  # the app goes on
         assert await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+
+
+async def test_a_key_is_handled_while_a_store_write_waits_five_seconds_on_a_lock(tmp_path, monkeypatch):
+    """g records the plan again (a write); while another connection holds the store's write lock
+    for 5 s, the write waits in a thread and the UI goes on answering keys."""
+    import sqlite3
+
+    from workbench import supervisor
+
+    e = build(tmp_path, done=10, analysed=False)
+    from workbench.config import from_experiment
+
+    with open_store(tmp_path) as st:  # the settings as a run records them, so g can record the plan again
+        cfg = from_experiment(st.db["experiments"].get(e))
+        st.db.execute("update experiments set settings = ? where id = ?", [json.dumps(cfg.settings()), e])
+    started = []
+    monkeypatch.setattr(supervisor, "start_supervisor", lambda root, name: started.append(name))
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await until(pilot, lambda: "10/24" in text_of(app))
+        held, release = threading.Event(), threading.Event()
+
+        def hold_the_lock() -> None:
+            c = sqlite3.connect(tmp_path / "synthdiv.db", timeout=5)
+            c.execute("begin immediate")
+            held.set()
+            release.wait(5)
+            c.rollback()
+            c.close()
+
+        holder = threading.Thread(target=hold_the_lock)
+        holder.start()
+        assert held.wait(5)
+        t0 = time.monotonic()
+        await pilot.press("g")  # its write waits on the lock
+        await pilot.press("3")
+        assert await until(pilot, lambda: app.screen.query_one("#tabs").active == "tab-diversity", tries=40)
+        assert time.monotonic() - t0 < 2.5 and holder.is_alive() and not started  # answered while the lock is held
+        release.set()
+        holder.join()
+        assert await until(pilot, lambda: started == ["tiny"])  # then the start went through
