@@ -12,7 +12,10 @@ same code a run uses:
   pipeline, images/s, and the compute floor — UNet FLOPs per image (counted by PyTorch's
   FlopCounterMode on one evaluation) ÷ the matrix rate — with the share of it reached;
 - ViT-L-14 and ViT-H-14: the embedding worker against a plain open_clip loop, embeddings/s;
-- end to end (generation and embedding worker processes) against generation alone, 25 steps.
+- end to end (generation and embedding worker processes) against generation alone, 25 steps;
+- N generation worker processes, one per visible GPU (as ``devices = "auto"`` places them),
+  against one: scaling efficiency = (rate of N ÷ rate of one) ÷ N, steady state (after every
+  worker's model is loaded). Needs two GPUs or more (``--smoke``: 2 CPU workers).
 
 ``--smoke`` runs every row with the tiny presets on the CPU (what the test suite does): the same
 code, meaningless figures. The figures of a lent GPU go in BENCHMARKS.md.
@@ -161,6 +164,24 @@ def _flop(x: float) -> str:
     return f"{x / 1e12:.1f} TFLOP" if x >= 1e11 else f"{x / 1e9:.2f} GFLOP"
 
 
+def scaling_row(folder: Path, cfg_for, steps: int, guidance: float, clip, smoke: bool) -> None:
+    """N generation workers, one per GPU, against one (:func:`benchmarks.__main__.steady_rate`)."""
+    from benchmarks.__main__ import steady_rate
+    from workbench.placement import seats, visible_gpus
+
+    many = seats("generation", "2", "each", [], cores=2) if smoke else seats("generation", "auto", "each", visible_gpus())
+    what = f"{len(many)} generation workers on {len(many)} {'CPU workers (smoke)' if smoke else 'GPUs'} vs one"
+    if len(many) < 2:
+        row(what + " (needs 2 GPUs or more: not measured)", "—", "—", None, "≥ 0.90", None)
+        return
+    cfg = cfg_for(steps, guidance, clip)
+    n1, one = steady_rate(folder / "one-worker", cfg, many[:1])
+    n, rate = steady_rate(folder / "workers", cfg, many)
+    efficiency = rate / one / len(many)
+    row(f"{what} ({n} images, {steps} steps, steady state; efficiency = rate ratio ÷ {len(many)})",
+        f"{rate:.2f} img/s", f"{one:.2f} img/s", efficiency, "≥ 0.90", efficiency >= 0.90)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -223,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{together:.1f} s", f"{alone:.1f} s", alone / together, "≥ 0.90", alone / together >= 0.90)
         for n_steps in (1, 2) if args.smoke else TURBO_STEPS:  # SD-Turbo style: a few steps, no guidance
             generation_row(cfg_for(n_steps, 0.0, clips[0]))
+        scaling_row(folder, cfg_for, steps, guidance, clips[0], args.smoke)
     print_table(started, ["-m", "benchmarks.gpu", *(argv if argv is not None else sys.argv[1:])])
     return 0
 

@@ -21,6 +21,7 @@ def test_gpu_benchmark_runs_every_row_with_the_tiny_presets_on_the_cpu(capsys, m
         "4 steps, guidance 7.5", "1 step, guidance 0", "2 steps, guidance 0"]
     assert any(w.startswith("tiny-random embeddings: worker vs open_clip loop (40 images") for w in whats)
     assert any(w.startswith("end to end vs generation alone") for w in whats)
+    assert any(w.startswith("2 generation workers on 2 CPU workers (smoke) vs one (40 images") for w in whats), whats
     # every timed row has both figures and a ratio; the floor is computed from counted FLOPs
     for r in rows[1:]:
         _, ours, base, ratio, *_ = r.split(" | ")
