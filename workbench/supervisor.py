@@ -224,13 +224,14 @@ class Supervisor:
         """Start or follow workers as needed; False once nothing runs and nothing more will."""
         busy = False
         needed = {name: kind.needed(now) for name, kind in KINDS.items()}
+        for slot in self.slots.values():  # every exit first: a start below marks dead workers lost
+            if slot.proc is not None and slot.proc.poll() is not None:
+                self._ended(slot, now)
         for slot in self.slots.values():
             kind = KINDS[slot.seat.kind]
-            if slot.proc is not None and slot.proc.poll() is None:
+            if slot.proc is not None:
                 busy = True
                 continue
-            if slot.proc is not None:
-                self._ended(slot, now)
             if self.gave_up(kind.follows) and slot.starts:
                 continue  # what it consumes will not come: it has drained and stopped
             if not needed[kind.name] or slot.failed is not None:
