@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import sqlite3
 import subprocess
 import tempfile
 import sys
@@ -58,3 +60,35 @@ def tree_digest(folder: Path) -> dict[str, str]:
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*")) if p.is_file()
     }
+
+
+def store_rows(store: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on the store's file while a run writes it (none when it cannot be read yet)."""
+    try:
+        c = sqlite3.connect(store / "synthdiv.db", timeout=5)
+        try:
+            return c.execute(sql).fetchall()
+        finally:
+            c.close()
+    except sqlite3.Error:
+        return []
+
+
+def kill_and_see_it_restarted(run: subprocess.Popen, store: Path, pid: int, worker: str, images: int) -> str:
+    """SIGKILL the worker ``pid`` of the running ``synthdiv run`` (as the out-of-memory killer
+    does), and check that the run restarts it, says so, and ends with exactly ``images`` images,
+    each made once, every file with its row; returns the run's output."""
+    from store import open_store
+    from store.images import consistency
+
+    os.kill(pid, signal.SIGKILL)
+    out, _ = run.communicate(timeout=400)
+    assert run.returncode == 0, out
+    text = " ".join(out.split())
+    assert f"The {worker} (pid {pid}) was killed by SIGKILL" in text and "restarting it" in text, text
+    with open_store(store) as st:
+        assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
+        assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (images, images)
+        lost = st.conn.execute("select state, error from workers where pid = ?", [pid]).fetchone()
+        assert lost["state"] == "lost" and "SIGKILL" in lost["error"]
+    return text

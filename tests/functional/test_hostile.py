@@ -4,8 +4,6 @@ missing files, killed workers, two runs at once (issue 11). Nothing stored may b
 from __future__ import annotations
 
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +13,7 @@ import pytest
 
 from store import open_store
 from store.images import consistency
-from tests.helpers import TINY, tiny_text, write_config
+from tests.helpers import TINY, kill_and_see_it_restarted, store_rows, tiny_text, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -108,17 +106,6 @@ def test_a_truncated_image_waiting_for_its_embedding_is_made_again_and_the_run_s
         assert st.conn.execute("select count(*) from embeddings where kind = 'image'").fetchone()[0] == 24
 
 
-def _count(store: Path, sql: str) -> int:
-    try:
-        c = sqlite3.connect(store / "synthdiv.db", timeout=5)
-        try:
-            return c.execute(sql).fetchone()[0] or 0
-        finally:
-            c.close()
-    except sqlite3.Error:
-        return 0
-
-
 def _start_run(config: Path, store: Path, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "160"}
     env.pop("PYTHONPATH", None)
@@ -131,20 +118,11 @@ def test_a_generation_worker_killed_like_the_oom_killer_does_is_restarted_and_th
     store = tmp_path / "D"
     run = _start_run(config, store, tmp_path)
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and _count(store, "select count(*) from images") < 3:
+    while time.monotonic() < deadline and store_rows(store, "select count(*) from images")[:1] < [(3,)]:
         time.sleep(0.05)
-    pid = _count(store, "select pid from workers where kind = 'generation' and state = 'running'")
+    pid = (store_rows(store, "select pid from workers where kind = 'generation' and state = 'running'") or [(0,)])[0][0]
     assert pid, "no generation worker to kill"
-    os.kill(pid, signal.SIGKILL)
-    out, _ = run.communicate(timeout=300)
-    assert run.returncode == 0, out
-    text = " ".join(out.split())
-    assert f"The generation worker on cpu (pid {pid}) was killed by SIGKILL" in text and "restarting it" in text, text
-    with open_store(store) as st:
-        assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
-        assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (24, 24)
-        lost = st.conn.execute("select state, error from workers where pid = ?", [pid]).fetchone()
-        assert lost["state"] == "lost" and "SIGKILL" in lost["error"]
+    kill_and_see_it_restarted(run, store, pid, "generation worker on cpu", 24)
 
 
 def test_two_runs_of_one_store_started_together_make_one_set_of_workers(tmp_path):
