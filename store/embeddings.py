@@ -35,9 +35,10 @@ def add(store: Store, kind: str, item_ids: list[int], model: str, vectors: np.nd
 
 
 def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int | None = None,
-            after: int = 0, upto: int | None = None) -> list[dict]:
+            after: int = 0, upto: int | None = None, share: tuple[int, int] = (0, 1)) -> list[dict]:
     """Items of the experiment with no ``model`` embedding yet, oldest first; only ids above
-    ``after`` (and up to ``upto``, when given).
+    ``after`` (and up to ``upto``, when given). ``share`` ``(i, n)``: only the items whose id
+    is i modulo n — the part of embedding worker i of n, so several never embed the same item.
 
     Rows have ``id`` and, for images, ``path``; for text, ``text``. The search is a range on the
     rowid: it reads the rows from ``after`` on, so a poller that passes how far it has looked
@@ -50,10 +51,12 @@ def missing(store: Store, experiment_id: int, kind: str, model: str, limit: int 
     # read every row of the experiment and sort them
     sql = (
         f"select {what} from {table} t where +t.experiment_id = ? and t.id > ? and t.id <= ?{readable}"
+        f"{' and t.id % ? = ?' if share[1] > 1 else ''}"
         " and not exists (select 1 from embeddings e where e.kind = ? and e.model = ? and e.item_id = t.id)"
         " order by t.id"
     )
-    args: list = [experiment_id, int(after), _LAST_ID if upto is None else int(upto), kind, model]
+    args: list = [experiment_id, int(after), _LAST_ID if upto is None else int(upto),
+                  *((share[1], share[0]) if share[1] > 1 else ()), kind, model]
     if limit is not None:
         sql += " limit ?"
         args.append(int(limit))
@@ -71,16 +74,17 @@ class Unembedded:
     arrived since, however much is already embedded.
     """
 
-    def __init__(self, store: Store, experiment_id: int, kind: str, model: str):
+    def __init__(self, store: Store, experiment_id: int, kind: str, model: str, share: tuple[int, int] = (0, 1)):
         if kind not in KINDS:
             raise ValueError(f"unknown embedding kind {kind!r}")
         self.store, self.experiment_id, self.kind, self.model = store, experiment_id, kind, model
+        self.share = share  # (i, n): this poller's part of the items (store.embeddings.missing)
         self.after = 0  # every item up to this id has been looked at
 
     def next(self, limit: int | None = None) -> list[dict]:
         """The next items with no embedding (at most ``limit``), as :func:`missing` gives them."""
         top = self.store.conn.execute(f"select max(id) from {KINDS[self.kind]}").fetchone()[0] or 0
-        rows = missing(self.store, self.experiment_id, self.kind, self.model, limit, self.after, top)
+        rows = missing(self.store, self.experiment_id, self.kind, self.model, limit, self.after, top, self.share)
         full = limit is not None and len(rows) == limit
         self.after = rows[-1]["id"] if full else top
         return rows

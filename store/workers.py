@@ -59,12 +59,14 @@ def heartbeat(store: Store, worker_id: int, processed: int | None = None) -> Non
         )
 
 
-def stop(store: Store, worker_id: int, state: str, error: str = "") -> None:
-    """Mark a worker ``done``, ``failed`` (with ``error``), ``stopped`` or ``lost``."""
+def stop(store: Store, worker_id: int, state: str, error: str = "", processed: int | None = None) -> None:
+    """Mark a worker ``done``, ``failed`` (with ``error``), ``stopped`` or ``lost``, with its
+    final count of what it ``processed`` when given."""
     now = time.time()
     store.db.execute(
-        "update workers set state = ?, error = ?, stopped_at = ?, heartbeat_at = ? where id = ?",
-        [state, error or None, now, now, worker_id],
+        "update workers set state = ?, error = ?, stopped_at = ?, heartbeat_at = ?,"
+        " processed = coalesce(?, processed) where id = ?",
+        [state, error or None, now, now, processed, worker_id],
     )
 
 

@@ -16,6 +16,7 @@ from store.core import Store
 from synthdiv.embed import Embedder, resolve_embedder
 from workbench.analysis import LiveAnalysis
 from workbench.config import ExperimentConfig
+from workbench.placement import Seat
 from workbench.worker_common import file_threads
 
 POLL_S = 0.5
@@ -27,9 +28,10 @@ def load_embedder(cfg: ExperimentConfig) -> Embedder:
     return Embedder(resolve_embedder(e.model, e.pretrained), device=e.device, batch_size=e.batch_size)
 
 
-def backlog(st: Store, experiment_id: int, model: str) -> dict[str, embeddings.Unembedded]:
-    """Where a polling worker has got to, kind by kind (text, image, real)."""
-    return {kind: embeddings.Unembedded(st, experiment_id, kind, model) for kind in ("text", "image", "real")}
+def backlog(st: Store, experiment_id: int, model: str, share: tuple[int, int] = (0, 1)) -> dict[str, embeddings.Unembedded]:
+    """Where a polling worker has got to, kind by kind (text, image, real); ``share`` (i, n): the
+    part of the items that is worker i of n's."""
+    return {kind: embeddings.Unembedded(st, experiment_id, kind, model, share) for kind in ("text", "image", "real")}
 
 
 class ImageReader:
@@ -140,24 +142,29 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
 
 
 def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat,
-           device: str = "") -> str:
+           seat: Seat | None = None) -> str:
     """Embed until generation is over and nothing is left; return ``done`` or ``stopped``.
-    (``device``, where the worker was placed, is the worker row's to record.)"""
+
+    Several embedding workers (``seat.share`` (i, n)) split the items by id, so none embeds what
+    another does; the first of them runs the live analysis."""
+    share = seat.share if seat is not None else (0, 1)
     embedder = load_embedder(cfg)
-    live = LiveAnalysis(st, experiment_id, embedder.name)
-    todo = backlog(st, experiment_id, embedder.name)
+    live = LiveAnalysis(st, experiment_id, embedder.name) if share[0] == 0 else None
+    todo = backlog(st, experiment_id, embedder.name, share)
     with ImageReader(st.root, embedder) as reader:
         idle_since = time.monotonic()
         while not flag.stop.is_set():
             if embed_pending(st, experiment_id, embedder, beat, todo, reader):
                 idle_since = time.monotonic()
-                live.maybe()
+                if live is not None:
+                    live.maybe()
                 continue
             counts = jobs.counts(st, experiment_id)
             open_jobs = counts["pending"] + counts["running"]
             if open_jobs == 0 or flag.drain.is_set():
                 embed_pending(st, experiment_id, embedder, beat, todo, reader)  # what arrived since the last look
-                live.maybe(force=True)
+                if live is not None:
+                    live.maybe(force=True)
                 return "done"
             if workers.running(st, experiment_id, "generation"):
                 idle_since = time.monotonic()

@@ -11,6 +11,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from store import jobs
 from store.core import Store
+from workbench.placement import Seat
 from store.images import relative_path
 from synthdiv.generate import GenerationSettings, Generator
 from synthdiv.sources import resolve_source
@@ -165,16 +166,16 @@ class BatchWriter:
 
 
 def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat,
-                  device: str = "") -> str:
-    """Make every pending image of the experiment; return ``done`` or ``stopped``. ``device``: the
-    device the worker was placed on, recorded with each image (``cuda:2``; the model's own device
-    type when not given).
+                  seat: Seat | None = None) -> str:
+    """Make every pending image of the experiment; return ``done`` or ``stopped``. ``seat``: where
+    the worker was placed; its device is recorded with each image (``cuda:2``; the model's own
+    device type without one). Several generation workers share the work through the queue.
 
     A batch is stored (in a writer thread) while the next one is generated."""
     remove_stale_temporaries(st.images_dir)
     generator = load_generator(cfg)
     settings = settings_of(cfg)
-    provenance = {**generator.provenance, "device": device or generator.provenance["device"]}
+    provenance = {**generator.provenance, "device": seat.device if seat and seat.device else generator.provenance["device"]}
     writer = BatchWriter(st.root, experiment_id, worker_id, settings, provenance, beat,
                          encoders=file_threads(generator.device.type))
     try:

@@ -22,7 +22,7 @@ The older single ``device`` key still works: ``device = "cuda:1"`` with ``device
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from synthdiv.errors import ConfigError as SynthdivError
@@ -42,8 +42,9 @@ class Seat:
 
     kind: str
     device: str  # "cuda:2", "cpu", "cpu:1"
-    env: tuple[tuple[str, str], ...]  # set in the worker's environment
+    env: tuple[tuple[str, str], ...] = ()  # set in the worker's environment
     threads: int = 0  # torch CPU threads for a CPU worker that shares the cores (0: torch's default)
+    share: tuple[int, int] = (0, 1)  # (i, n): worker i of the kind's n, for work split by id (embedding)
 
     @property
     def torch_device(self) -> str:
@@ -144,9 +145,14 @@ def _gpu_seat(kind: str, index: int, gpus: list[str], what: str) -> Seat:
 
 
 def seats(kind: str, spec: str, role: str, gpus: list[str], cores: int | None = None) -> list[Seat]:
-    """The workers of ``kind`` for the stored ``devices`` setting ``spec``. ``role``: ``"each"``
-    (auto means one per GPU, as generation) or ``"one"`` (auto means one worker, on the last
-    GPU, as embedding). ``gpus``: :func:`visible_gpus`."""
+    """The workers of ``kind`` for the stored ``devices`` setting ``spec``, each with its share
+    (i, n). ``role``: ``"each"`` (auto means one per GPU, as generation) or ``"one"`` (auto means
+    one worker, on the last GPU, as embedding). ``gpus``: :func:`visible_gpus`."""
+    placed = _placed(kind, spec, role, gpus, cores)
+    return [replace(seat, share=(i, len(placed))) for i, seat in enumerate(placed)]
+
+
+def _placed(kind: str, spec: str, role: str, gpus: list[str], cores: int | None) -> list[Seat]:
     cores = cores or os.cpu_count() or 1
     what = f"{kind}.devices"
     hidden = (("CUDA_VISIBLE_DEVICES", ""),)

@@ -62,7 +62,7 @@ def worker_command(seat: Seat, root: Path, experiment: str) -> list[str]:
     """The command line of a worker process: it imports synthdiv's packages as installed, never
     a same-named folder of the working directory."""
     cmd = [sys.executable, "-c", _safe_start("workbench.worker"), seat.kind, str(root), experiment,
-           "--device", seat.device]
+           "--device", seat.device, "--share", f"{seat.share[0]}/{seat.share[1]}"]
     return cmd + (["--threads", str(seat.threads)] if seat.threads else [])
 
 

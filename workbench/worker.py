@@ -18,7 +18,7 @@ from dataclasses import replace
 from store import experiments, open_store
 from workbench.config import from_experiment
 from workbench.kinds import KINDS
-from workbench.placement import local_device
+from workbench.placement import Seat, local_device
 from workbench.worker_common import run_worker
 
 
@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="", help="the device it was placed on (cuda:2, cpu:1); its "
                         "CUDA_VISIBLE_DEVICES names that one GPU. Without it: the config's device")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (CPU workers sharing the cores)")
+    parser.add_argument("--share", default="0/1", help="I/N: worker I of the kind's N (embedding splits its work by id)")
     args = parser.parse_args(argv)
+    i, _, n = args.share.partition("/")
+    seat = Seat(args.kind, args.device, threads=args.threads, share=(int(i), int(n or 1)))
     with open_store(args.store) as st:
         exp = experiments.get(st, args.experiment)
     cfg = from_experiment(exp)
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
 
     def body(st, worker_id, flag, beat):
-        return work(st, exp["id"], cfg, worker_id, flag, beat, device=args.device)
+        return work(st, exp["id"], cfg, worker_id, flag, beat, seat=seat)
 
     return run_worker(args.store, exp["id"], args.kind, body, device=args.device)
 

@@ -142,14 +142,14 @@ def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str], de
     beat.start()
     try:
         state = body(st, worker_id, flag, beat)
-        workers.stop(st, worker_id, state)
+        workers.stop(st, worker_id, state, processed=beat.processed)
         return 0
     except BaseException as exc:  # noqa: BLE001 - a worker records every failure before it exits
         full = as_disk_full(exc, st.root)
         text = full.message if full is not None else error_text(exc)
         reserve.release()  # room to record it
         try:
-            workers.stop(st, worker_id, "failed", text)
+            workers.stop(st, worker_id, "failed", text, processed=beat.processed)
         except Exception:  # noqa: BLE001 - a full disk may refuse even this; the exit status says it
             pass
         try:

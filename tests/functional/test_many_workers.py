@@ -26,7 +26,10 @@ SYNTHDIV = str(Path(sys.executable).with_name("synthdiv"))
 
 @pytest.mark.slow
 def test_three_cpu_workers_share_sixty_jobs_and_one_killed_midway_is_restarted(tmp_path):
-    config = write_config(tmp_path, tiny_text(images_per_prompt=10, batch_size=1, steps=60, devices=3))
+    """3 generation workers and 2 embedding workers (counts of CPU workers) on 60 jobs."""
+    two_embedders = tiny_text(images_per_prompt=10, batch_size=1, steps=60, devices=3).replace(
+        "[embedding]\n", "[embedding]\ndevices = 2\n")
+    config = write_config(tmp_path, two_embedders)
     store = tmp_path / "D"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "160"}
     env.pop("PYTHONPATH", None)
@@ -46,8 +49,12 @@ def test_three_cpu_workers_share_sixty_jobs_and_one_killed_midway_is_restarted(t
         by_device = dict(st.conn.execute("select device, count(*) from images group by device").fetchall())
         assert set(by_device) == {"cpu:0", "cpu:1", "cpu:2"} and all(n > 0 for n in by_device.values()), by_device
         seats = st.conn.execute("select distinct kind, device from workers where kind != 'supervisor'").fetchall()
-        assert sorted(tuple(r) for r in seats) == [("embedding", "cpu"), ("generation", "cpu:0"),
+        assert sorted(tuple(r) for r in seats) == [("embedding", "cpu:0"), ("embedding", "cpu:1"), ("generation", "cpu:0"),
                                                    ("generation", "cpu:1"), ("generation", "cpu:2")]
+        # the two embedding workers split the images and prompts: each did part, together all, none twice
+        assert st.conn.execute("select count(*) from embeddings where kind = 'image'").fetchone()[0] == 60
+        parts = st.conn.execute("select processed from workers where kind = 'embedding' and state = 'done'").fetchall()
+        assert len(parts) == 2 and all(p[0] > 0 for p in parts) and sum(p[0] for p in parts) == 60, parts
 
 
 def _crashing_command(seat, root, experiment):

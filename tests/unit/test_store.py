@@ -223,5 +223,13 @@ def test_a_polling_embedder_gets_every_new_image_once_whatever_came_before(tmp_p
         assert todo.next() == []
         # a fresh look (a new worker) starts over and finds what is still not embedded
         assert [r["id"] for r in embeddings.Unembedded(st, e, "image", "m").next()] == fresh + between[3:6]
+        # three embedding workers split what is left by id: each item goes to exactly one of them
+        shares = [[r["id"] for r in embeddings.Unembedded(st, e, "image", "m", (i, 3)).next()] for i in range(3)]
+        assert sorted(sum(shares, [])) == sorted(fresh + between[3:6]) and all(shares)
+        assert all(item % 3 == i for i, share in enumerate(shares) for item in share)
+        one_by_one, todo = [], embeddings.Unembedded(st, e, "image", "m", (1, 3))
+        while look := todo.next(limit=1):  # a poller of one share pages through it, skipping nothing
+            one_by_one += [r["id"] for r in look]
+        assert one_by_one == shares[1]
         with pytest.raises(ValueError, match="unknown embedding kind 'video'"):
             embeddings.Unembedded(st, e, "video", "m")
