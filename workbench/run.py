@@ -9,6 +9,7 @@ shows progress, and exits 0 when every job is done and every image embedded.
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -111,7 +112,8 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
         if other is not None:
             console.print(f"Following the supervisor already running for {cfg.name} (pid {other['pid']} on"
                           f" {other['host']}: started by the workbench or another synthdiv run).")
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # a pause from the workbench: stop as Ctrl-C does
+        main_thread = threading.current_thread() is threading.main_thread()  # signals are the main thread's
+        previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # a pause: stop as Ctrl-C does
         try:
             status = _watch(st, exp_id, model_name, supervisor if other is None else _Follower(st, exp_id),
                             before, console)
@@ -122,7 +124,8 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
             console.print("Stopped. Run the same command again to resume; nothing finished is lost.")
             return 130
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
         supervisor.close("done")
         after = measure(st, exp_id, model_name)
         elapsed = time.monotonic() - started

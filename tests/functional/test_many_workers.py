@@ -108,3 +108,33 @@ async def test_the_dashboard_lists_every_worker_with_its_device_state_rate_and_e
         assert "running" in row("cpu:0") and "0.70" in row("cpu:0") and " 7" in row("cpu:0")
         assert "running" in row("cpu:1") and "0.50" in row("cpu:1")
         assert "given up" in row("cpu:2") and "4242" in row("cpu:2") and "exited with status 1" in row("cpu:2")
+
+
+@pytest.mark.slow
+def test_a_pause_from_the_workbench_drains_a_synthdiv_run_and_the_next_run_finishes(tmp_path):
+    from workbench import control
+
+    config = write_config(tmp_path, tiny_text(batch_size=1, steps=60))
+    store = tmp_path / "D"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "160"}
+    env.pop("PYTHONPATH", None)
+    run = subprocess.Popen([SYNTHDIV, "run", str(config), "--store", str(store)], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and store_rows(store, "select count(*) from images")[:1] < [(3,)]:
+        time.sleep(0.05)
+    with open_store(store) as st:
+        assert control.stop_workers(st) >= 3  # the run's supervisor, then its two workers
+    out, _ = run.communicate(timeout=120)
+    assert run.returncode == 130, out
+    assert "Stopped. Run the same command again to resume" in " ".join(out.split())
+    with open_store(store) as st:
+        assert not control.live_workers(st)
+        assert st.conn.execute("select count(*) from jobs where state = 'running'").fetchone()[0] == 0
+        made = st.conn.execute("select count(*) from images").fetchone()[0]
+    assert 3 <= made < 24
+    again = subprocess.run([SYNTHDIV, "run", str(config), "--store", str(store)], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    with open_store(store) as st:
+        assert tuple(st.conn.execute("select count(*), count(distinct job_id) from images").fetchone()) == (24, 24)
