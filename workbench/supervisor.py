@@ -208,12 +208,11 @@ class Supervisor:
             slot.failed = rc
             log = log_path(self.root, slot.seat.kind, slot.seat.device)
             said = last_line(log)
-            why = (f"the {slot.name} (pid {proc.pid}) {how}{where}, {n} times in a row"
-                   + (f"; its log ends: {said}" if said else "")
-                   + f". It is not started again: see {log}, fix the cause, and run the experiment again"
-                   " (g in the workbench).")
+            why = (f"crashed {n} times in a row" + (f"; its log ends: {said}" if said else "")
+                   + f"; the last one {how}{where}. Not started again: see {log}, fix the cause, and run the"
+                   " experiment again (g in the workbench).")
             workers.give_up(self.st, self.exp_id, slot.seat.kind, slot.seat.device, proc.pid, why)
-            self.say(why[0].upper() + why[1:], "red")
+            self.say(f"The {slot.name} (pid {proc.pid}) {why}", "red")
             return
         delay = self.BACKOFF_S[min(n - 1, len(self.BACKOFF_S) - 1)]
         slot.not_before = time.monotonic() + delay

@@ -63,7 +63,7 @@ def _crashing_command(seat, root, experiment):
             " sys.exit(1)"]
 
 
-def test_a_worker_crashing_at_start_five_times_is_given_up_on_and_status_and_the_dashboard_say_why(tmp_path, monkeypatch):
+async def test_a_worker_crashing_at_start_five_times_is_given_up_on_and_status_and_the_dashboard_say_why(tmp_path, monkeypatch):
     build(tmp_path, done=10, analysed=False)  # 14 images still to make
     monkeypatch.setattr(supervisor_module, "worker_command", _crashing_command)
     monkeypatch.setattr(supervisor_module.Supervisor, "BACKOFF_S", (0.05,))
@@ -72,7 +72,7 @@ def test_a_worker_crashing_at_start_five_times_is_given_up_on_and_status_and_the
     assert status == 1
     restarts = [s for s in said if "restarting it" in s]
     assert len(restarts) == 2 * 4, said  # generation and embedding, each restarted 4 times
-    (gave_up,) = [s for s in said if s.startswith("The generation worker") and "not started again" in s]
+    (gave_up,) = [s for s in said if s.startswith("The generation worker on cpu (pid") and "Not started again" in s]
     assert "5 times in a row" in gave_up and "libcudnn.so.9" in gave_up and "generation-cpu.log" in gave_up
     with open_store(tmp_path) as st:
         rows = [dict(r) for r in st.db.query("select * from workers where state = 'given_up'")]
@@ -85,8 +85,16 @@ def test_a_worker_crashing_at_start_five_times_is_given_up_on_and_status_and_the
     with redirect_stdout(out):
         assert cli.main(["status", str(tmp_path)]) == 0
     text = " ".join(out.getvalue().split())
-    assert "generation worker on cpu given up: the generation worker on cpu" in text, text
+    assert "generation worker on cpu given up: crashed 5 times in a row; its log ends: ImportError: libcudnn.so.9" in text, text
     assert "fix the cause, and run the experiment again" in text and "libcudnn.so.9" in text
+
+    from tests.functional.test_workbench import text_of, until
+
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(160, 40)) as pilot:
+        assert await until(pilot, lambda: "given up" in text_of(app))
+        row = next(line for line in text_of(app).splitlines() if line.split()[:2] == ["generation", "cpu"])
+        assert "given up" in row and "crashed 5 times in a row; its log ends: ImportError: libcudnn" in row, row
 
 
 async def test_the_dashboard_lists_every_worker_with_its_device_state_rate_and_error(tmp_path):
