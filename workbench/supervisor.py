@@ -81,10 +81,20 @@ def start_worker(root: Path, experiment: str, seat: Seat, detach: bool = False) 
     return _spawn(worker_command(seat, root, experiment), log_path(root, seat.kind, seat.device), dict(seat.env), detach)
 
 
-def start_supervisor(root: Path, experiment: str) -> subprocess.Popen:
-    """Start a supervisor process for the experiment, detached from the caller (the workbench)."""
+def start_supervisor(root: Path, experiment: str, wait_s: float = 20.0) -> subprocess.Popen:
+    """Start a supervisor process for the experiment, detached from the caller (the workbench),
+    and wait until it has recorded itself (or ended), so that whoever asks next — the quit
+    dialog's "workers are running", a second g — sees it."""
     cmd = [sys.executable, "-c", _safe_start("workbench.supervisor"), str(root), experiment]
-    return _spawn(cmd, log_path(root, SUPERVISOR), {}, detach=True)
+    proc = _spawn(cmd, log_path(root, SUPERVISOR), {}, detach=True)
+    deadline = time.monotonic() + wait_s
+    with open_store(root) as st:
+        exp_id = experiments.get(st, experiment)["id"]
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any(w["pid"] == proc.pid for w in workers.running(st, exp_id, SUPERVISOR)):
+                break
+            time.sleep(0.05)
+    return proc
 
 
 def how_it_ended(returncode: int) -> str:
@@ -289,12 +299,13 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
     stop = stop or threading.Event()
     with open_store(root) as st:
         exp = experiments.get(st, experiment)
-        cfg = from_experiment(exp)
-        sup = Supervisor(st, exp["id"], Path(root), exp["name"], plan(cfg), say)
-        other = sup.register()
+        sup = Supervisor(st, exp["id"], Path(root), exp["name"], [], say)
+        other = sup.register()  # first, before the slow imports: whoever started it sees it at once
         if other is not None:
             say(f"The experiment already has a supervisor (pid {other['pid']}); this one leaves it the work.", "")
             return 0
+        cfg = from_experiment(exp)
+        sup.slots = {seat.key: Slot(seat) for seat in plan(cfg)}
         model = embedding_model(cfg)
         say(f"Supervising {exp['name']}: " + ", ".join(s.name for s in sup.slots.values()), "")
         try:
