@@ -64,11 +64,3 @@ KINDS: dict[str, WorkerKind] = {
         ),
     )
 }
-
-
-def kind(name: str) -> WorkerKind:
-    """The registered kind ``name`` (KeyError names the known ones)."""
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise KeyError(f"no worker kind {name!r}; the kinds are {', '.join(KINDS)}") from None

@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from synthdiv.errors import ConfigError as SynthdivError
+from synthdiv.errors import ConfigError
 
 AUTO = "auto"
 
@@ -45,14 +45,6 @@ class Seat:
     env: tuple[tuple[str, str], ...] = ()  # set in the worker's environment
     threads: int = 0  # torch CPU threads for a CPU worker that shares the cores (0: torch's default)
     share: tuple[int, int] = (0, 1)  # (i, n): worker i of the kind's n, for work split by id (embedding)
-
-    @property
-    def torch_device(self) -> str:
-        return local_device(self.device)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.kind, self.device
 
 
 def plan(cfg, gpus: list[str] | None = None, cores: int | None = None) -> list[Seat]:
@@ -78,10 +70,10 @@ def check_devices(value: Any, legacy: str, what: str) -> str:
     from synthdiv.generate import check_device
 
     if isinstance(value, bool):
-        raise SynthdivError(f"{what} is {value!r}", 'use "auto", a list such as ["cuda:0", "cuda:1"], or a count of CPU workers')
+        raise ConfigError(f"{what} is {value!r}", 'use "auto", a list such as ["cuda:0", "cuda:1"], or a count of CPU workers')
     if isinstance(value, int):
         if not 1 <= value <= 256:
-            raise SynthdivError(f"{what} is {value}", "give a count of CPU workers from 1 to 256")
+            raise ConfigError(f"{what} is {value}", "give a count of CPU workers from 1 to 256")
         spec = str(value)
     elif isinstance(value, str) and value.strip().lower() == AUTO:
         spec = AUTO
@@ -90,23 +82,23 @@ def check_devices(value: Any, legacy: str, what: str) -> str:
     elif isinstance(value, (list, tuple, str)):
         items = value.split(",") if isinstance(value, str) else list(value)
         if not items or not all(isinstance(d, str) and d.strip() for d in items):
-            raise SynthdivError(f"{what} is {value!r}", 'list devices as strings, e.g. ["cuda:0", "cuda:1"]')
+            raise ConfigError(f"{what} is {value!r}", 'list devices as strings, e.g. ["cuda:0", "cuda:1"]')
         names = []
         for d in items:
             name = check_device(d.strip(), what)
             if name == AUTO:
-                raise SynthdivError(f"{what} lists 'auto'", 'write devices = "auto" on its own, or list devices')
+                raise ConfigError(f"{what} lists 'auto'", 'write devices = "auto" on its own, or list devices')
             name = "cuda:0" if name == "cuda" else name
             if name in names:
-                raise SynthdivError(f"{what} lists {name} twice", "one worker per device: list each device once")
+                raise ConfigError(f"{what} lists {name} twice", "one worker per device: list each device once")
             names.append(name)
         spec = ",".join(names)
     else:
-        raise SynthdivError(f"{what} is {value!r}", 'use "auto", a list such as ["cuda:0", "cuda:1"], or a count of CPU workers')
+        raise ConfigError(f"{what} is {value!r}", 'use "auto", a list such as ["cuda:0", "cuda:1"], or a count of CPU workers')
     legacy = "cuda:0" if legacy == "cuda" else legacy
     if legacy != AUTO:
         if spec != AUTO and spec != legacy:
-            raise SynthdivError(f"{what} and the older device key disagree ({spec} vs {legacy})",
+            raise ConfigError(f"{what} and the older device key disagree ({spec} vs {legacy})",
                                 "keep devices and remove device")
         spec = legacy if spec == AUTO else spec
     return spec
@@ -139,7 +131,7 @@ def visible_gpus(env: Mapping[str, str] | None = None, count: int | None = None)
 
 def _gpu_seat(kind: str, index: int, gpus: list[str], what: str) -> Seat:
     if index >= len(gpus):
-        raise SynthdivError(f"{what} names cuda:{index} but this machine has {len(gpus)} visible GPU"
+        raise ConfigError(f"{what} names cuda:{index} but this machine has {len(gpus)} visible GPU"
                             f"{'' if len(gpus) == 1 else 's'}", "list devices that exist (nvidia-smi lists them)")
     return Seat(kind, f"cuda:{index}", (("CUDA_VISIBLE_DEVICES", gpus[index]),))
 

@@ -156,8 +156,13 @@ class Supervisor:
 
     def __init__(self, st: Store, exp_id: int, root: Path, name: str, seats: list[Seat], say: Say = _print) -> None:
         self.st, self.exp_id, self.root, self.name, self.say = st, exp_id, root, name, say
-        self.slots = {seat.key: Slot(seat) for seat in seats}
+        self.slots: dict[tuple[str, str], Slot] = {}
+        self.place(seats)
         self.row: int | None = None
+
+    def place(self, seats: list[Seat]) -> None:
+        """The seats to keep a worker on, one slot each (keyed by kind and device)."""
+        self.slots = {(seat.kind, seat.device): Slot(seat) for seat in seats}
 
     # --- the supervisor's own row ---------------------------------------------------------------
 
@@ -305,7 +310,7 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
             say(f"The experiment already has a supervisor (pid {other['pid']}); this one leaves it the work.", "")
             return 0
         cfg = from_experiment(exp)
-        sup.slots = {seat.key: Slot(seat) for seat in plan(cfg)}
+        sup.place(plan(cfg))
         model = embedding_model(cfg)
         say(f"Supervising {exp['name']}: " + ", ".join(s.name for s in sup.slots.values()), "")
         try:

@@ -38,7 +38,7 @@ def test_auto_puts_a_generation_worker_on_every_gpu_and_one_embedding_worker_on_
 def test_auto_without_a_gpu_is_one_cpu_worker_of_each_kind_as_before():
     for kind, role in (("generation", "each"), ("embedding", "one")):
         (seat,) = seats(kind, "auto", role, visible_gpus({"CUDA_VISIBLE_DEVICES": ""}, 0))
-        assert seat.device == "cpu" and seat.torch_device == "cpu" and seat.threads == 0
+        assert seat.device == "cpu" and local_device(seat.device) == "cpu" and seat.threads == 0
         assert dict(seat.env) == {"CUDA_VISIBLE_DEVICES": ""}  # a CPU worker never touches a GPU
 
 
@@ -52,7 +52,8 @@ def test_a_list_places_one_worker_per_device_and_a_missing_gpu_is_named():
 def test_a_count_is_that_many_cpu_workers_sharing_the_cores():
     got = seats("generation", "3", "each", ["0"], cores=12)
     assert [s.device for s in got] == ["cpu:0", "cpu:1", "cpu:2"]
-    assert all(s.threads == 4 and s.torch_device == "cpu" and dict(s.env) == {"CUDA_VISIBLE_DEVICES": ""} for s in got)
+    assert all(s.threads == 4 and local_device(s.device) == "cpu" and dict(s.env) == {"CUDA_VISIBLE_DEVICES": ""}
+               for s in got)
     assert seats("generation", "4", "each", [], cores=2)[0].threads == 1  # never 0 threads
     assert local_device("cuda:3") == "cuda:0" and local_device("cpu:1") == "cpu"
 
