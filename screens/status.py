@@ -30,10 +30,21 @@ def worker_name(w: dict) -> str:
 STATE_WORDS = {"given_up": "given up"}
 
 
-def worker_problem(w: dict) -> str:
-    """A stopped worker's trouble in one line: who, how it ended, the first line of why."""
-    first = (w["error"] or "").strip().splitlines()[0] if w["error"] else ""
-    return f"{worker_name(w)} {STATE_WORDS.get(w['state'], w['state'])}: {first}"
+def first_line(text: str | None) -> str:
+    """The first line of an error text ("" for none)."""
+    return (text or "").strip().split("\n", 1)[0]
+
+
+def worker_problem(w: dict) -> tuple[str, str]:
+    """A stopped worker's trouble: who and how it ended ("generation worker on cpu given up"),
+    and the first line of why."""
+    return f"{worker_name(w)} {STATE_WORDS.get(w['state'], w['state'])}", first_line(w["error"])
+
+
+def running_line(running: list[dict], hosts: bool = False) -> str:
+    """The running workers in one line: "generation cpu:0 (pid 12), supervisor (pid 10)"."""
+    return ", ".join(f"{w['kind']}{' ' + w['device'] if w.get('device') else ''}"
+                     f" (pid {w['pid']}{' on ' + w['host'] if hosts else ''})" for w in running)
 
 
 def workers_view(board: list[dict]) -> Table:
@@ -70,13 +81,11 @@ def experiment_view(e: dict) -> Group:
     if e.get("real_images") or e.get("real_unreadable"):
         bad = f" · {e['real_unreadable']} unreadable, skipped" if e.get("real_unreadable") else ""
         table.add_row("real", f"{e['real_images']} images · {e['real_embeddings']} embedded{bad}")
-    running = ", ".join(f"{w['kind']}{' ' + w['device'] if w.get('device') else ''} (pid {w['pid']})"
-                        for w in e["workers_running"])
+    running = running_line(e["workers_running"])
     table.add_row("workers", Text(running) if running else Text("none running", style="dim"))
     parts = [Text(e["name"], style="bold underline"), table]
     for w in e["worker_errors"][:2]:
-        parts.append(Text(worker_problem(w), style="red"))
+        parts.append(Text(": ".join(worker_problem(w)), style="red"))
     for job in e["job_errors"][:2]:
-        first = (job["error"] or "").strip().splitlines()[0] if job["error"] else ""
-        parts.append(Text(f"job {job['class']} seed {job['seed']} {job['state']}: {first}", style="red"))
+        parts.append(Text(f"job {job['class']} seed {job['seed']} {job['state']}: {first_line(job['error'])}", style="red"))
     return Group(*parts)

@@ -147,6 +147,6 @@ def board(store: Store, experiment_id: int, now: float | None = None) -> list[di
             "id": r["id"], "kind": r["kind"], "device": r.get("device") or "", "pid": r["pid"], "host": r["host"],
             "state": state, "processed": r["processed"] or 0,
             "rate": (r["processed"] or 0) / span if span > 0 and r["processed"] else None,
-            "error": (r["error"] or "").strip().splitlines()[0] if r["error"] else "",
+            "error": (r["error"] or "").strip().split("\n", 1)[0],  # its first line
         })
     return sorted(out, key=lambda w: (w["kind"] != "supervisor", w["kind"], w["device"]))

@@ -43,7 +43,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from screens.status import worker_problem, workers_view
+    from screens.status import first_line, running_line, worker_problem, workers_view
     from store import experiments, open_store
     from store.status import experiment_summary, summary
 
@@ -74,19 +74,17 @@ def _cmd_status(args: argparse.Namespace) -> int:
         if e["real_images"] or e["real_unreadable"]:
             table.add_row("real images", f"{e['real_images']}"
                           + (f" ({e['real_unreadable']} unreadable, skipped)" if e["real_unreadable"] else ""))
-        table.add_row("workers", ", ".join(f"{w['kind']}{' ' + w['device'] if w.get('device') else ''}"
-                                           f" (pid {w['pid']} on {w['host']})"
-                                           for w in e["workers_running"]) or "none running")
+        table.add_row("workers", running_line(e["workers_running"], hosts=True) or "none running")
         console.print(table)
         if e.get("workers"):
             console.print(workers_view(e["workers"]))
     for e in per:
         for w in e["worker_errors"][:2]:
-            who, _, why = worker_problem(w).partition(": ")
+            who, why = worker_problem(w)
             console.print(problem(f"{e['name']}: {who}:", why))
         for j in e["job_errors"][:2]:
             console.print(problem(f"{e['name']}: job for {j['class']} (seed {j['seed']}) {j['state']}:",
-                                  (j['error'] or '').splitlines()[0]))
+                                  first_line(j['error'])))
     return 0
 
 

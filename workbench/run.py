@@ -204,12 +204,12 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
 
 
 def _report_failures(st: Store, exp_id: int, console: Console) -> None:
+    from screens.status import first_line, worker_problem
+
     for w in workers.recent(st, exp_id, limit=4):
         if w["state"] in ("failed", "lost", "given_up") and w["error"]:
-            on = f" on {w['device']}" if w.get("device") else ""
-            console.print(problem(f"{w['kind']} worker{on} {'given up' if w['state'] == 'given_up' else 'failed'}:",
-                                  w['error'].strip().splitlines()[0]))
+            who, why = worker_problem(w)
+            console.print(problem(f"{who}:", why))
     for j in jobs.errors(st, exp_id, limit=3):
-        console.print(problem(f"job {j['id']} ({j['class_name']}, seed {j['seed']}, {j['state']}):",
-                              (j['error'] or '').strip().splitlines()[0] if j['error'] else ''))
+        console.print(problem(f"job {j['id']} ({j['class_name']}, seed {j['seed']}, {j['state']}):", first_line(j['error'])))
     console.print(f"Worker logs: {st.root / 'logs'}. Run the same command again to retry.")
