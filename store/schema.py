@@ -203,9 +203,30 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["workers"].add_column("device", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Training runs (image classifiers trained on the experiment's pixels, :mod:`store.training`):
+    one row per run and its settings, with its state, result and error; one row per finished epoch."""
+    db["train_runs"].create(
+        {"id": int, "experiment_id": int, "name": str, "settings": str, "settings_key": str, "planned": int,
+         "state": str, "worker_id": int, "epochs": int, "epoch": int, "error": str, "result": str,
+         "created_at": float, "started_at": float, "finished_at": float},
+        pk="id", not_null={"experiment_id", "name", "settings", "settings_key", "state", "epochs"},
+        defaults={"state": "pending", "epoch": 0, "planned": 1},
+        foreign_keys=[("experiment_id", "experiments", "id")],
+    )
+    db["train_runs"].create_index(["experiment_id", "name", "settings_key"], unique=True)
+    db["train_epochs"].create(
+        {"run_id": int, "epoch": int, "loss": float, "train_accuracy": float, "test_accuracy": float,
+         "lr": float, "seconds": float, "images_per_s": float},
+        pk=("run_id", "epoch"), not_null={"run_id", "epoch"},
+        foreign_keys=[("run_id", "train_runs", "id")],
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest schema that read-only commands can read as it is (they never migrate): v4 only added
-# image columns that no bulk read selects, v5 a worker column that readers take when present.
+# image columns that no bulk read selects, v5 a worker column that readers take when present, v6
+# the training tables, which readers take as empty when absent (store.training.has_tables).
 # A migration that adds what readers need raises this.
 READABLE_SINCE = 3
