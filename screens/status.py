@@ -66,6 +66,24 @@ def workers_view(board: list[dict]) -> Table:
     return table
 
 
+def training_line(runs: list[dict]) -> Text:
+    """The training runs in one line: "synthetic 0.976 · real 12/30 epochs · mix-1x pending"."""
+    out = Text()
+    for i, r in enumerate(runs):
+        if i:
+            out.append(" · ")
+        out.append(r["name"], style="bold")
+        if r["state"] == "done":
+            out.append(f" {r['accuracy']:.3f}" if r["accuracy"] is not None else " done")
+        elif r["state"] == "running":
+            out.append(f" {r['epoch']}/{r['epochs']} epochs", style="green")
+        elif r["state"] == "failed":
+            out.append(" failed", style="red")
+        else:
+            out.append(f" {r['state']}" + (f" ({r['epoch']}/{r['epochs']} epochs)" if r["epoch"] else ""), style="dim")
+    return out
+
+
 def experiment_view(e: dict) -> Group:
     """One experiment as rich renderables: progress bars, counts, workers, latest errors."""
     j = e["jobs"]
@@ -81,11 +99,16 @@ def experiment_view(e: dict) -> Group:
     if e.get("real_images") or e.get("real_unreadable"):
         bad = f" · {e['real_unreadable']} unreadable, skipped" if e.get("real_unreadable") else ""
         table.add_row("real", f"{e['real_images']} images · {e['real_embeddings']} embedded{bad}")
+    if e.get("training"):
+        table.add_row("training", training_line(e["training"]))
     running = running_line(e["workers_running"])
     table.add_row("workers", Text(running) if running else Text("none running", style="dim"))
     parts = [Text(e["name"], style="bold underline"), table]
     for w in e["worker_errors"][:2]:
         parts.append(Text(": ".join(worker_problem(w)), style="red"))
+    for run in e.get("training", []):
+        if run["state"] == "failed":
+            parts.append(Text(f"training run {run['name']} failed: {first_line(run['error'])}", style="red"))
     for job in e["job_errors"][:2]:
         parts.append(Text(f"job {job['class']} seed {job['seed']} {job['state']}: {first_line(job['error'])}", style="red"))
     return Group(*parts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store import embeddings, jobs, real, tallies, workers
+from store import embeddings, jobs, real, tallies, training, workers
 from store.core import Store
 from store.schema import SCHEMA_VERSION
 
@@ -28,6 +28,7 @@ def experiment_summary(store: Store, experiment: dict) -> dict:
             for w in workers.running(store, e)
         ],
         "workers": workers.board(store, e),
+        "training": training.board(store, e),
         "job_errors": [
             {"class": r["class_name"], "seed": r["seed"], "state": r["state"], "error": r["error"]}
             for r in jobs.errors(store, e, limit=3)

@@ -309,7 +309,8 @@ def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray,
 
 # The four-causes table's columns with their short headings, for every place that shows it.
 CAUSE_COLUMNS = (
-    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_centroid_cosine", "cent"),
+    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"),
+    ("concept_centroid_cosine", "cent"),
     ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
     ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
     ("ambiguity_zero_shot_confusion", "zs conf"),

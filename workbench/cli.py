@@ -43,7 +43,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from screens.status import first_line, running_line, worker_problem, workers_view
+    from screens.status import first_line, running_line, training_line, worker_problem, workers_view
     from store import experiments, open_store
     from store.status import experiment_summary, summary
 
@@ -74,6 +74,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
         if e["real_images"] or e["real_unreadable"]:
             table.add_row("real images", f"{e['real_images']}"
                           + (f" ({e['real_unreadable']} unreadable, skipped)" if e["real_unreadable"] else ""))
+        if e.get("training"):
+            table.add_row("training", training_line(e["training"]))
         table.add_row("workers", running_line(e["workers_running"], hosts=True) or "none running")
         console.print(table)
         if e.get("workers"):
@@ -82,6 +84,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
         for w in e["worker_errors"][:2]:
             who, why = worker_problem(w)
             console.print(problem(f"{e['name']}: {who}:", why))
+        for r in e.get("training", []):
+            if r["state"] == "failed":
+                console.print(problem(f"{e['name']}: training run {r['name']} failed:", first_line(r["error"])))
         for j in e["job_errors"][:2]:
             console.print(problem(f"{e['name']}: job for {j['class']} (seed {j['seed']}) {j['state']}:",
                                   first_line(j['error'])))
@@ -142,11 +147,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from store import open_store
     from workbench.report import print_causes, print_summary
 
+    from store import training
+    from workbench.trained import print_training, with_pixel_concept
+
     with open_store(args.store, readonly=True) as st:
-        _, model, analysis = _analysis(st, args.experiment)
+        exp, model, analysis = _analysis(st, args.experiment)
+        runs = training.runs(st, exp["id"])
     console = text_console()
     print_summary(console, analysis["result"], model)
-    print_causes(console, analysis["result"], limit=None if args.all else 15)
+    print_training(console, runs)
+    print_causes(console, with_pixel_concept(analysis["result"], runs), limit=None if args.all else 15)
     return 0
 
 

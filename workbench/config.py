@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,39 @@ class EmbeddingConfig:
     devices: str = "auto"
 
 
+TRAIN_RUN = re.compile(r"mix-([1-9][0-9]?)x")  # real train images + K× as many synthetic ones
+OPTIMIZERS = ("adamw", "sgd")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The ``[train]`` section: image classifiers trained on the experiment's pixels
+    (:mod:`synthdiv.classifier`) and tested on the real test split. No ``runs``: no training."""
+
+    runs: tuple[str, ...] = ()  # "synthetic", "real", "mix-1x", "mix-2x", … (docs/config.md)
+    model: str = "digits-cnn"  # a preset of synthdiv.classifier or any timm architecture name
+    weights: str = ""  # a local .safetensors file to start from (resolved); "" = from scratch
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    weight_decay: float = 0.05
+    image_size: int = 0  # 0: the generated images' width
+    crop_scale: float = 0.08  # random resized crop: the least share of the image kept (1: no crop)
+    flip: bool = True  # random horizontal flips
+    real_per_class: int = 0  # real train images per class in the real and mix runs; 0: as many as synthetic
+    seed: int = 0
+    compile: bool = False  # torch.compile the model on CUDA
+    device: str = "auto"
+    devices: str = "auto"
+
+
+def _train_from_stored(d: dict[str, Any] | None) -> TrainConfig:
+    d = dict(d or {})
+    d["runs"] = tuple(d.get("runs", ()))
+    return TrainConfig(**d)
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """A checked experiment: class labels, templates, generation and embedding settings."""
@@ -66,6 +100,7 @@ class ExperimentConfig:
     templates: tuple[str, ...]
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     store: str = ""  # resolved store folder ("" when the file gives none)
     real: str = ""  # the real image set: "" (none), "digits", "digits-test", or a folder (resolved)
     real_mapping: str = ""  # a CSV of folder,class lines for a folder source (resolved)
@@ -76,6 +111,7 @@ class ExperimentConfig:
         d = asdict(self)
         d["classes"] = [list(c) for c in self.classes]
         d["templates"] = list(self.templates)
+        d["train"]["runs"] = list(self.train.runs)
         return d
 
     @classmethod
@@ -87,6 +123,7 @@ class ExperimentConfig:
             templates=tuple(d["templates"]),
             generation=GenerationConfig(**d["generation"]),
             embedding=EmbeddingConfig(**d["embedding"]),
+            train=_train_from_stored(d.get("train")),
             store=d.get("store", ""),
             real=d.get("real", ""),
             real_mapping=d.get("real_mapping", ""),
@@ -130,12 +167,13 @@ class ExperimentConfig:
 
 
 _SECTIONS = {
-    "": {"name", "store", "classes", "templates", "generation", "embedding", "real", "sweep"},
+    "": {"name", "store", "classes", "templates", "generation", "embedding", "real", "train", "sweep"},
     "real": {"source", "mapping", "test_fraction"},
     "classes": {"set", "names"},
     "templates": {"builtin", "custom"},
     "generation": set(GenerationConfig.__dataclass_fields__),
     "embedding": set(EmbeddingConfig.__dataclass_fields__),
+    "train": set(TrainConfig.__dataclass_fields__),
 }
 
 
@@ -187,8 +225,9 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     gen_t = data.get("generation", {})
     emb_t = data.get("embedding", {})
     real_t = data.get("real", {})
+    train_t = data.get("train", {})
     for section, table in (("classes", classes_t), ("templates", templates_t),
-                           ("generation", gen_t), ("embedding", emb_t), ("real", real_t)):
+                           ("generation", gen_t), ("embedding", emb_t), ("real", real_t), ("train", train_t)):
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: {section} must be a table", f"write it as [{section}]")
         _check_keys(table, section, where)
@@ -277,8 +316,12 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         folder_items(real, {label: class_set.prompt_names[label] for label in labels},
                      read_mapping(mapping) if mapping else None, test_fraction)
 
+    per_class = len(templates) * g["images_per_prompt"]
+    train = _parse_train(train_t, where, base_dir, real, per_class)
+
     return ExperimentConfig(
         name=name,
+        train=train,
         real=real,
         real_mapping=mapping,
         real_test_fraction=test_fraction,
@@ -289,6 +332,62 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         embedding=EmbeddingConfig(**emb),
         store=store,
     )
+
+
+def _parse_train(t: dict, where: str, base_dir: Path, real: str, synthetic_per_class: int) -> TrainConfig:
+    """The checked ``[train]`` section; ``synthetic_per_class``: the images the plan makes per class."""
+    d = TrainConfig()
+    tr = {k: _typed(t, k, type(getattr(d, k)), getattr(d, k), where, "train")
+          for k in _SECTIONS["train"] - {"devices", "runs"}}
+    runs = t.get("runs", [])
+    if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
+        raise ConfigError(f"{where}: train.runs must be a list of strings", 'e.g. runs = ["synthetic", "real", "mix-1x"]')
+    for r in runs:
+        if r not in ("synthetic", "real") and not TRAIN_RUN.fullmatch(r):
+            raise ConfigError(f"{where}: train.runs has {r[:40]!r}",
+                              'use "synthetic" (train on synthetic, test on real), "real" (the real→real ceiling)'
+                              ' or "mix-Kx" (real train images plus K× as many synthetic ones, K from 1 to 99)')
+    if len(set(runs)) != len(runs):
+        raise ConfigError(f"{where}: train.runs lists a run twice", "list each run once")
+    if runs and not real:
+        raise ConfigError(f"{where}: train.runs needs real images to test on", "set [real] source")
+    if real == "digits-test" and any(r != "synthetic" for r in runs):
+        raise ConfigError(f"{where}: train.runs {[r for r in runs if r != 'synthetic'][0]!r} needs real train images,"
+                          " and real.source digits-test has none", 'use real.source = "digits", or runs = ["synthetic"]')
+    from synthdiv.classifier import check_model
+
+    check_model(tr["model"], "train.model")
+    if tr["weights"]:
+        w = Path(tr["weights"]).expanduser()
+        w = (w if w.is_absolute() else base_dir / w).resolve()
+        if w.suffix != ".safetensors" or not w.is_file():
+            raise ConfigError(f"{where}: train.weights {w} is not a .safetensors file",
+                              "give the path of a local .safetensors weights file (pickled .pt/.pth files are never loaded)")
+        tr["weights"] = str(w)
+    _int_range(tr["epochs"], 1, 10_000, "train.epochs", where)
+    _int_range(tr["batch_size"], 1, 65536, "train.batch_size", where)
+    _int_range(tr["image_size"], 0, 4096, "train.image_size", where)
+    _int_range(tr["real_per_class"], 0, 10_000_000, "train.real_per_class", where)
+    _int_range(tr["seed"], 0, 2**31 - 1, "train.seed", where)
+    if not 0.0 < tr["lr"] <= 10.0:
+        raise ConfigError(f"{where}: train.lr is {tr['lr']}", "use a learning rate above 0 and at most 10 (e.g. 0.001)")
+    if not 0.0 <= tr["weight_decay"] <= 10.0:
+        raise ConfigError(f"{where}: train.weight_decay is {tr['weight_decay']}", "use a value from 0 to 10 (e.g. 0.05)")
+    if not 0.0 < tr["crop_scale"] <= 1.0:
+        raise ConfigError(f"{where}: train.crop_scale is {tr['crop_scale']}", "use a share above 0 and at most 1 (1: no crop)")
+    if tr["optimizer"] not in OPTIMIZERS:
+        raise ConfigError(f"{where}: train.optimizer is {tr['optimizer']!r}", f"use {' or '.join(OPTIMIZERS)}")
+    real_n = tr["real_per_class"] or synthetic_per_class
+    for r in runs:
+        m = TRAIN_RUN.fullmatch(r)
+        if m and int(m.group(1)) * real_n > synthetic_per_class:
+            raise ConfigError(
+                f"{where}: train.runs {r!r} needs {int(m.group(1))} × {real_n} = {int(m.group(1)) * real_n} synthetic"
+                f" images per class, and the plan makes {synthetic_per_class}",
+                f"set train.real_per_class to at most {synthetic_per_class // int(m.group(1))}, or make more images")
+    tr["device"] = check_device(tr["device"], f"{where}: train.device")
+    tr["devices"] = check_devices(t.get("devices", AUTO), tr["device"], f"{where}: train.devices")
+    return TrainConfig(runs=tuple(runs), **tr)
 
 
 def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
@@ -304,6 +403,8 @@ def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
         "generation": {**asdict(cfg.generation), "devices": as_toml(cfg.generation.devices)},
         "embedding": {**asdict(cfg.embedding), "devices": as_toml(cfg.embedding.devices)},
     }
+    if cfg.train.runs:
+        data["train"] = {**asdict(cfg.train), "runs": list(cfg.train.runs), "devices": as_toml(cfg.train.devices)}
     if cfg.store:
         data["store"] = cfg.store
     if cfg.real:

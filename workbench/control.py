@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from store import check_writable, experiments, images, jobs, open_store, workers
+from store import check_writable, experiments, images, jobs, open_store, training, workers
 from store.core import Store
 from synthdiv.errors import SynthdivError
 from workbench.config import ExperimentConfig, from_experiment, parse_config, to_table
@@ -35,6 +35,7 @@ class Prepared:
     retried: int  # failed jobs given another try
     real_added: int  # real images added
     missing: tuple[str, ...] = ()  # recorded images whose file was gone: back in the queue
+    runs_retried: int = 0  # failed training runs given another try (from their last checkpoint)
 
 
 def requeue_missing(st: Store, experiment_id: int) -> list[str]:
@@ -56,7 +57,12 @@ def prepare(st: Store, cfg: ExperimentConfig, progress=None) -> Prepared:
     reclaimed = jobs.reclaim(st, exp_id)
     retried = jobs.retry_failed(st, exp_id)
     missing = requeue_missing(st, exp_id)
-    return Prepared(exp_id, size(cfg), added, reclaimed, retried, register_real(st, exp_id, cfg), tuple(missing))
+    from workbench.training import wanted_runs
+
+    training.plan(st, exp_id, wanted_runs(cfg))
+    training.reclaim(st, exp_id)
+    return Prepared(exp_id, size(cfg), added, reclaimed, retried, register_real(st, exp_id, cfg), tuple(missing),
+                    training.retry_failed(st, exp_id))
 
 
 def _toml_value(v: Any) -> str:

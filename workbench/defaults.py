@@ -28,6 +28,9 @@ _DEFAULT: dict[str, Any] = {
     },
     "embedding": {"model": "mini-digits", "batch_size": 256},
     "real": {"source": "digits"},
+    # pixel classifiers on the images (see examples/digits.toml for why these settings)
+    "train": {"runs": ["synthetic", "real", "mix-1x"], "model": "digits-cnn", "epochs": 30, "batch_size": 64,
+              "lr": 0.003, "crop_scale": 0.8, "flip": False},
 }
 
 

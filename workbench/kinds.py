@@ -30,11 +30,13 @@ class WorkerKind:
     bar: str  # the progress bar's label in ``synthdiv run``
     progress: Callable[[Progressed], tuple[int, int]]  # (completed, total) of the kind's bar
     processed: str  # what the worker row's ``processed`` counts, in words
+    unit: str = "img"  # the unit of its progress bar's rate
     nice: int = 0  # CPU priority: added to the worker process's niceness at start
     live_analysis: bool = False  # whether it re-runs the analysis as results arrive
     follows: str | None = None  # the kind whose output it consumes: drained when that one fails
     section: str = ""  # the config section whose ``devices`` places it and whose ``device`` it runs on
     auto: str = "each"  # what ``devices = "auto"`` gives it: "each" visible GPU, or "one" (the last)
+    configured: Callable[[object], bool] = lambda cfg: True  # whether an ExperimentConfig asks for it at all
 
     def load_body(self) -> Callable[..., str]:
         module, _, function = self.body.partition(":")
@@ -62,5 +64,18 @@ KINDS: dict[str, WorkerKind] = {
             bar="embed", progress=lambda now: (now.embedded, now.total), processed="images embedded",
             nice=19, live_analysis=True, follows="generation", section="embedding", auto="one",
         ),
+        # Training reads the finished images: it starts once generation is over (beside the
+        # embedding worker's last minutes) and shares the runs among its workers, one per device.
+        WorkerKind(
+            name="training", body="workbench.training:train_runs",
+            needed=lambda now: not now.generating and now.train_open > 0,
+            bar="train", progress=lambda now: (now.epochs_done, now.epochs_total), processed="epochs trained", unit="epochs",
+            section="train", auto="each", configured=lambda cfg: bool(cfg.train.runs),
+        ),
     )
 }
+
+
+def configured(cfg) -> dict[str, WorkerKind]:
+    """The kinds the experiment ``cfg`` asks for (training only with ``[train] runs``)."""
+    return {name: kind for name, kind in KINDS.items() if kind.configured(cfg)}

@@ -50,11 +50,11 @@ class Seat:
 def plan(cfg, gpus: list[str] | None = None, cores: int | None = None) -> list[Seat]:
     """Every worker the experiment ``cfg`` gets, kind by kind (:data:`workbench.kinds.KINDS`):
     each kind placed by its config section's ``devices``. ``gpus``: :func:`visible_gpus` when None."""
-    from workbench.kinds import KINDS
+    from workbench.kinds import configured
 
     gpus = visible_gpus() if gpus is None else gpus
     out = []
-    for kind in KINDS.values():
+    for kind in configured(cfg).values():
         section = getattr(cfg, kind.section)
         spec = section.devices
         if spec == AUTO and section.device != AUTO:  # recorded before devices existed: its one device

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store import embeddings, experiments, jobs, real
+from store import embeddings, experiments, jobs, real, training
 from store.core import Store
 
 
@@ -18,6 +18,11 @@ class Progressed:
     prompts: int
     real: int = 0
     real_embedded: int = 0
+    train_runs: int = 0  # planned training runs
+    train_open: int = 0  # of them pending or running
+    train_failed: int = 0
+    epochs_done: int = 0
+    epochs_total: int = 0
 
     @property
     def generating(self) -> bool:
@@ -29,10 +34,21 @@ class Progressed:
         return (self.embedded >= self.done and self.texts_embedded >= self.prompts
                 and self.real_embedded >= self.real)
 
+    @property
+    def training_done(self) -> bool:
+        """No planned training run is left to train (each finished or failed)."""
+        return self.train_open == 0
+
+    @property
+    def finished(self) -> bool:
+        """Nothing left to make: every job done, everything embedded, every run trained."""
+        return self.done == self.total and self.embedding_done and self.training_done
+
 
 def measure(st: Store, experiment_id: int, model: str) -> Progressed:
-    """Where the experiment stands: jobs, and embeddings from the configured model."""
+    """Where the experiment stands: jobs, embeddings from the configured model, training runs."""
     c = jobs.counts(st, experiment_id)
+    t = training.counts(st, experiment_id)
     return Progressed(
         done=c["done"], total=sum(c.values()), failed=c["failed"],
         embedded=embeddings.count(st, experiment_id, "image", model),
@@ -40,4 +56,6 @@ def measure(st: Store, experiment_id: int, model: str) -> Progressed:
         prompts=experiments.prompt_count(st, experiment_id),
         real=real.count(st, experiment_id),
         real_embedded=embeddings.count(st, experiment_id, "real", model),
+        train_runs=sum(t[s] for s in training.STATES), train_open=t["pending"] + t["running"],
+        train_failed=t["failed"], epochs_done=t["epochs_done"], epochs_total=t["epochs_total"],
     )

@@ -23,7 +23,8 @@ from workbench.console import note as console_note
 
 FORMATS = ("csv", "md", "tex", "json")
 CAUSE_LEGEND = (
-    "concept: s→r real accuracy of the synthetic-trained probe, cent synthetic·real centroid cosine; "
+    "concept: s→r real accuracy of the synthetic-trained probe on CLIP, px s→r of the synthetic-trained pixel "
+    "classifier ([train] runs), cent synthetic·real centroid cosine; "
     "adherence: adh zero-shot accuracy on synthetic; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
     "ambiguity: name highest text similarity to another class (nearest), zs conf share of real images "
     "zero-shot put in another class"
@@ -101,7 +102,7 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
     for key, head in CAUSE_COLUMNS:
         table.add_column(head, justify="left" if key in ("class", "ambiguity_nearest_class") else "right")
     for r in rows:
-        table.add_row(*(fmt(r[key]) for key, _ in CAUSE_COLUMNS))
+        table.add_row(*(fmt(r.get(key)) for key, _ in CAUSE_COLUMNS))
     console.print(table)
     console.print(CAUSE_LEGEND, style="dim")
     for note in result.get("notes", [])[:5]:
@@ -191,10 +192,21 @@ def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path,
     """Write every table in each format into ``out``; return the files written. ``extra``: more
     tables to write beside the experiment's (the store's compare tables), ``extra_json`` the same
     as data for the JSON file."""
+    from store import training
+    from workbench import trained
+
     meta = metadata(st, exp, analysis)
-    tables = {**tables_of(analysis["result"]), **(extra or {})}
-    return write_tables(tables, formats, out, f"synthdiv report: {exp['name']}", meta,
-                        {"metadata": meta, **analysis["result"], **(extra_json or {})}, "synthdiv-report")
+    runs = training.runs(st, exp["id"])
+    epochs = training.epochs(st, [r["id"] for r in runs])
+    result = trained.with_pixel_concept(analysis["result"], runs)
+    tables = {**tables_of(result), **trained.tables(runs, epochs), **(extra or {})}
+    data = {"metadata": meta, **result, **(extra_json or {})}
+    if runs:
+        data["training"] = {"runs": [{**row, "settings": r["settings"], "result": r["result"]}
+                                     for row, r in zip(trained.run_rows(runs), runs, strict=True)],
+                            "per_class": trained.per_class_rows(runs), "epochs": trained.epoch_rows(runs, epochs),
+                            "gap": trained.gap(runs), "headline": trained.headline(runs)}
+    return write_tables(tables, formats, out, f"synthdiv report: {exp['name']}", meta, data, "synthdiv-report")
 
 
 def write_tables(tables: dict[str, tuple[list[str], list[list]]], formats: list[str], out: Path, title: str,

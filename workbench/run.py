@@ -30,7 +30,7 @@ from workbench.config import ExperimentConfig, load_configs
 from workbench.console import note as console_note
 from workbench.console import problem
 from workbench.control import prepare
-from workbench.kinds import KINDS
+from workbench.kinds import KINDS, configured
 from workbench.plan import check_size, long_prompt_notes
 from workbench.progress import Progressed, measure
 from workbench.placement import plan
@@ -96,13 +96,16 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
                           "they go back to the queue and will be made again.")
         if p.retried:
             console.print(f"Retrying {p.retried} jobs that failed before.")
+        if p.runs_retried:
+            console.print(f"Retrying {p.runs_retried} training runs that failed before (each from its last epoch).")
         if p.real_added:
             console.print(f"Real set: {p.real_added} images from {cfg.real} added to the store.")
         before = measure(st, exp_id, model_name)
-        if before.done == before.total and before.embedding_done:
+        if before.finished:
+            trained = f" and {before.train_runs} training runs finished" if before.train_runs else ""
             console.print(
                 f"Nothing to do: all {before.total} images are generated and embedded "
-                f"({before.texts_embedded} prompt embeddings). See: synthdiv status {root}"
+                f"({before.texts_embedded} prompt embeddings){trained}. See: synthdiv status {root}"
             )
             _headline(st, exp_id, model_name, console)
             return 0
@@ -116,7 +119,7 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
         previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # a pause: stop as Ctrl-C does
         try:
             status = _watch(st, exp_id, model_name, supervisor if other is None else _Follower(st, exp_id),
-                            before, console)
+                            before, console, list(configured(cfg)))
         except KeyboardInterrupt:
             supervisor.stop_all()
             jobs.reclaim(st, exp_id)
@@ -134,9 +137,10 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
         console.print(
             f"Generated {made} images{rate}; the experiment has {after.done}/{after.total} images,"
             f" {after.embedded} image embeddings and {after.texts_embedded} prompt embeddings"
-            f" ({model_name}). {elapsed:.0f} s."
+            f" ({model_name})" + (f"; {after.train_runs - after.train_open - after.train_failed}/{after.train_runs}"
+                                  " training runs finished" if after.train_runs else "") + f". {elapsed:.0f} s."
         )
-        if status != 0 or after.failed or after.done < after.total or not after.embedding_done:
+        if status != 0 or after.failed or after.train_failed or not after.finished:
             _report_failures(st, exp_id, console)
             return 1
         _headline(st, exp_id, model_name, console)
@@ -161,7 +165,8 @@ class _Follower:
         return 0
 
 
-def _watch(st: Store, exp_id: int, model: str, sup, before: Progressed, console: Console) -> int:
+def _watch(st: Store, exp_id: int, model: str, sup, before: Progressed, console: Console,
+           kinds: list[str] | None = None) -> int:
     """Show progress while workers run; the first failed worker's exit status, else 0."""
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
@@ -169,6 +174,8 @@ def _watch(st: Store, exp_id: int, model: str, sup, before: Progressed, console:
     with Progress(*columns, console=console, transient=False) as bar:
         tasks = {}
         for name, kind in KINDS.items():
+            if kinds is not None and name not in kinds:
+                continue
             completed, total = kind.progress(before)
             tasks[name] = bar.add_task(kind.bar, total=total, completed=completed, rate="")
         while True:
@@ -179,7 +186,7 @@ def _watch(st: Store, exp_id: int, model: str, sup, before: Progressed, console:
             dt = max(time.monotonic() - t0, 1e-9)
             for name, task in tasks.items():
                 (value, total), (start, _) = KINDS[name].progress(now), KINDS[name].progress(before)
-                rate = f"{(value - start) / dt:.2f} img/s" if value > start else ""
+                rate = f"{(value - start) / dt:.2f} {KINDS[name].unit}/s" if value > start else ""
                 bar.update(task, total=total, completed=value, rate=rate)
             if not busy:
                 return sup.status()
@@ -199,8 +206,13 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
         return
     if analysis is None:
         return
+    from store import training
+    from workbench.trained import print_training, with_pixel_concept
+
+    runs = training.runs(st, exp_id)
     print_summary(console, analysis["result"], model)
-    print_causes(console, analysis["result"], limit=5)
+    print_training(console, runs)
+    print_causes(console, with_pixel_concept(analysis["result"], runs), limit=5)
 
 
 def _report_failures(st: Store, exp_id: int, console: Console) -> None:
@@ -210,6 +222,11 @@ def _report_failures(st: Store, exp_id: int, console: Console) -> None:
         if w["state"] in ("failed", "lost", "given_up") and w["error"]:
             who, why = worker_problem(w)
             console.print(problem(f"{who}:", why))
+    from store import training
+
+    for r in training.runs(st, exp_id):
+        if r["state"] == "failed":
+            console.print(problem(f"training run {r['name']} failed:", first_line(r["error"] or "")))
     for j in jobs.errors(st, exp_id, limit=3):
         console.print(problem(f"job {j['id']} ({j['class_name']}, seed {j['seed']}, {j['state']}):", first_line(j['error'])))
     console.print(f"Worker logs: {st.root / 'logs'}. Run the same command again to retry.")

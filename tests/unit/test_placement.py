@@ -89,7 +89,8 @@ def test_devices_round_trip_through_the_config_and_plan_the_workers(tmp_path):
     assert parse_config(table, "t", tmp_path) == cfg
     placed = plan(cfg, gpus=[], cores=6)
     assert [(s.kind, s.device, s.threads) for s in placed] == [
-        ("generation", "cpu:0", 2), ("generation", "cpu:1", 2), ("generation", "cpu:2", 2), ("embedding", "cpu", 0)]
+        ("generation", "cpu:0", 2), ("generation", "cpu:1", 2), ("generation", "cpu:2", 2), ("embedding", "cpu", 0),
+        ("training", "cpu", 0)]
     # an experiment recorded before devices existed, with the older device key
     old = dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, devices="auto", device="cpu"))
     assert [s.device for s in plan(old, gpus=["0", "1"]) if s.kind == "generation"] == ["cpu"]

@@ -1,0 +1,133 @@
+"""The training worker: trains the experiment's image classifiers (``[train] runs``) on its pixels
+and tests them on the real **test** split (:mod:`synthdiv.classifier`).
+
+It starts once generation is over, claims one planned run at a time (several training workers,
+one per device, share the runs), trains it with a checkpoint after every epoch under
+``STORE/training/<run id>-<name>/``, records each epoch and, at the end, the run's result: test
+accuracy with its interval, per class, its confusions and — for the ``real`` run — the reverse
+judge, its accuracy on the synthetic images (adherence read by a classifier that never saw a
+prompt). A run that raises is recorded as failed with its error and the worker goes on with the
+next; a pause stops the run in hand, which resumes from its last epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from store import experiments, training
+from store.core import Store
+from synthdiv.classifier import ImageFiles, Recipe, Stopped, build_model, predict, scored, train, training_set
+from workbench.config import ExperimentConfig
+from workbench.placement import Seat
+from workbench.worker_common import error_text
+
+RUNS_DIR = "training"
+
+
+def recipe_of(cfg: ExperimentConfig) -> Recipe:
+    t = cfg.train
+    return Recipe(model=t.model, weights=t.weights, epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
+                  optimizer=t.optimizer, weight_decay=t.weight_decay, image_size=t.image_size or cfg.generation.width,
+                  crop_scale=t.crop_scale, flip=t.flip, seed=t.seed, compile=t.compile)
+
+
+def wanted_runs(cfg: ExperimentConfig) -> list[tuple[str, dict, str, int]]:
+    """The runs the config asks for, as :func:`store.training.plan` takes them."""
+    recipe = recipe_of(cfg)
+    out = []
+    for name in cfg.train.runs:
+        settings = {"run": name, "recipe": asdict(recipe), "real_per_class": cfg.train.real_per_class}
+        key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+        out.append((name, settings, key, recipe.epochs))
+    return out
+
+
+def run_dir(root: Path, run: dict) -> Path:
+    return root / RUNS_DIR / f"{run['id']}-{run['name']}"
+
+
+def _device(cfg: ExperimentConfig) -> str:
+    from synthdiv.generate import pick_device
+
+    return str(pick_device(cfg.train.device))
+
+
+def train_one(st: Store, experiment_id: int, run: dict, device: str, should_stop=None, on_epoch=None) -> dict:
+    """Train and test the stored run ``run``; return its result (raises :class:`Stopped` on a stop)."""
+    recipe = Recipe(**run["settings"]["recipe"])
+    names = experiments.class_names(st, experiment_id)
+    index = experiments.class_index(st, experiment_id)
+    synthetic_rows, real_rows = training.items(st, experiment_id)
+    as_item = lambda r: (str(st.root / r["path"]), index[r["class_id"]])  # noqa: E731 - a real path may be absolute
+    synthetic = [as_item(r) for r in synthetic_rows]
+    real_train = [as_item(r) for r in real_rows if r["split"] == "train"]
+    real_test = [as_item(r) for r in real_rows if r["split"] == "test"]
+    if not real_test:
+        raise ValueError("the experiment has no readable real test image to test on")
+    items, made_of = training_set(run["name"], synthetic, real_train, len(names),
+                                  run["settings"]["real_per_class"], recipe.seed)
+    if not items:
+        raise ValueError(f"run {run['name']} has no training image (generated: {len(synthetic)},"
+                         f" real train: {len(real_train)})")
+    model = build_model(recipe.model, len(names), recipe.weights, recipe.seed)
+    test = ImageFiles(real_test, recipe, train=False)
+    history = train(model, ImageFiles(items, recipe, train=True), recipe, device,
+                    checkpoint=run_dir(st.root, run) / "checkpoint.safetensors", test=test,
+                    on_epoch=on_epoch, should_stop=should_stop)
+    from safetensors.torch import save_file
+
+    weights = run_dir(st.root, run) / "model.safetensors"
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(weights))
+    truth = np.array([c for _, c in real_test])
+    pred = predict(model, test, device)
+    result = {"test": scored(pred, truth, names, seed=recipe.seed), "test_pred": pred.tolist(),
+              "made_of": made_of, "n_train": len(items), "device": device,
+              "seconds": round(sum(e.seconds for e in history), 3),
+              "images_per_s": round(sum(e.seconds * e.images_per_s for e in history)
+                                    / max(sum(e.seconds for e in history), 1e-9), 1),
+              "parameters": int(sum(p.numel() for p in model.parameters())),
+              "weights": str(weights.relative_to(st.root))}
+    if run["name"] == "real" and synthetic:  # the reverse judge: a classifier that never saw a prompt
+        syn_truth = np.array([c for _, c in synthetic])
+        result["judge"] = scored(predict(model, ImageFiles(synthetic, recipe, train=False), device), syn_truth, names,
+                                 seed=recipe.seed)
+    return result
+
+
+def train_runs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat,
+               seat: Seat | None = None) -> str:
+    """Train planned runs until none is left (``done``) or a stop (``stopped``)."""
+    training.reclaim(st, experiment_id)  # the runs of a worker that died resume from their checkpoint
+    device = _device(cfg)
+    while not flag.stop.is_set():
+        run = training.claim(st, experiment_id, worker_id)
+        if run is None:
+            return "done"
+        print(f"training run {run['name']} ({run['settings']['recipe']['model']}, {run['epochs']} epochs) on {device}",
+              flush=True)
+
+        def on_epoch(e, run=run):
+            training.record_epoch(st, run["id"], asdict(e))
+            beat.processed += 1
+            print(f"  {run['name']} epoch {e.epoch}/{run['epochs']}: loss {e.loss:.4f}, test accuracy"
+                  f" {e.test_accuracy if e.test_accuracy is not None else float('nan'):.4f}, {e.images_per_s:.0f} images/s",
+                  flush=True)
+
+        try:
+            result = train_one(st, experiment_id, run, device, flag.stop.is_set, on_epoch)
+        except Stopped:
+            training.release(st, run["id"])
+            return "stopped"
+        except Exception as exc:  # noqa: BLE001 - a failed run is recorded with its error; the others go on
+            text = error_text(exc)
+            training.fail(st, run["id"], text)
+            print(f"training run {run['name']} failed: {text}", flush=True)
+            continue
+        training.finish(st, run["id"], result)
+        (run_dir(st.root, run) / "checkpoint.safetensors").unlink(missing_ok=True)  # done with; model.safetensors stays
+    return "stopped"
