@@ -19,7 +19,9 @@ Every row is measured in this run against a baseline measured in the same run, o
   classes × 100 synthetic + 50 real (d = 768), vs the same analysis with the scikit-learn probe it
   replaced (run in a child process, stopped after ``BASELINE_CAP_S``: then the row says so);
 - store ingest (image rows and embedding rows per second) and one dashboard refresh with
-  1,000,000 images in the store (target < 100 ms).
+  1,000,000 images in the store (target < 100 ms);
+- the training worker's loop vs a plain timm/torch training loop over the same PNG files and
+  settings (training images per second, target ≥ 0.95; :mod:`benchmarks.training`).
 
 Models: the shipped ``mini-digits`` pair (CPU machines) — the loops are the same on a GPU.
 """
@@ -37,8 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.training import bench_training
+
 ROWS: list[tuple[str, str, str, str, str, str]] = []
-SECTIONS = ("generation", "embedding", "end-to-end", "files", "metrics", "analysis", "store")
+SECTIONS = ("generation", "embedding", "end-to-end", "files", "metrics", "analysis", "store", "train")
 
 
 def row(what: str, ours: str, baseline: str, ratio: float | None, target: str, met: bool | None,
@@ -472,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             "metrics": lambda: bench_metrics(n, 768),
             "analysis": lambda: bench_analysis([(20, 50, 24)] if args.quick else [(100, 200, 100), (1000, 100, 50)]),
             "store": lambda: bench_store(folder, images),
+            "train": lambda: bench_training(folder, args.quick, row),
         }
         wanted = set(args.only or SECTIONS)
         if "embedding" in wanted:

@@ -15,7 +15,11 @@ same code a run uses:
 - end to end (generation and embedding worker processes) against generation alone, 25 steps;
 - N generation worker processes, one per visible GPU (as ``devices = "auto"`` places them),
   against one: scaling efficiency = (rate of N ÷ rate of one) ÷ N, steady state (after every
-  worker's model is loaded). Needs two GPUs or more (``--smoke``: 2 CPU workers).
+  worker's model is loaded). Needs two GPUs or more (``--smoke``: 2 CPU workers);
+- the training worker's loop (synthdiv.classifier.train) on timm's ResNet-50 at 224 px from PNG
+  files at 256 px, mixed precision and channels-last: training images/s against the compute
+  floor — training FLOPs per image (3 × the forward's, counted by FlopCounterMode) ÷ the matrix
+  rate — and the share of it reached.
 
 ``--smoke`` runs every row with the tiny presets on the CPU (what the test suite does): the same
 code, meaningless figures. The figures of a lent GPU go in BENCHMARKS.md.
@@ -182,6 +186,34 @@ def scaling_row(folder: Path, cfg_for, steps: int, guidance: float, clip, smoke:
         f"{rate:.2f} img/s", f"{one:.2f} img/s", efficiency, "≥ 0.90", efficiency >= 0.90)
 
 
+def training_row(folder: Path, rate: float, device: str, smoke: bool) -> None:
+    """The training worker on ResNet-50 at 224 px in AMP (``smoke``: resnet18 at 32 px on the CPU)."""
+    import torch
+
+    from benchmarks.__main__ import sd_like_images
+    from synthdiv.classifier import ImageFiles, Recipe, build_model, train
+
+    model_name, size, count, epochs, batch = ("resnet18", 32, 64, 1, 32) if smoke else ("resnet50", 224, 4096, 2, 256)
+    folder.mkdir(parents=True, exist_ok=True)
+    items = []
+    for i, im in enumerate(sd_like_images(count, 40 if smoke else 256)):
+        path = folder / f"{i:05d}.png"
+        im.save(path)
+        items.append((str(path), i % 10))
+    recipe = Recipe(model=model_name, epochs=epochs, batch_size=batch, lr=0.001, image_size=size, crop_scale=0.35)
+    model = build_model(model_name, 10)
+    model.eval()  # counting only: batch norm of one image in training mode is undefined
+    per_image = 3 * _counted(lambda: model(torch.zeros(1, 3, size, size)))  # forward + backward ≈ 3 forwards
+    history = train(model, ImageFiles(items, recipe, train=True, cache=False), recipe, device)
+    sync_gpu()
+    steady = history[-1]  # the last epoch: compilation, cuDNN's choice and the loaders' start are behind it
+    floor = rate / per_image
+    row(f"training worker, {model_name} {size} px{' AMP channels-last' if device == 'cuda' else ''} ({count} images"
+        f" × {epochs} epochs, batch {batch}; {_flop(per_image)}/image, floor {floor:.0f} img/s, at"
+        f" {steady.images_per_s / floor:.0%} of it)", f"{steady.images_per_s:.0f} img/s", f"{floor:.0f} img/s",
+        steady.images_per_s / floor, "—", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -245,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         for n_steps in (1, 2) if args.smoke else TURBO_STEPS:  # SD-Turbo style: a few steps, no guidance
             generation_row(cfg_for(n_steps, 0.0, clips[0]))
         scaling_row(folder, cfg_for, steps, guidance, clips[0], args.smoke)
+        training_row(folder / "train", rate, device, args.smoke)
     print_table(started, ["-m", "benchmarks.gpu", *(argv if argv is not None else sys.argv[1:])])
     return 0
 

@@ -20,7 +20,10 @@ from textual.widgets import (
     TabPane,
 )
 
+from rich.table import Table
+
 from screens.heatmap import heatmap
+from screens.plot import text_plot
 from screens.status import experiment_view, workers_view
 from synthdiv.analysis import CAUSE_COLUMNS
 from workbench.messages import StoreRead, StoreUnreadable
@@ -36,6 +39,7 @@ ACCURACY = (
     ("class", "class"), ("synthetic_to_real", "synth→real"), ("synthetic_to_real_low", "95% low"),
     ("synthetic_to_real_high", "95% high"), ("real_to_real", "real→real"),
     ("zero_shot_real", "zs real"), ("zero_shot_synthetic", "zs synth"), ("n_real_test", "n test"),
+    ("pixel_synthetic_to_real", "px s→r"), ("pixel_real_to_real", "px r→r"),
 )
 PER_CLASS = (("class", "class"), ("done", "done"), ("total", "of"), ("share", "%"), ("pending", "pending"),
              ("running", "running"), ("failed", "failed"))
@@ -127,6 +131,39 @@ class SortableTable(LiveTable):
         self._apply(key, reverse)
 
 
+def training_runs_view(rows: list[dict]) -> Table:
+    """The runs (``workbench.trained.run_rows``): what each trained on (synthetic + real images),
+    how far it got, its real-test accuracy with its interval, the judge's accuracy on the synthetic
+    images (the real run's) and the first line of an error."""
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False, expand=True)
+    for head, justify in (("run", "left"), ("syn+real", "right"), ("state", "left"), ("accuracy", "right"),
+                          ("95 % interval", "right"), ("judge", "right"), ("img/s", "right")):
+        table.add_column(head, justify=justify, no_wrap=True)
+    table.add_column("error", no_wrap=True, overflow="ellipsis", ratio=1)  # takes what the others leave
+    for row in rows:
+        on = "—" if row["n_synthetic"] is None else f"{row['n_synthetic']}+{row['n_real']}"
+        state = "done" if row["state"] == "done" else f"{row['state']} {row['epoch']}/{row['epochs']}"
+        ci = "—" if row["low"] is None else f"[{row['low']:.3f}, {row['high']:.3f}]"
+        style = "red" if row["state"] == "failed" else "green" if row["state"] == "running" else ""
+        table.add_row(Text(row["run"]), on, Text(state, style=style), cell(row["accuracy"]), ci,
+                      cell(row["judge_synthetic"]), "—" if row["images_per_s"] is None else f"{row['images_per_s']:.0f}",
+                      Text(row["error"] or "", style="red"))
+    return table
+
+
+def training_per_class_view(rows: list[dict], cols: list[tuple[str, str]]) -> Table | Text:
+    """Each class's real-test accuracy for every finished run (and the judge's on synthetic)."""
+    if not rows:
+        return Text("per-class accuracy: when a run finishes", style="dim")
+    table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False, title="per-class accuracy",
+                  title_justify="left")
+    for key, head in cols:
+        table.add_column(head, justify="left" if key == "class" else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(*(cell(r.get(key)) for key, _ in cols))
+    return table
+
+
 def headline_line(row: dict) -> str:
     """One headline number as the dashboard shows it: name, value, 95 % interval and its n."""
     value = "—" if row["value"] is None else cell(row["value"])
@@ -157,11 +194,14 @@ class DashboardScreen(Screen):
                 tooltip="add classes or templates to this experiment"),
         Binding("m", "next_matrix", "Matrix", show=False, id="dashboard.matrix",
                 tooltip="next similarity matrix on the Similarity tab"),
+        Binding("t", "next_run", "Run", show=False, id="dashboard.run",
+                tooltip="next training run on the Training tab (its curve and confusions)"),
         Binding("r", "app.reload", "Refresh", show=False, id="dashboard.refresh"),
         *(Binding(str(i + 1), f"show_tab('{tab}')", name, show=False, id=f"dashboard.tab{i + 1}")
           for i, (tab, name) in enumerate((("tab-progress", "Progress tab"), ("tab-causes", "Four causes tab"),
                                            ("tab-diversity", "Diversity tab"), ("tab-accuracy", "Accuracy tab"),
-                                           ("tab-similarity", "Similarity tab"), ("tab-geometry", "Geometry tab")))),
+                                           ("tab-similarity", "Similarity tab"), ("tab-geometry", "Geometry tab"),
+                                           ("tab-training", "Training tab")))),
         Binding("q", "app.request_quit", "Quit", id="dashboard.quit",
                 tooltip="asks whether running workers stop or go on"),
     ]
@@ -184,6 +224,8 @@ class DashboardScreen(Screen):
         self.analysis: dict | None = None
         self.history_id: int | None = None  # the analysis the sparkline was drawn for
         self.last_table: str = "#per-class"  # the table whose cursor names "the class" for i and v
+        self.training: dict | None = None  # the runs and their epochs, as last read
+        self.run_index = 0  # the run whose curve and confusions the Training tab shows
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -209,6 +251,12 @@ class DashboardScreen(Screen):
                     yield Static(id="matrix")
             with TabPane("6 Geometry", id="tab-geometry"):
                 yield Static(id="geometry")
+            with TabPane("7 Training", id="tab-training"):
+                with VerticalScroll():
+                    yield Static(id="training-runs")
+                    yield Static(id="training-curve")
+                    yield Static(id="training-confusions")
+                    yield Static(id="training-per-class")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -242,7 +290,11 @@ class DashboardScreen(Screen):
             extra.remove()
         if live:
             self._show_live(live, analysis)
-        if analysis is not None and (self.analysis is None or analysis["id"] != self.analysis["id"]):
+            if "training" in live:
+                self.training = live["training"]
+                self._show_training()
+        if analysis is not None and (self.analysis is None or analysis["id"] != self.analysis["id"]
+                                     or analysis.get("training_key") != self.analysis.get("training_key")):
             # only a new analysis refills the tables: the cursor and sort order survive refreshes
             self.analysis = analysis
             self._show_analysis(analysis["result"])
@@ -325,6 +377,40 @@ class DashboardScreen(Screen):
                  "tab-accuracy": "#accuracy"}.get(tab)
         if table:
             self.query_one(table).focus()
+
+    def _show_training(self) -> None:
+        """The Training tab: the runs, the chosen run's test-accuracy curve and confusions, and the
+        per-class accuracy of every finished run."""
+        tr = self.training or {"runs": []}
+        runs = tr["runs"]
+        for widget in self.query("#training-runs").results(Static):
+            widget.update(training_runs_view(runs) if runs else Text(
+                "No training runs: list them in the experiment's [train] runs (docs/config.md), e.g."
+                ' runs = ["synthetic", "real"], then g.', style="dim"))
+        if not runs:
+            for wid in ("#training-curve", "#training-confusions", "#training-per-class"):
+                for widget in self.query(wid).results(Static):
+                    widget.update("")
+            return
+        run = runs[self.run_index % len(runs)]
+        epochs = tr["epochs"].get(run["run"], [])
+        points = [(e["epoch"], e["test_accuracy"], None, None) for e in epochs if e["test_accuracy"] is not None]
+        width = max(20, min(70, self.size.width - 12))
+        head = Text.assemble((f"real-test accuracy by epoch · {run['trains on']}", "bold"),
+                             f"  ({len(epochs)}/{run['epochs']} epochs; t: next run)")
+        curve = text_plot(points, width=width, height=6) if points else ["(no epoch finished yet)"]
+        for widget in self.query("#training-curve").results(Static):
+            widget.update(Text("\n").join([head, *(Text(line) for line in curve)]))
+        top = tr["confusions"].get(run["run"], [])[:8]
+        for widget in self.query("#training-confusions").results(Static):
+            widget.update(Text("top confusions (real test images): " + (
+                ", ".join(f"{c['class']} → {c['predicted']} {c['count']}" for c in top) or "none")))
+        for widget in self.query("#training-per-class").results(Static):
+            widget.update(training_per_class_view(tr["per_class"], tr["columns"]))
+
+    def action_next_run(self) -> None:
+        self.run_index += 1
+        self._show_training()
 
     def action_next_matrix(self) -> None:
         self.matrix_index = (self.matrix_index + 1) % len(MATRICES)

@@ -74,6 +74,16 @@ def retry_failed(store: Store, experiment_id: int) -> int:
                                   " where experiment_id = ? and planned = 1 and state = 'failed'", [experiment_id]).rowcount
 
 
+def cancel_pending(store: Store, experiment_id: int) -> int:
+    """Take the pending runs out of the plan (kept with their checkpoints: recording the plan
+    again, as g does, puts them back); return how many."""
+    if not has_tables(store):
+        return 0
+    with store.immediate():
+        return store.conn.execute("update train_runs set planned = 0 where experiment_id = ? and state = 'pending'",
+                                  [experiment_id]).rowcount
+
+
 def record_epoch(store: Store, run_id: int, epoch: dict) -> None:
     """Record a finished epoch (a resumed run that redoes one writes the same row again)."""
     with store.immediate():

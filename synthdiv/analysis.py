@@ -242,6 +242,8 @@ def _accuracy_intervals(accuracy: list[dict]) -> None:
     """Each per-class accuracy's 95 % bootstrap interval over the class's images, beside it (the
     accuracies are the per-class columns of the pooled headline measures)."""
     for m in (m for m in HEADLINE if m.kind == "pooled"):
+        if not any(m.column in r for r in accuracy):  # a column of another source (the pixel classifiers')
+            continue
         for r in accuracy:
             r[m.column + "_low"] = r[m.column + "_high"] = None
         rows = [r for r in accuracy if r[m.column] is not None and r[m.count]]
@@ -274,7 +276,8 @@ def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray,
     for m in HEADLINE:
         interval, value, n, unit = None, None, 0, "classes"
         if m.kind == "pooled":
-            have = [r for r in accuracy if r[m.column] is not None and r[m.count]]
+            # (the pixel classifiers' columns come from training runs, not from embeddings: absent here)
+            have = [r for r in accuracy if r.get(m.column) is not None and r.get(m.count)]
             n = len(have)
             if have:
                 total = np.array([r[m.count] for r in have], np.float64)

@@ -39,6 +39,11 @@ HEADLINE: tuple[Measure, ...] = (
             "pooled", "synthetic_to_real", "n_real_test", "higher"),
     Measure("real_to_real", "the same probe trained on as many real train images per class",
             "pooled", "real_to_real", "n_real_test", "higher"),
+    Measure("pixel_synthetic_to_real", "real test accuracy of an image classifier trained on the synthetic"
+            " pixels ([train] run synthetic: the Classification Accuracy Score)", "pooled",
+            "pixel_synthetic_to_real", "pixel_n_test", "higher"),
+    Measure("pixel_real_to_real", "the same classifier trained on as many real train images per class"
+            " ([train] run real)", "pooled", "pixel_real_to_real", "pixel_n_test", "higher"),
     Measure("diversity_ratio", "mean pairwise cosine distance, synthetic ÷ real, mean over classes",
             "class_mean", "distance_ratio", better="higher"),
     Measure("vendi_ratio", "Vendi score synthetic ÷ real at equal n, mean over classes", "class_mean",

@@ -45,6 +45,21 @@ from workbench.messages import (
 )
 
 SPARK_METRIC = "diversity_ratio"  # the summary number plotted against images analysed
+
+
+def _training(st, experiment_id: int, analysis: dict | None) -> tuple[dict, dict | None]:
+    """The Training tab's figures (``workbench.trained.live``) of the experiment's planned runs,
+    and ``analysis`` with their numbers in it (``workbench.trained.with_pixel``; its
+    ``training_key`` changes when a run does, so the dashboard redraws its tables)."""
+    from store import training
+    from workbench.trained import live, with_pixel
+
+    runs = training.runs(st, experiment_id)
+    if analysis is not None:
+        key = [(r["id"], r["state"]) for r in runs]
+        if analysis.get("training_key") != key:
+            analysis = {**analysis, "result": with_pixel(analysis["result"], runs), "training_key": key}
+    return live(runs, training.epochs(st, [r["id"] for r in runs])), analysis
 RATE_WINDOW_S = 60.0
 
 
@@ -190,6 +205,7 @@ class WorkbenchApp(ShowsWorkerErrors, App):
                     newest = analyses.latest_id(st, exp["id"])
                     if newest is not None and (analysis is None or analysis["id"] != newest):
                         analysis = analyses.latest(st, exp["id"])
+                    trained, analysis = _training(st, exp["id"], analysis)
                     live = {
                         "experiment": exp["name"],
                         "per_class": jobs.per_class(st, exp["id"]),
@@ -198,6 +214,7 @@ class WorkbenchApp(ShowsWorkerErrors, App):
                         "metric": SPARK_METRIC,
                         "history": (analyses.history(st, exp["id"], SPARK_METRIC) if analysis is not None
                                     and analysis["id"] != dashboard.history_id else None),
+                        "training": trained,
                     }
         except Exception as exc:  # noqa: BLE001 - the timed read says it on the dashboard and tries again
             dashboard.post_message(StoreUnreadable(describe(exc)))

@@ -148,15 +148,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from workbench.report import print_causes, print_summary
 
     from store import training
-    from workbench.trained import print_training, with_pixel_concept
+    from workbench.trained import print_training, with_pixel
 
     with open_store(args.store, readonly=True) as st:
         exp, model, analysis = _analysis(st, args.experiment)
         runs = training.runs(st, exp["id"])
     console = text_console()
-    print_summary(console, analysis["result"], model)
+    result = with_pixel(analysis["result"], runs)
+    print_summary(console, result, model)
     print_training(console, runs)
-    print_causes(console, with_pixel_concept(analysis["result"], runs), limit=None if args.all else 15)
+    print_causes(console, result, limit=None if args.all else 15)
     return 0
 
 

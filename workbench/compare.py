@@ -9,17 +9,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from store import experiments
+from store import experiments, training
 from store.core import Store
 from synthdiv.compare import compare, swept_axis
 from synthdiv.errors import SynthdivError
 from synthdiv.measures import HEADLINE
 from workbench.config import from_experiment, to_table
 from workbench.report import LABELS, columns_of, embedding_model, fmt
+from workbench.trained import with_pixel
 
 
 # The headline numbers plotted against a sweep's value by synthdiv compare (every one is in the tables).
-PLOTTED = ("synthetic_to_real", "adherence", "diversity_ratio", "coverage")
+PLOTTED = ("synthetic_to_real", "pixel_synthetic_to_real", "adherence", "diversity_ratio", "coverage")
 
 
 def flat_config(exp: dict) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def gather(st: Store, names: list[str] | None = None, progress=None) -> tuple[di
         if analysis is None:
             notes.append(f"{exp['name']}: nothing embedded yet, left out")
             continue
-        results[exp["name"]] = analysis["result"]
+        results[exp["name"]] = with_pixel(analysis["result"], training.runs(st, exp["id"]))
         configs[exp["name"]] = flat_config(exp)
     return results, configs, notes
 

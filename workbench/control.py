@@ -153,9 +153,12 @@ def stop_workers(st: Store) -> int:
 
 
 def cancel(st: Store, exp: dict) -> tuple[int, int]:
-    """Stop the workers and drop the experiment's pending jobs (finished images are kept).
-    Returns (workers asked to stop, jobs dropped)."""
-    return stop_workers(st), jobs.cancel_pending(st, exp["id"])
+    """Stop the workers and drop the experiment's pending jobs and training runs (finished images
+    and runs are kept; a run stopped half-way keeps its checkpoint). Returns (workers asked to
+    stop, jobs dropped)."""
+    asked = stop_workers(st)
+    training.cancel_pending(st, exp["id"])
+    return asked, jobs.cancel_pending(st, exp["id"])
 
 
 def experiment(st: Store, wanted: str | None) -> dict:

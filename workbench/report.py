@@ -46,7 +46,8 @@ def fmt(v) -> str:
 # The report's names for the headline measures (synthdiv.measures.HEADLINE defines them).
 LABELS = {
     "adherence": "prompt adherence", "zero_shot_real": "CLIP zero-shot, real", "synthetic_to_real": "synthetic→real",
-    "real_to_real": "real→real", "diversity_ratio": "diversity ratio", "vendi_ratio": "Vendi ratio (equal n)",
+    "real_to_real": "real→real", "pixel_synthetic_to_real": "synthetic→real, pixels",
+    "pixel_real_to_real": "real→real, pixels", "diversity_ratio": "diversity ratio", "vendi_ratio": "Vendi ratio (equal n)",
     "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
     "frechet": "Fréchet distance", "cmmd": "CMMD", "near_duplicates": "near-duplicates",
     "nearest_real_train": "nearest real train",
@@ -198,7 +199,7 @@ def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path,
     meta = metadata(st, exp, analysis)
     runs = training.runs(st, exp["id"])
     epochs = training.epochs(st, [r["id"] for r in runs])
-    result = trained.with_pixel_concept(analysis["result"], runs)
+    result = trained.with_pixel(analysis["result"], runs)
     tables = {**tables_of(result), **trained.tables(runs, epochs), **(extra or {})}
     data = {"metadata": meta, **result, **(extra_json or {})}
     if runs:

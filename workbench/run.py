@@ -207,12 +207,13 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
     if analysis is None:
         return
     from store import training
-    from workbench.trained import print_training, with_pixel_concept
+    from workbench.trained import print_training, with_pixel
 
     runs = training.runs(st, exp_id)
-    print_summary(console, analysis["result"], model)
+    result = with_pixel(analysis["result"], runs)
+    print_summary(console, result, model)
     print_training(console, runs)
-    print_causes(console, with_pixel_concept(analysis["result"], runs), limit=5)
+    print_causes(console, result, limit=5)
 
 
 def _report_failures(st: Store, exp_id: int, console: Console) -> None:

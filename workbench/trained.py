@@ -107,15 +107,40 @@ def epoch_rows(runs: list[dict], epochs: dict[int, list[dict]]) -> list[dict]:
             for r in runs for e in epochs.get(r["id"], [])]
 
 
-def with_pixel_concept(result: dict, runs: list[dict]) -> dict:
-    """``result`` (an analysis) with each four-causes row given ``concept_pixel_synthetic_to_real``:
-    the class's real-test accuracy of the pixel classifier trained on synthetic images (None until
-    that run is done)."""
-    syn = _done(runs, "synthetic")
-    acc = {c["class"]: c["accuracy"] for c in syn["result"]["test"]["per_class"]} if syn else {}
+PIXEL_MEASURES = {"synthetic": "pixel_synthetic_to_real", "real": "pixel_real_to_real"}  # run → headline key
+
+
+def with_pixel(result: dict, runs: list[dict]) -> dict:
+    """``result`` (an analysis) with the pixel classifiers' numbers where the analysis has places
+    for them (None until their run is done): the per-class columns ``pixel_synthetic_to_real``,
+    ``pixel_real_to_real`` and ``pixel_n_test`` of the accuracy table, the headline measures of
+    the same names (their intervals over classes), and the four-causes column
+    ``concept_pixel_synthetic_to_real``. Applying it again gives the same result."""
+    per = {key: {c["class"]: c for c in run["result"]["test"]["per_class"]}
+           for name, key in PIXEL_MEASURES.items() if (run := _done(runs, name)) is not None}
     out = copy.copy(result)
-    out["four_causes"] = [{**row, "concept_pixel_synthetic_to_real": acc.get(row["class"])}
+
+    def of(key: str, cls: str, field: str):
+        return per.get(key, {}).get(cls, {}).get(field)
+
+    out["accuracy"] = [{**row, **{f"{key}{tail}": of(key, row["class"], field) for key in PIXEL_MEASURES.values()
+                                  for tail, field in (("", "accuracy"), ("_low", "low"), ("_high", "high"))},
+                        "pixel_n_test": next((of(k, row["class"], "n") for k in per), None)}
+                       for row in result["accuracy"]]
+    out["four_causes"] = [{**row, "concept_pixel_synthetic_to_real": of("pixel_synthetic_to_real", row["class"], "accuracy")}
                           for row in result["four_causes"]]
+    if "headline" in result:
+        rows = {}
+        for name, key in PIXEL_MEASURES.items():
+            run = _done(runs, name)
+            t = run["result"]["test"] if run else {}
+            rows[key] = {"measure": key, "value": t.get("accuracy"), "low": t.get("low"), "high": t.get("high"),
+                         "n": t.get("n_classes", 0), "resampled": "classes"}
+        head = [rows.get(r["measure"], r) for r in result["headline"]]
+        missing = [rows[k] for k in rows if k not in {r["measure"] for r in head}]  # an analysis from before them
+        at = next((i + 1 for i, r in enumerate(head) if r["measure"] == "real_to_real"), len(head))
+        out["headline"] = head[:at] + missing + head[at:]
+        out["summary"] = [{r["measure"]: r["value"] for r in out["headline"]}]
     return out
 
 
@@ -180,3 +205,11 @@ def tables(runs: list[dict], epochs: dict[int, list[dict]]) -> dict[str, tuple[l
         cols = columns_of(rows)
         out[name] = (cols, [[r.get(c) for c in cols] for r in rows])
     return out
+
+
+def live(runs: list[dict], epochs: dict[int, list[dict]]) -> dict:
+    """What the dashboard's Training tab shows, ready to draw: the run rows, each run's epochs and
+    top confusions by run name, the per-class rows and their columns."""
+    return {"runs": run_rows(runs), "epochs": {r["name"]: epochs.get(r["id"], []) for r in runs},
+            "confusions": {r["name"]: ((r["result"] or {}).get("test") or {}).get("top_confusions", []) for r in runs},
+            "per_class": per_class_rows(runs), "columns": per_class_columns(runs)}

@@ -110,6 +110,8 @@ def train_runs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: 
             return "done"
         print(f"training run {run['name']} ({run['settings']['recipe']['model']}, {run['epochs']} epochs) on {device}",
               flush=True)
+        if (run_dir(st.root, run) / "checkpoint.safetensors").exists():
+            print(f"  resuming {run['name']} from its checkpoint ({run['epoch']} epochs recorded)", flush=True)
 
         def on_epoch(e, run=run):
             training.record_epoch(st, run["id"], asdict(e))

@@ -91,3 +91,45 @@ def build(root, done: int = 24, n_seeds: int = 4, analysed: bool = True, name: s
 
             compute(st, e, MODEL)
         return e
+
+
+def add_training(root, experiment: str = "tiny", failed: bool = False) -> None:
+    """Training runs on the store ``build`` made, through the store API (no model is trained): a
+    finished synthetic→real run (accuracy 10/12), a finished real→real run with its judge, and a
+    third run failed with its error (``failed``) or half-way through its epochs."""
+    from store import training
+    from synthdiv.classifier import scored
+
+    names = [c for c, _ in CLASSES]
+    truth = np.repeat(np.arange(3), 4)
+    with open_store(root) as st:
+        e = experiments.get(st, experiment)["id"]
+        recipe = {"model": "digits-cnn", "epochs": 6}
+        wanted = [(name, {"run": name, "recipe": recipe, "real_per_class": 0}, name, 6)
+                  for name in ("synthetic", "real", "mix-1x")]
+        training.plan(st, e, wanted)
+        wid = workers.register(st, e, "training", "cpu")
+        curves = {"synthetic": [0.4, 0.6, 0.7, 0.75, 0.8, 0.833], "real": [0.5, 0.7, 0.8, 0.9, 0.92, 0.917],
+                  "mix-1x": [0.45, 0.7, 0.8]}
+        for name, preds in (("synthetic", [0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 0]),
+                            ("real", [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 1]), ("mix-1x", None)):
+            run = training.claim(st, e, wid)
+            for i, acc in enumerate(curves[name]):
+                training.record_epoch(st, run["id"], {"epoch": i + 1, "loss": 2.0 / (i + 1), "train_accuracy": acc,
+                                                      "test_accuracy": acc, "lr": 0.001, "seconds": 0.5,
+                                                      "images_per_s": 100.0})
+            if preds is None:
+                if failed:
+                    training.fail(st, run["id"], "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n  (trace)")
+                continue
+            result = {"test": scored(np.array(preds), truth, names), "test_pred": preds, "n_train": 12,
+                      "made_of": {"synthetic": [4, 4, 4] if name == "synthetic" else [0, 0, 0],
+                                  "real": [0, 0, 0] if name == "synthetic" else [4, 4, 4], "notes": []},
+                      "images_per_s": 100.0}
+            if name == "real":
+                result["judge"] = scored(np.array([0, 0, 1, 1, 1, 1, 2, 2]), np.array([0, 0, 0, 0, 1, 1, 2, 2]), names)
+            training.finish(st, run["id"], result)
+        if not failed:
+            st.db.execute("update train_runs set state = 'running' where experiment_id = ? and name = 'mix-1x'", [e])
+        st.db.execute("update workers set pid = 4343, started_at = 990, stopped_at = 1000, heartbeat_at = 1000,"
+                      " state = 'done', processed = 15 where id = ?", [wid])

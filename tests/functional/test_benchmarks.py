@@ -22,6 +22,7 @@ def test_gpu_benchmark_runs_every_row_with_the_tiny_presets_on_the_cpu(capsys, m
     assert any(w.startswith("tiny-random embeddings: worker vs open_clip loop (40 images") for w in whats)
     assert any(w.startswith("end to end vs generation alone") for w in whats)
     assert any(w.startswith("2 generation workers on 2 CPU workers (smoke) vs one (40 images") for w in whats), whats
+    assert any(w.startswith("training worker, resnet18 32 px (64 images × 1 epochs") and "of it)" in w for w in whats)
     # every timed row has both figures and a ratio; the floor is computed from counted FLOPs
     for r in rows[1:]:
         _, ours, base, ratio, *_ = r.split(" | ")
@@ -52,3 +53,15 @@ def test_file_benchmark_writes_and_reads_512_px_images_with_threads_and_with_one
         what, ours, base, ratio, target, _ = r.split(" | ")
         assert "(32 images): 3 threads vs 1" in what and "img/s" in ours and "img/s" in base
         assert float(ratio) > 0 and target.strip() == "≥ 2.2"
+
+
+def test_training_benchmark_times_the_worker_loop_against_a_plain_timm_loop(capsys, monkeypatch):
+    import benchmarks.__main__ as bench
+
+    monkeypatch.setattr(bench, "ROWS", [])
+    assert bench.main(["--quick", "--only", "train"]) == 0
+    rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| training worker vs plain")]
+    assert len(rows) == 1
+    what, ours, base, ratio, target, _ = rows[0].split(" | ")
+    assert "digits-cnn, 16 px, 1347 images × 3 epochs" in what and "img/s" in ours and "img/s" in base
+    assert float(ratio) > 0 and target.strip() == "≥ 0.95"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.functional.stores import build
+from tests.functional.stores import add_training, build
 from workbench.app import WorkbenchApp
 from workbench.defaults import default_experiment
 
@@ -89,3 +89,16 @@ def test_compare_screen(tmp_path, snap_compare):
 
     app = WorkbenchApp(tmp_path / "S", refresh_s=60, experiment="tiny/guidance=5")
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+
+
+def test_training_tab(tmp_path, snap_compare):
+    """The Training tab at 80×24: two finished runs, one half-way, its curve."""
+    build(tmp_path / "D")
+    add_training(tmp_path / "D")
+
+    async def run(pilot):
+        await settle(pilot, shows("24/24"))
+        await pilot.press("7")
+        await settle(pilot, shows("real-test accuracy by epoch"))
+
+    assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)
