@@ -144,7 +144,7 @@ def training_runs_view(rows: list[dict]) -> Table:
         on = "—" if row["n_synthetic"] is None else f"{row['n_synthetic']}+{row['n_real']}"
         state = "done" if row["state"] == "done" else f"{row['state']} {row['epoch']}/{row['epochs']}"
         ci = "—" if row["low"] is None else f"[{row['low']:.3f}, {row['high']:.3f}]"
-        style = "red" if row["state"] == "failed" else "green" if row["state"] == "running" else ""
+        style = {"failed": "red", "running": "green", "interrupted": "yellow"}.get(row["state"], "")
         table.add_row(Text(row["run"]), on, Text(state, style=style), cell(row["accuracy"]), ci,
                       cell(row["judge_synthetic"]), "—" if row["images_per_s"] is None else f"{row['images_per_s']:.0f}",
                       Text(row["error"] or "", style="red"))

@@ -51,6 +51,7 @@ SETTINGS: tuple[tuple[str, str, str, type], ...] = (
     ("embedding", "model", "embedder (preset, open_clip arch, folder)", str),
     ("embedding", "pretrained", "embedder weights (tag or file)", str),
     ("real", "source", "real images (digits, digits-test, folder)", str),
+    ("train", "runs", "pixel classifiers (synthetic, real, mix-1x)", lambda raw: [r.strip() for r in raw.split(",") if r.strip()]),
 )
 GENERATION_DEFAULTS = {"scheduler": "default", "steps": 25, "guidance": 7.5, "width": 512, "height": 512,
                        "images_per_prompt": 4, "batch_size": 4, "seed": 0}
@@ -150,7 +151,8 @@ class SetupScreen(Screen):
         table = self.data.get(section, {})
         if section == "generation":
             return str(table.get(key, GENERATION_DEFAULTS.get(key, "")))
-        return str(table.get(key, ""))
+        value = table.get(key, "")
+        return ", ".join(value) if isinstance(value, list) else str(value)
 
     def on_mount(self) -> None:
         self.title = "synthdiv · set up an experiment"
@@ -336,8 +338,8 @@ class SetupScreen(Screen):
         data: dict[str, Any] = {"classes": {"set": self.data.get("classes", {}).get("set", "digits"),
                                             "names": self._chosen_classes()},
                                 "templates": {"custom": list(self.templates)},
-                                "generation": {}, "embedding": {}, "real": {}}
-        for k in ("embedding", "generation", "real"):
+                                "generation": {}, "embedding": {}, "real": {}, "train": {}}
+        for k in ("embedding", "generation", "real", "train"):
             for key, value in self.data.get(k, {}).items():  # keys the screen has no field for
                 data[k][key] = value
         store = self.store
@@ -355,8 +357,9 @@ class SetupScreen(Screen):
                 target.pop(key, None)
             else:
                 target[key] = value
-        if not data["real"]:
-            del data["real"]
+        for section in ("real", "train"):
+            if not data[section] or (section == "train" and not data["train"].get("runs")):
+                del data[section]  # no real set; no training (its other keys mean nothing without runs)
         return data, store
 
     def action_start(self) -> None:

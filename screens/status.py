@@ -79,6 +79,8 @@ def training_line(runs: list[dict]) -> Text:
             out.append(f" {r['epoch']}/{r['epochs']} epochs", style="green")
         elif r["state"] == "failed":
             out.append(" failed", style="red")
+        elif r["state"] == "interrupted":
+            out.append(f" interrupted at {r['epoch']}/{r['epochs']} epochs (g or synthdiv run resumes it)", style="yellow")
         else:
             out.append(f" {r['state']}" + (f" ({r['epoch']}/{r['epochs']} epochs)" if r["epoch"] else ""), style="dim")
     return out

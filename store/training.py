@@ -119,11 +119,11 @@ def _parsed(row: dict) -> dict:
 
 def runs(store: Store, experiment_id: int, planned_only: bool = True) -> list[dict]:
     """The experiment's runs (the planned ones, or all), in the order they were planned, with
-    settings and result parsed."""
+    settings and result parsed (and ``interrupted`` for a running run whose worker is gone)."""
     if not has_tables(store):
         return []
     sql = "select * from train_runs where experiment_id = ?" + (" and planned = 1" if planned_only else "")
-    return [_parsed(dict(r)) for r in store.conn.execute(sql + " order by id", [experiment_id])]
+    return _interrupted(store, [_parsed(dict(r)) for r in store.conn.execute(sql + " order by id", [experiment_id])])
 
 
 def epochs(store: Store, run_ids: list[int]) -> dict[int, list[dict]]:
@@ -165,9 +165,22 @@ def items(store: Store, experiment_id: int) -> tuple[list[dict], list[dict]]:
 
 def board(store: Store, experiment_id: int) -> list[dict]:
     """The planned runs in brief (``name``, ``state``, ``epoch``, ``epochs``, ``accuracy`` on the
-    real test split when done, ``error``), without reading their results' full tables."""
+    real test split when done, ``error``), without reading their results' full tables. A run
+    recorded as running whose worker is gone is ``interrupted`` (the next start resumes it)."""
     if not has_tables(store):
         return []
-    return [dict(r) for r in store.conn.execute(
-        "select name, state, epoch, epochs, json_extract(result, '$.test.accuracy') as accuracy, error"
+    rows = [dict(r) for r in store.conn.execute(
+        "select name, state, epoch, epochs, json_extract(result, '$.test.accuracy') as accuracy, error, worker_id"
         " from train_runs where experiment_id = ? and planned = 1 order by id", [experiment_id])]
+    return [{k: v for k, v in r.items() if k != "worker_id"} for r in _interrupted(store, rows)]
+
+
+def _interrupted(store: Store, rows: list[dict]) -> list[dict]:
+    """``rows`` with the state of a run recorded as running whose worker is gone (killed, or given
+    up on by its supervisor) as ``interrupted``: it waits for the next start, which resumes it."""
+    for r in rows:
+        if r["state"] == "running" and r.get("worker_id") is not None:
+            w = store.conn.execute("select * from workers where id = ?", [r["worker_id"]]).fetchone()
+            if w is None or not workers.is_alive(dict(w)):
+                r["state"] = "interrupted"
+    return rows

@@ -100,10 +100,13 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
     more = len(result["four_causes"]) - len(rows)
     table = Table(title="The four causes per class, worst first" + (f" (top {len(rows)}; --all for every class)"
                                                                     if more else ""), title_justify="left")
-    for key, head in CAUSE_COLUMNS:
+    # the pixel classifier's column only where it has numbers ([train] runs): the table is wide
+    cols = [(key, head) for key, head in CAUSE_COLUMNS
+            if key != "concept_pixel_synthetic_to_real" or any(r.get(key) is not None for r in rows)]
+    for key, head in cols:
         table.add_column(head, justify="left" if key in ("class", "ambiguity_nearest_class") else "right")
     for r in rows:
-        table.add_row(*(fmt(r.get(key)) for key, _ in CAUSE_COLUMNS))
+        table.add_row(*(fmt(r.get(key)) for key, _ in cols))
     console.print(table)
     console.print(CAUSE_LEGEND, style="dim")
     for note in result.get("notes", [])[:5]:
@@ -198,13 +201,14 @@ def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path,
 
     meta = metadata(st, exp, analysis)
     runs = training.runs(st, exp["id"])
+    every = training.runs(st, exp["id"], planned_only=False)
     epochs = training.epochs(st, [r["id"] for r in runs])
     result = trained.with_pixel(analysis["result"], runs)
-    tables = {**tables_of(result), **trained.tables(runs, epochs), **(extra or {})}
+    tables = {**tables_of(result), **trained.tables(runs, epochs, every), **(extra or {})}
     data = {"metadata": meta, **result, **(extra_json or {})}
-    if runs:
+    if every:
         data["training"] = {"runs": [{**row, "settings": r["settings"], "result": r["result"]}
-                                     for row, r in zip(trained.run_rows(runs), runs, strict=True)],
+                                     for row, r in zip(trained.run_rows(every), every, strict=True)],
                             "per_class": trained.per_class_rows(runs), "epochs": trained.epoch_rows(runs, epochs),
                             "gap": trained.gap(runs), "headline": trained.headline(runs)}
     return write_tables(tables, formats, out, f"synthdiv report: {exp['name']}", meta, data, "synthdiv-report")

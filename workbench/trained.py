@@ -51,6 +51,7 @@ def run_rows(runs: list[dict]) -> list[dict]:
             "n_test": test.get("n"), "judge_synthetic": judge.get("accuracy"),
             "judge_low": judge.get("low"), "judge_high": judge.get("high"),
             "images_per_s": res.get("images_per_s"), "error": _first_line(r.get("error")) or None,
+            "current": bool(r.get("planned", 1)),  # False: a run of settings the experiment no longer has
         })
     return out
 
@@ -193,15 +194,17 @@ def print_training(console: Console, runs: list[dict]) -> None:
     console.print(table)
 
 
-def tables(runs: list[dict], epochs: dict[int, list[dict]]) -> dict[str, tuple[list[str], list[list]]]:
-    """The training tables for export: runs, per class, epochs (empty without runs)."""
-    if not runs:
+def tables(runs: list[dict], epochs: dict[int, list[dict]],
+           every: list[dict] | None = None) -> dict[str, tuple[list[str], list[list]]]:
+    """The training tables for export: every run (``every``: also those of earlier settings, with
+    ``current`` false), and per class and per epoch the planned ``runs`` (empty without runs)."""
+    if not runs and not every:
         return {}
     from workbench.report import columns_of
 
     out = {}
-    for name, rows in (("training_runs", run_rows(runs)), ("training_per_class", per_class_rows(runs)),
-                       ("training_epochs", epoch_rows(runs, epochs))):
+    for name, rows in (("training_runs", run_rows(every if every is not None else runs)),
+                       ("training_per_class", per_class_rows(runs)), ("training_epochs", epoch_rows(runs, epochs))):
         cols = columns_of(rows)
         out[name] = (cols, [[r.get(c) for c in cols] for r in rows])
     return out

@@ -75,8 +75,11 @@ def train_one(st: Store, experiment_id: int, run: dict, device: str, should_stop
         raise ValueError(f"run {run['name']} has no training image (generated: {len(synthetic)},"
                          f" real train: {len(real_train)})")
     model = build_model(recipe.model, len(names), recipe.weights, recipe.seed)
-    test = ImageFiles(real_test, recipe, train=False)
-    history = train(model, ImageFiles(items, recipe, train=True), recipe, device,
+    # decoded images are kept in memory on the CPU; on a GPU the loader's worker processes decode
+    # (each would keep a copy of its own)
+    cache = device.startswith("cpu")
+    test = ImageFiles(real_test, recipe, train=False, cache=cache)
+    history = train(model, ImageFiles(items, recipe, train=True, cache=cache), recipe, device,
                     checkpoint=run_dir(st.root, run) / "checkpoint.safetensors", test=test,
                     on_epoch=on_epoch, should_stop=should_stop)
     from safetensors.torch import save_file
@@ -94,8 +97,8 @@ def train_one(st: Store, experiment_id: int, run: dict, device: str, should_stop
               "weights": str(weights.relative_to(st.root))}
     if run["name"] == "real" and synthetic:  # the reverse judge: a classifier that never saw a prompt
         syn_truth = np.array([c for _, c in synthetic])
-        result["judge"] = scored(predict(model, ImageFiles(synthetic, recipe, train=False), device), syn_truth, names,
-                                 seed=recipe.seed)
+        judged = predict(model, ImageFiles(synthetic, recipe, train=False, cache=cache), device)
+        result["judge"] = scored(judged, syn_truth, names, seed=recipe.seed)
     return result
 
 

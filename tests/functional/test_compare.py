@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.functional.stores import build
+from tests.functional.stores import add_training, build
 from tests.helpers import run_cli
 
 
@@ -17,6 +17,8 @@ def swept(tmp_path_factory):
     root = tmp_path_factory.mktemp("sweep") / "S"
     build(root, name="tiny/guidance=5", guidance=5.0)
     build(root, name="tiny/guidance=2", guidance=2.0, image_scale=1.5)  # far more spread: diversity differs
+    add_training(root, "tiny/guidance=5")  # pixel classifiers: synthetic→real 10/12
+    add_training(root, "tiny/guidance=2", synthetic_pred=(0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0))  # 6/12
     return root
 
 
@@ -124,6 +126,11 @@ def test_the_guidance_sweep_example_runs_and_compares(tmp_path):
     # guidance buys adherence with diversity, on the mini model as in the literature
     assert rows["guidance/guidance=5"]["adherence"] >= rows["guidance/guidance=1"]["adherence"]
     assert rows["guidance/guidance=5"]["diversity_ratio"] < rows["guidance/guidance=1"]["diversity_ratio"]
+    # each experiment trained the digits CNN on its pixels: CAS per experiment, with its interval
+    for r in rows.values():
+        assert 0 < r["pixel_synthetic_to_real"] <= 1 and r["pixel_synthetic_to_real_low"] is not None
+        assert 0 < r["pixel_real_to_real"] <= 1
+    assert "synthetic→real, pixels" in out.stdout
     # paired: the same classes, templates and seeds in every experiment
     from store import open_store
 
@@ -147,3 +154,19 @@ def test_an_analysis_stored_by_an_older_synthdiv_is_made_again_with_intervals(tm
     assert out.returncode == 0, out.stderr
     line = next(x for x in out.stdout.splitlines() if x.strip().startswith("diversity ratio"))
     assert "[" in line and "3 classes" in line, line
+
+
+def test_compare_shows_the_pixel_classifiers_synthetic_to_real_per_experiment(swept, tmp_path):
+    out = run_cli("compare", str(swept), "--measure", "pixel_synthetic_to_real")
+    assert out.returncode == 0, out.stderr
+    row = next(line for line in out.stdout.splitlines() if "synthetic→real, pixels" in line)
+    assert "0.833" in row and "0.500" in row
+    from store import open_store
+    from workbench.compare import comparison_of
+
+    with open_store(swept, readonly=True) as st:
+        c = comparison_of(st, measure="pixel_synthetic_to_real")
+    diff = next(r for r in c["differences"] if r["measure"] == "pixel_synthetic_to_real")
+    assert diff["difference"] == pytest.approx(0.5 - 0.8333333, abs=1e-4) and diff["n_classes"] == 3
+    assert {r["class"] for r in c["per_class"]} == {"goldfish", "tabby cat", "golden retriever"}
+    assert all(r["measure"] == "pixel_synthetic_to_real" for r in c["per_class"])

@@ -123,7 +123,7 @@ def test_exported_strings_are_escaped_for_each_format(tmp_path):
         assert line.startswith("%") or "\\input{" not in line, line
     cells = [c for f in (tmp_path / "t").glob("*.csv") for row in csv.reader(f.open()) for c in row]
     assert "'=HYPERLINK(\"http://evil.example\")" in cells and "'@SUM(1+1)<script>|" in cells
-    assert not [c for c in cells if c[:1] in "=+@" or (c[:1] == "-" and not c[1:2].isdigit())]
+    assert not [c for c in cells if c and (c[:1] in "=+@" or (c[:1] == "-" and not c[1:2].isdigit()))]  # "" is safe
     md = (tmp_path / "t" / "synthdiv-report.md").read_text()
     assert "<script>" not in md and "&lt;script&gt;\\|" in md
     assert md.splitlines()[0] == "# synthdiv report: x \\input{/etc/passwd} \\input{/etc/shadow}"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthdiv.analysis import MATRICES, TABLES
+from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
 from tests.helpers import TINY, run_cli, write_config
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,10 @@ def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_
         cells = [c.strip() for c in line.strip("│").split("│")]
         assert cells[0] == row["class"]
         assert cells[1] == ("—" if row["concept_synthetic_to_real"] is None else f"{row['concept_synthetic_to_real']:.3f}")
-        assert cells[3] == ("—" if row["adherence"] is None else f"{row['adherence']:.3f}")
+        at = [key for key, _ in CAUSE_COLUMNS if key != "concept_pixel_synthetic_to_real"].index("adherence")
+        assert cells[at] == ("—" if row["adherence"] is None else f"{row['adherence']:.3f}")
+    header = next(ln for ln in report.stdout.splitlines() if ln.startswith("┃ class"))
+    assert "px s→r" not in header and "s→r" in header  # no [train] runs: no empty pixel column
     with open(tmp_path / "x" / "four_causes.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["class"] for r in rows] == [r["class"] for r in data["four_causes"]]

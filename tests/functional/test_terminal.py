@@ -80,7 +80,7 @@ def test_setup_run_gallery_export_quit_and_reopen(tmp_path):
         # settings: the tiny preset, small images, three per prompt, no real set
         term.keys("F4")
         for value in ("e2e", "runs/e2e", "tiny-random", None, "4", None, "32", "32", "3", None, None,
-                      "tiny-random", None, ""):
+                      "tiny-random", None, "", ""):  # ... no real set, so no pixel classifiers
             if value is not None:
                 term.keys("C-u")
                 term.type(value) if value else None

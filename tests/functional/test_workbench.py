@@ -101,6 +101,7 @@ async def test_setup_by_keys_builds_a_config_that_checks_and_starts(tmp_path, mo
     assert data["generation"]["images_per_prompt"] == 2 and data["generation"]["steps"] == 10
     cfg = control.check(data)  # the same rules as a config file
     assert [c[0] for c in cfg.classes] == ["one", "seven", "eight", "nine"] and cfg.real == "digits"
+    assert cfg.train.runs == ("synthetic", "real", "mix-1x")  # the default's pixel classifiers, carried
 
 
 async def test_setup_refuses_an_empty_choice_with_the_fix(tmp_path):
@@ -185,7 +186,15 @@ async def test_every_documented_key_round_trips_through_the_setup_screen(tmp_pat
                        "seeds": "shared", "batch_size": 2, "device": "auto", "devices": 2, "compile": True},
         "embedding": {"model": "mini-digits", "pretrained": "", "batch_size": 8, "device": "cpu", "devices": ["cpu"]},
         "real": {"source": str(tmp_path / "real"), "mapping": str(tmp_path / "map.csv"), "test_fraction": 0.25},
+        "train": {"runs": ["synthetic", "real", "mix-1x"], "model": "resnet18", "weights": str(tmp_path / "w.safetensors"),
+                  "epochs": 3, "batch_size": 16, "lr": 0.01, "optimizer": "sgd", "weight_decay": 0.0001,
+                  "image_size": 32, "crop_scale": 0.5, "flip": False, "real_per_class": 1, "seed": 4,
+                  "compile": True, "device": "cpu", "devices": ["cpu"]},
     }
+    from safetensors.torch import save_file
+    import torch
+
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "w.safetensors"))
     documented = documented_keys()
     for section, keys in documented.items():
         assert keys <= set(table if section == "" else table[section]), (section, keys)

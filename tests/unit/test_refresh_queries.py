@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 
-from store import analyses, embeddings, images, jobs, open_store
+from store import analyses, embeddings, images, jobs, open_store, training
 from store.status import summary
 from tests.functional.stores import build
 
 # Tables whose size grows with classes, templates or workers, not with images: reading them whole is fine.
-SMALL = ("experiments", "classes", "templates", "prompts", "workers", "tallies", "analyses", "real_images")
+SMALL = ("experiments", "classes", "templates", "prompts", "workers", "tallies", "analyses", "real_images",
+         "sqlite_master", "train_runs", "train_epochs")  # training: a few runs, each with its epochs
 PARTIAL = ("jobs_errors",)  # partial indexes: they hold only the few rows they are for
 
 
@@ -38,6 +39,7 @@ def test_a_dashboard_refresh_scans_no_big_table(tmp_path):
         jobs.per_class(st, e)
         images.rate(st, e, 60.0)
         analyses.latest_id(st, e)
+        training.epochs(st, [r["id"] for r in training.runs(st, e)])  # the Training tab
         st.conn.set_trace_callback(None)
         reads = [s for s in statements if s.lstrip().lower().startswith("select")]
         assert len(reads) > 10
