@@ -73,9 +73,12 @@ def digits_cnn(num_classes: int) -> nn.Module:
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(32, num_classes))
 
 
-def build_model(name: str, num_classes: int, weights: str = "", seed: int = 0) -> nn.Module:
+def build_model(name: str, num_classes: int, weights: str = "", seed: int = 0,
+                image_size: int | None = None) -> nn.Module:
     """The classifier ``name`` for ``num_classes`` classes, initialised from ``seed`` (and then
-    from ``weights``, a .safetensors file, where its tensors fit)."""
+    from ``weights``, a .safetensors file, where its tensors fit). ``image_size``: for timm models
+    built for one input size (ViTs: their position embeddings), that size instead of the one
+    in their name; models of any size (convolutional networks) take no such argument."""
     check_model(name)
     torch.manual_seed(seed)
     if name == "digits-cnn":
@@ -83,7 +86,14 @@ def build_model(name: str, num_classes: int, weights: str = "", seed: int = 0) -
     else:
         import timm
 
-        model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+        extra = {"img_size": image_size} if image_size else {}
+        try:
+            model = timm.create_model(name, pretrained=False, num_classes=num_classes, **extra)
+        except TypeError as exc:  # an architecture of any input size takes no img_size
+            if "img_size" not in str(exc):
+                raise
+            torch.manual_seed(seed)
+            model = timm.create_model(name, pretrained=False, num_classes=num_classes)
     if weights:
         load_weights(model, weights)
     return model

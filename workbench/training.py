@@ -74,7 +74,7 @@ def train_one(st: Store, experiment_id: int, run: dict, device: str, should_stop
     if not items:
         raise ValueError(f"run {run['name']} has no training image (generated: {len(synthetic)},"
                          f" real train: {len(real_train)})")
-    model = build_model(recipe.model, len(names), recipe.weights, recipe.seed)
+    model = build_model(recipe.model, len(names), recipe.weights, recipe.seed, recipe.image_size)
     # decoded images are kept in memory on the CPU; on a GPU the loader's worker processes decode
     # (each would keep a copy of its own)
     cache = device.startswith("cpu")

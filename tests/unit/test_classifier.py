@@ -163,3 +163,14 @@ def test_augmentation_is_drawn_per_epoch_and_image_and_eval_is_plain(digit_files
     mean, std = torch.tensor((0.485, 0.456, 0.406)).view(3, 1, 1), torch.tensor((0.229, 0.224, 0.225)).view(3, 1, 1)
     assert torch.allclose(plain[0][0], (pixels - mean) / std)
     assert Path(train_items[0][0]).exists()
+
+
+@pytest.mark.parametrize("name", ["resnet18", "vit_tiny_patch16_224"])
+def test_timm_architectures_train_from_scratch_at_the_experiments_image_size(digit_files, name):
+    train_items, test_items = digit_files
+    recipe = Recipe(model=name, epochs=1, batch_size=16, lr=0.001, image_size=32, crop_scale=0.8, flip=False)
+    model = build_model(name, 10, image_size=32)  # a ViT of 224 px rebuilt for 32 px inputs
+    history = train(model, ImageFiles(train_items[:48], recipe, train=True), recipe,
+                    test=ImageFiles(test_items[:20], recipe, train=False))
+    assert len(history) == 1 and np.isfinite(history[0].loss) and 0 <= history[0].test_accuracy <= 1
+    assert predict(model, ImageFiles(test_items[:20], recipe, train=False)).shape == (20,)
