@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from synthdiv.decode import open_rgb  # the pixels every measure sees: EXIF, 16-bit, alpha
 from synthdiv.errors import describe
 from workbench.messages import GalleryChoices, GalleryDetail, GalleryPage, ShowsWorkerErrors
 
@@ -33,9 +34,8 @@ DETAIL_ROWS = 12  # three lines of provenance, the neighbours (8 rows) and their
 def picture(path: Path, size: int) -> Pixels | Text:
     """The image at ``path`` as ``size``×``size`` pixels (half-cell blocks), or why it cannot be shown."""
     try:
-        with Image.open(path) as im:
-            return Pixels.from_image(im.convert("RGB").resize((size, size), Image.Resampling.BOX),
-                                     renderer=HalfcellRenderer())
+        return Pixels.from_image(open_rgb(path).resize((size, size), Image.Resampling.BOX),
+                                 renderer=HalfcellRenderer())
     except (OSError, ValueError) as exc:
         return Text(f"cannot read\n{path.name}\n({type(exc).__name__})", style="red")
 

@@ -141,11 +141,10 @@ class Recipe:
 
 
 def read_image(path: str | Path) -> torch.Tensor:
-    """The image file ``path`` as a (3, h, w) uint8 tensor (RGB)."""
-    from PIL import Image
+    """The image file ``path`` as a (3, h, w) uint8 tensor (RGB, decoded by :mod:`synthdiv.decode`)."""
+    from synthdiv.decode import open_rgb
 
-    with Image.open(path) as im:
-        return torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(np.asarray(open_rgb(path)).copy()).permute(2, 0, 1).contiguous()
 
 
 def _crop_box(h: int, w: int, scale: float, gen: torch.Generator) -> tuple[int, int, int, int]:

@@ -4,7 +4,8 @@ A folder source holds one sub-folder per class. Folder names match class labels 
 used in prompts) ignoring case and treating ``_`` and ``-`` as spaces; a mapping file (CSV lines
 ``folder,class``) names the class of any folder that does not match. Folders of classes outside
 the experiment are ignored. Each image is put in the train or the test split by a hash of its
-path inside the source, so adding files never moves the others.
+path inside the source, so adding files never moves the others. Every extension PIL opens counts
+(``.jfif`` too); hidden files and folders (macOS's ``._name.jpg``, ``.DS_Store``) do not.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from synthdiv.decode import is_image_file
 from synthdiv.errors import ConfigError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-
 
 @dataclass(frozen=True)
 class RealItem:
@@ -82,7 +81,7 @@ def folder_items(folder: str | Path, labels: dict[str, str], mapping: dict[str, 
         if label is None:
             continue
         for f in sorted(sub.rglob("*")):
-            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+            if f.is_file() and is_image_file(f) and not any(part.startswith(".") for part in f.relative_to(sub).parts):
                 rel = f.relative_to(root).as_posix()
                 items.append(RealItem(label, str(f.resolve()), split_of(rel, test_fraction)))
     if not items:
