@@ -1,4 +1,9 @@
-"""Real image sources: a folder of class folders, or the bundled real digits.
+"""Real image sources: a folder of class folders, or the bundled real digits, behind one protocol.
+
+A source (:class:`RealSource`) checks itself against the experiment's classes when the config is
+read (bad input stops before anything is written) and lists its images, each with its class and
+split; :func:`real_source` picks the source a config's ``[real] source`` names, from
+:data:`SOURCES` or else as a folder. Nothing else branches on the source's name.
 
 A folder source holds one sub-folder per class. Folder names match class labels (or the names
 used in prompts) ignoring case and treating ``_`` and ``-`` as spaces; a mapping file (CSV lines
@@ -13,8 +18,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Protocol
 
 from synthdiv.decode import is_image_file
 from synthdiv.errors import ConfigError
@@ -22,8 +28,25 @@ from synthdiv.errors import ConfigError
 @dataclass(frozen=True)
 class RealItem:
     label: str  # class label in the experiment
-    path: str  # absolute path of the file
+    path: str  # absolute path of the file; "" for an image the source holds as pixels
     split: str  # "train" or "test"
+    pixels: Any = None  # (h, w) grayscale in [0, 1], for a source without files (the digits)
+    name: str = ""  # for such an image: where the store writes it, relative to its real/ folder
+    meta: dict = field(default_factory=dict)  # for such an image: what its PNG records of its origin
+
+
+class RealSource(Protocol):
+    """A real image set: ``spec`` as the config stores it, the ``splits`` it gives."""
+
+    spec: str
+    mapping: str
+    splits: tuple[str, ...]
+
+    def check(self, labels: dict[str, str], where: str = "") -> None:
+        """Raise ConfigError when the source cannot serve the experiment's classes (label → prompt name)."""
+
+    def items(self, labels: dict[str, str]) -> list[RealItem]:
+        """The source's images of the experiment's classes."""
 
 
 def normalise_name(name: str) -> str:
@@ -88,3 +111,77 @@ def folder_items(folder: str | Path, labels: dict[str, str], mapping: dict[str, 
         raise ConfigError(f"no class folder in {root} matches a class of the experiment",
                           "name the folders after the classes, or give a mapping file (folder,class lines)")
     return items
+
+
+class DigitsSource:
+    """scikit-learn's real digits with their fixed split (:mod:`synthdiv.digits`), upsampled to
+    16×16; ``digits-test`` gives the test split only. The store writes them as PNG files."""
+
+    def __init__(self, spec: str, splits: tuple[str, ...]) -> None:
+        self.spec, self.mapping, self.splits = spec, "", splits
+
+    def check(self, labels: dict[str, str], where: str = "") -> None:
+        from synthdiv.classes import DIGITS
+
+        missing = [label for label in labels if label not in DIGITS]
+        if missing:
+            raise ConfigError(f"{where + ': ' if where else ''}real.source {self.spec} has no images of {missing[0]!r}",
+                              "use the digits class set with it")
+
+    def items(self, labels: dict[str, str]) -> list[RealItem]:
+        from synthdiv import digits
+
+        data = digits.split()
+        sets = {"test": (data.test_x, data.test_y, data.test_index),
+                "train": (data.train_x, data.train_y, data.train_index)}
+        out = []
+        for split in self.splits:
+            xs, ys, index = sets[split]
+            keep = [k for k, y in enumerate(ys) if digits.class_name(y) in labels]
+            for k, pixels in zip(keep, digits.upsample(xs[keep]), strict=True):
+                name, i = digits.class_name(ys[k]), int(index[k])
+                out.append(RealItem(name, "", split, pixels, f"digits/{split}/{name}/{i:04d}.png",
+                                    {"synthdiv:source": "sklearn load_digits", "synthdiv:index": i,
+                                     "synthdiv:class": name}))
+        return out
+
+
+class FolderSource:
+    """A folder of class folders (:func:`folder_items`), files recorded where they lie."""
+
+    splits = ("train", "test")
+
+    def __init__(self, spec: str, mapping: str = "", test_fraction: float = 0.5, base_dir: Path | None = None) -> None:
+        def resolved(path: str) -> str:
+            p = Path(path).expanduser()
+            return str((p if p.is_absolute() or base_dir is None else Path(base_dir) / p).resolve())
+
+        self.spec = resolved(spec)
+        self.mapping = resolved(mapping) if mapping else ""
+        self.test_fraction = test_fraction
+
+    def items(self, labels: dict[str, str]) -> list[RealItem]:
+        return folder_items(self.spec, labels, read_mapping(self.mapping) if self.mapping else None,
+                            self.test_fraction)
+
+    def check(self, labels: dict[str, str], where: str = "") -> None:
+        self.items(labels)  # raises naming the folder, the mapping or the missing classes
+
+
+# Sources named by a word; any other ``[real] source`` is a folder.
+SOURCES: dict[str, Callable[[], RealSource]] = {
+    "digits": lambda: DigitsSource("digits", ("test", "train")),
+    "digits-test": lambda: DigitsSource("digits-test", ("test",)),
+}
+
+
+def real_source(spec: str, mapping: str = "", test_fraction: float = 0.5,
+                base_dir: str | Path | None = None) -> RealSource | None:
+    """The source ``[real] source`` names (None for ""): one of :data:`SOURCES`, else a folder
+    (relative to ``base_dir``), with its ``mapping`` file and ``test_fraction``."""
+    spec = spec.strip()
+    if not spec:
+        return None
+    if spec in SOURCES:
+        return SOURCES[spec]()
+    return FolderSource(spec, mapping, test_fraction, Path(base_dir) if base_dir is not None else None)

@@ -26,7 +26,6 @@ from synthdiv.text import NAME_LIMIT, TEXT_LIMIT, check_text
 from workbench.placement import AUTO, as_toml, check_devices
 
 SEED_MODES = ("distinct", "shared")
-DIGIT_SOURCES = ("digits", "digits-test")
 
 
 @dataclass(frozen=True)
@@ -298,26 +297,15 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     test_fraction = _typed(real_t, "test_fraction", float, 0.5, where, "real")
     if not 0.0 < test_fraction < 1.0:
         raise ConfigError(f"{where}: real.test_fraction is {test_fraction}", "use a value between 0 and 1")
-    if real in DIGIT_SOURCES:
-        from synthdiv.classes import DIGITS
+    from synthdiv.real import real_source
 
-        missing = [label for label in labels if label not in DIGITS]
-        if missing:
-            raise ConfigError(f"{where}: real.source {real} has no images of {missing[0]!r}",
-                              "use the digits class set with it")
-    elif real:
-        from synthdiv.real import folder_items, read_mapping
-
-        folder = Path(real).expanduser()
-        real = str((folder if folder.is_absolute() else base_dir / folder).resolve())
-        if mapping:
-            m = Path(mapping).expanduser()
-            mapping = str((m if m.is_absolute() else base_dir / m).resolve())
-        folder_items(real, {label: class_set.prompt_names[label] for label in labels},
-                     read_mapping(mapping) if mapping else None, test_fraction)
+    source = real_source(real, mapping, test_fraction, base_dir)
+    if source is not None:
+        real, mapping = source.spec, source.mapping  # a folder's paths resolved
+        source.check({label: class_set.prompt_names[label] for label in labels}, where)
 
     per_class = len(templates) * g["images_per_prompt"]
-    train = _parse_train(train_t, where, base_dir, real, per_class)
+    train = _parse_train(train_t, where, base_dir, source, per_class)
 
     return ExperimentConfig(
         name=name,
@@ -334,7 +322,7 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     )
 
 
-def _parse_train(t: dict, where: str, base_dir: Path, real: str, synthetic_per_class: int) -> TrainConfig:
+def _parse_train(t: dict, where: str, base_dir: Path, source, synthetic_per_class: int) -> TrainConfig:
     """The checked ``[train]`` section; ``synthetic_per_class``: the images the plan makes per class."""
     d = TrainConfig()
     tr = {k: _typed(t, k, type(getattr(d, k)), getattr(d, k), where, "train")
@@ -349,11 +337,11 @@ def _parse_train(t: dict, where: str, base_dir: Path, real: str, synthetic_per_c
                               ' or "mix-Kx" (real train images plus K× as many synthetic ones, K from 1 to 99)')
     if len(set(runs)) != len(runs):
         raise ConfigError(f"{where}: train.runs lists a run twice", "list each run once")
-    if runs and not real:
+    if runs and source is None:
         raise ConfigError(f"{where}: train.runs needs real images to test on", "set [real] source")
-    if real == "digits-test" and any(r != "synthetic" for r in runs):
+    if source is not None and "train" not in source.splits and any(r != "synthetic" for r in runs):
         raise ConfigError(f"{where}: train.runs {[r for r in runs if r != 'synthetic'][0]!r} needs real train images,"
-                          " and real.source digits-test has none", 'use real.source = "digits", or runs = ["synthetic"]')
+                          f" and real.source {source.spec} has none", 'use real.source = "digits", or runs = ["synthetic"]')
     from synthdiv.classifier import check_model
 
     check_model(tr["model"], "train.model")

@@ -46,3 +46,25 @@ def test_split_is_stable_and_near_the_fraction():
     tests = [split_of(p, 0.25) for p in paths]
     assert tests == [split_of(p, 0.25) for p in paths]
     assert abs(tests.count("test") / 4000 - 0.25) < 0.03
+
+
+def test_sources_come_from_one_registry_and_check_themselves(tmp_path):
+    from synthdiv.errors import ConfigError
+    from synthdiv.real import SOURCES, DigitsSource, FolderSource, real_source
+
+    assert real_source("") is None
+    assert set(SOURCES) == {"digits", "digits-test"}
+    digits = real_source("digits")
+    assert isinstance(digits, DigitsSource) and digits.splits == ("test", "train")
+    assert real_source("digits-test").splits == ("test",)
+    items = digits.items({"zero": "zero", "one": "one"})
+    assert {it.label for it in items} == {"zero", "one"} and {it.split for it in items} == {"train", "test"}
+    assert all(it.path == "" and it.pixels.shape == (16, 16) and it.name.startswith(f"digits/{it.split}/")
+               for it in items)
+    with pytest.raises(ConfigError, match="has no images of 'cat'"):
+        digits.check({"cat": "cat"})
+    (tmp_path / "real" / "cat").mkdir(parents=True)
+    folder = real_source("real", base_dir=tmp_path)
+    assert isinstance(folder, FolderSource) and folder.spec == str((tmp_path / "real").resolve())
+    with pytest.raises(ConfigError, match="no class folder"):
+        folder.check({"dog": "dog"})
