@@ -6,10 +6,13 @@ split; :func:`real_source` picks the source a config's ``[real] source`` names, 
 :data:`SOURCES` or else as a folder. Nothing else branches on the source's name.
 
 A folder source holds one sub-folder per class. Folder names match class labels (or the names
-used in prompts) ignoring case and treating ``_`` and ``-`` as spaces; a mapping file (CSV lines
-``folder,class``) names the class of any folder that does not match. Folders of classes outside
-the experiment are ignored. Each image is put in the train or the test split by a hash of its
-path inside the source, so adding files never moves the others. Every extension PIL opens counts
+used in prompts) ignoring case and treating ``_`` and ``-`` as spaces, or are ImageNet WordNet ids
+(``n01440764``: the ImageNet class of that id, :mod:`synthdiv.wordnet`); a mapping file (CSV lines
+``folder,class``) names the class of any folder that does not match, and may list classes the
+experiment does not use. Folders of classes outside the experiment are ignored. Each image is put
+in the train or the test split by a hash of its path inside the source, so adding files never
+moves the others — except in an ImageNet root with ``train/`` and ``val/``, whose val images are
+the test split. Every extension PIL opens counts
 (``.jfif`` too); hidden files and folders (macOS's ``._name.jpg``, ``.DS_Store``) do not.
 """
 
@@ -24,6 +27,7 @@ from typing import Any, Callable, Protocol
 
 from synthdiv.decode import is_image_file
 from synthdiv.errors import ConfigError
+from synthdiv.wordnet import WNID, imagenet_label_of
 
 @dataclass(frozen=True)
 class RealItem:
@@ -77,39 +81,82 @@ def read_mapping(path: str | Path) -> dict[str, str]:
     return out
 
 
+def _class_folders(root: Path, labels: dict[str, str], mapping: dict[str, str]) -> list[tuple[Path, str]]:
+    """The sub-folders of ``root`` that hold one of the experiment's classes, with its label: by
+    the mapping, by name (ignoring case, ``_`` and ``-``) or, for a WordNet id (``n01440764``), by
+    ImageNet's class of that id. Mapping lines of other classes are left out (:func:`check_mapping`)."""
+    by_name: dict[str, str] = {}
+    for label, name in labels.items():
+        by_name.setdefault(normalise_name(name), label)
+        by_name[normalise_name(label)] = label
+    out = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if sub.name in mapping:
+            label = mapping[sub.name] if mapping[sub.name] in labels else None
+        else:
+            label = by_name.get(normalise_name(sub.name))
+            if label is None and WNID.fullmatch(sub.name):
+                label = imagenet_label_of().get(sub.name)
+                label = label if label in labels else None
+        if label is not None:
+            out.append((sub, label))
+    return out
+
+
+def _files(folder: Path):
+    """The image files under ``folder``, hidden files and folders left out, in a stable order."""
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and is_image_file(f) and not any(part.startswith(".") for part in f.relative_to(folder).parts):
+            yield f
+
+
+def check_mapping(mapping: dict[str, str], labels: dict[str, str], known: tuple[str, ...] | None) -> None:
+    """Refuse a mapping line whose class is neither the experiment's nor one of ``known`` (the
+    class set's labels): a typo, not a class the experiment leaves out. ``known`` None: no check
+    (the config was checked already)."""
+    if known is None:
+        return
+    for folder, label in mapping.items():
+        if label not in labels and label not in known:
+            raise ConfigError(f"mapping gives folder {folder!r} the class {label!r}, which the experiment does not have"
+                              + (" and its class set does not know" if known else ""),
+                              "map it to one of the class set's classes (synthdiv classes SET lists them)")
+
+
+def has_split_folders(root: Path) -> bool:
+    """Whether ``root`` is laid out as ImageNet is: ``train/`` and ``val/`` folders of class folders."""
+    return (root / "train").is_dir() and (root / "val").is_dir()
+
+
 def folder_items(folder: str | Path, labels: dict[str, str], mapping: dict[str, str] | None = None,
-                 test_fraction: float = 0.5) -> list[RealItem]:
+                 test_fraction: float = 0.5, known: tuple[str, ...] | None = ()) -> list[RealItem]:
     """The images of a folder source for the experiment's classes.
 
-    ``labels``: class label → name used in prompts. Raises when the folder is missing, when the
-    mapping names an unknown class, or when no folder matches any class.
+    ``labels``: class label → name used in prompts. A folder with ``train/`` and ``val/`` (an
+    ImageNet root, e.g. ``ILSVRC2012``) gives its train images as the train split and its val
+    images as the test split (``test_fraction`` is not used); any other folder is split by a hash
+    of each file's path. ``known``: the class set's labels (a mapping may name any of them; the
+    default, none: only the experiment's; None: no check). Raises when the folder is missing, a
+    mapping line names an unknown class, or no folder matches any class.
     """
     root = Path(folder)
     if not root.is_dir():
         raise ConfigError(f"real image folder {root} does not exist", "give a folder with one sub-folder per class")
     mapping = mapping or {}
-    by_name: dict[str, str] = {}
-    for label, name in labels.items():
-        by_name.setdefault(normalise_name(name), label)
-        by_name[normalise_name(label)] = label
+    check_mapping(mapping, labels, known)
     items: list[RealItem] = []
-    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        if sub.name in mapping:
-            label = mapping[sub.name]
-            if label not in labels:
-                raise ConfigError(f"mapping gives folder {sub.name!r} the class {label!r}, which the experiment does not have",
-                                  "map it to one of the experiment's classes")
-        else:
-            label = by_name.get(normalise_name(sub.name))
-        if label is None:
-            continue
-        for f in sorted(sub.rglob("*")):
-            if f.is_file() and is_image_file(f) and not any(part.startswith(".") for part in f.relative_to(sub).parts):
-                rel = f.relative_to(root).as_posix()
-                items.append(RealItem(label, str(f.resolve()), split_of(rel, test_fraction)))
+    if has_split_folders(root) and not _class_folders(root, labels, mapping):
+        for part, split in (("train", "train"), ("val", "test")):
+            for sub, label in _class_folders(root / part, labels, mapping):
+                items += [RealItem(label, str(f.resolve()), split) for f in _files(sub)]
+    else:
+        for sub, label in _class_folders(root, labels, mapping):
+            items += [RealItem(label, str(f.resolve()), split_of(f.relative_to(root).as_posix(), test_fraction))
+                      for f in _files(sub)]
     if not items:
         raise ConfigError(f"no class folder in {root} matches a class of the experiment",
-                          "name the folders after the classes, or give a mapping file (folder,class lines)")
+                          "name the folders after the classes (or their WordNet ids, for ImageNet classes), or give"
+                          " a mapping file (folder,class lines)")
     return items
 
 
@@ -151,18 +198,19 @@ class FolderSource:
 
     splits = ("train", "test")
 
-    def __init__(self, spec: str, mapping: str = "", test_fraction: float = 0.5, base_dir: Path | None = None) -> None:
+    def __init__(self, spec: str, mapping: str = "", test_fraction: float = 0.5, base_dir: Path | None = None,
+                 known: tuple[str, ...] | None = None) -> None:
         def resolved(path: str) -> str:
             p = Path(path).expanduser()
             return str((p if p.is_absolute() or base_dir is None else Path(base_dir) / p).resolve())
 
         self.spec = resolved(spec)
         self.mapping = resolved(mapping) if mapping else ""
-        self.test_fraction = test_fraction
+        self.test_fraction, self.known = test_fraction, known
 
     def items(self, labels: dict[str, str]) -> list[RealItem]:
         return folder_items(self.spec, labels, read_mapping(self.mapping) if self.mapping else None,
-                            self.test_fraction)
+                            self.test_fraction, self.known)
 
     def check(self, labels: dict[str, str], where: str = "") -> None:
         self.items(labels)  # raises naming the folder, the mapping or the missing classes
@@ -176,12 +224,13 @@ SOURCES: dict[str, Callable[[], RealSource]] = {
 
 
 def real_source(spec: str, mapping: str = "", test_fraction: float = 0.5,
-                base_dir: str | Path | None = None) -> RealSource | None:
+                base_dir: str | Path | None = None, known: tuple[str, ...] | None = None) -> RealSource | None:
     """The source ``[real] source`` names (None for ""): one of :data:`SOURCES`, else a folder
-    (relative to ``base_dir``), with its ``mapping`` file and ``test_fraction``."""
+    (relative to ``base_dir``), with its ``mapping`` file and ``test_fraction``; ``known``: the
+    class set's labels, which a mapping may name besides the experiment's classes."""
     spec = spec.strip()
     if not spec:
         return None
     if spec in SOURCES:
         return SOURCES[spec]()
-    return FolderSource(spec, mapping, test_fraction, Path(base_dir) if base_dir is not None else None)
+    return FolderSource(spec, mapping, test_fraction, Path(base_dir) if base_dir is not None else None, known)

@@ -299,7 +299,7 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         raise ConfigError(f"{where}: real.test_fraction is {test_fraction}", "use a value between 0 and 1")
     from synthdiv.real import real_source
 
-    source = real_source(real, mapping, test_fraction, base_dir)
+    source = real_source(real, mapping, test_fraction, base_dir, known=class_set.labels)
     if source is not None:
         real, mapping = source.spec, source.mapping  # a folder's paths resolved
         source.check({label: class_set.prompt_names[label] for label in labels}, where)
