@@ -108,6 +108,7 @@ class SetupScreen(Screen):
         self.can_leave = can_leave
         self.labels: tuple[str, ...] = ()
         self.prompt_names: dict[str, str] = {}
+        self.definitions: dict[str, str] = {}
         self.selected: set[str] = set()
         self.given: list[str] = []
         self.templates: list[str] = list(self.data.get("templates", {}).get("custom", []))
@@ -123,7 +124,7 @@ class SetupScreen(Screen):
             with TabPane("Classes", id="tab-classes"):
                 with Horizontal(id="class-row"):
                     yield Input(self.data.get("classes", {}).get("set", "digits"), id="class-set",
-                                placeholder="imagenet, digits or a file", tooltip="Enter loads the class set")
+                                placeholder="imagenet, imagenet-r, imagenet-a, mini-imagenet, digits or a file", tooltip="Enter loads the class set")
                     yield Input(id="class-search", placeholder="search classes (type to filter)")
                 yield Static(id="class-count")
                 yield SelectionList[str](id="class-list")
@@ -171,6 +172,7 @@ class SetupScreen(Screen):
             self.show_error(exc.message)
             return
         self.labels, self.prompt_names = cs.labels, dict(cs.prompt_names)
+        self.definitions = dict(cs.definitions or {})
         self.data.setdefault("classes", {})["set"] = spec.strip()
         self.given = [n for n in names or [] if n in self.prompt_names]  # their order is the experiment's
         if names is None:  # no names in the config: the whole set (as a config file means it)
@@ -268,7 +270,7 @@ class SetupScreen(Screen):
             return
         check.update(Text.assemble(("✓ valid", "green"), "  (editing; enter saves)" if self.editing is not None else ""))
         chosen = self._chosen_classes()[:PREVIEW_CLASSES] or list(self.labels[:PREVIEW_CLASSES])
-        preview.update(Text("\n".join(f"→ {t.render(self.prompt_names[c])}" for c in chosen)))
+        preview.update(Text("\n".join(f"→ {t.render(self.prompt_names[c], self.definitions.get(c, ''))}" for c in chosen)))
 
     @on(Input.Changed, "#template-input")
     def _template_changed(self, event: Input.Changed) -> None:

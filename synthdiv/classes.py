@@ -24,7 +24,7 @@ DIGITS: tuple[str, ...] = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
 )
 
-BUILTIN_SETS = ("imagenet", "digits")
+BUILTIN_SETS = ("imagenet", "imagenet-r", "imagenet-a", "mini-imagenet", "digits")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class ClassSet:
     name: str
     labels: tuple[str, ...]
     prompt_names: dict[str, str]
+    definitions: dict[str, str] | None = None  # label → definition ({definition} in templates), where known
 
     @classmethod
     def from_names(cls, set_name: str, names: tuple[str, ...]) -> "ClassSet":
@@ -76,8 +77,10 @@ def imagenet_classes() -> tuple[str, ...]:
     return tuple(open_clip_metadata().IMAGENET_CLASSNAMES)
 
 
-def read_class_file(path: str | Path) -> tuple[str, ...]:
-    """Class names from a UTF-8 text file: one per line; blank lines and ``#`` comments skipped."""
+def read_class_file(path: str | Path, with_definitions: bool = False):
+    """Class names from a UTF-8 text file: one per line; blank lines and ``#`` comments skipped.
+    A line may hold a definition after a tab (``name<TAB>definition``, for ``{definition}`` in
+    templates). ``with_definitions``: (names, definitions, "" where none) instead of the names."""
     path = Path(path).expanduser()
     try:
         text = path.read_text(encoding="utf-8")
@@ -90,11 +93,15 @@ def read_class_file(path: str | Path) -> tuple[str, ...]:
         raise ClassSetError(f"cannot read class file {path} ({exc})", "check the file") from None
     # split on newlines only: str.splitlines would also split at U+2028 and other separators,
     # cutting a name in two without a word; check_text refuses those characters instead
-    names = []
+    names, glosses = [], []
     for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
-        name = line.strip(" \t\r")
+        raw, _, gloss = line.partition("\t")
+        name = raw.strip(" \t\r")
         if name and not name.startswith("#"):
             names.append(check_text(name, f"the class name on line {number} of {path}", NAME_LIMIT, ClassSetError))
+            gloss = gloss.strip(" \t\r")
+            glosses.append(check_text(gloss, f"the definition on line {number} of {path}", 1000, ClassSetError)
+                           if gloss else "")
     if not names:
         raise ClassSetError(f"class file {path} has no class names", "write one name per line")
     seen: set[str] = set()
@@ -105,7 +112,7 @@ def read_class_file(path: str | Path) -> tuple[str, ...]:
                 f"class file {path} names {name!r} twice", "keep each class name once"
             )
         seen.add(key)
-    return tuple(names)
+    return (tuple(names), tuple(glosses)) if with_definitions else tuple(names)
 
 
 def load_class_set(spec: str, base_dir: str | Path | None = None) -> ClassSet:
@@ -115,7 +122,19 @@ def load_class_set(spec: str, base_dir: str | Path | None = None) -> ClassSet:
     """
     key = spec.strip().lower()
     if key == "imagenet":
-        return ClassSet.from_names("imagenet", imagenet_classes())
+        from synthdiv import wordnet
+
+        full = ClassSet.from_names("imagenet", imagenet_classes())
+        gloss = wordnet.definitions()
+        return ClassSet(full.name, full.labels, full.prompt_names,
+                        {label: gloss.get(w, "") for label, w in zip(full.labels, wordnet.imagenet_wnids(), strict=True)})
+    if key in ("imagenet-r", "imagenet-a", "mini-imagenet"):  # ImageNet subsets, labelled as in ImageNet
+        from synthdiv import wordnet
+
+        full, label_of = load_class_set("imagenet"), wordnet.imagenet_label_of()
+        labels = tuple(label_of[w] for w in wordnet.subset_wnids(key))
+        return ClassSet(key, labels, {lb: full.prompt_names[lb] for lb in labels},
+                        {lb: full.definitions[lb] for lb in labels})
     if key == "digits":
         return ClassSet.from_names("digits", DIGITS)
     path = Path(spec).expanduser()
@@ -124,9 +143,12 @@ def load_class_set(spec: str, base_dir: str | Path | None = None) -> ClassSet:
     if not path.exists() and "/" not in spec and "." not in spec:
         raise ClassSetError(
             f"unknown class set {spec!r}",
-            "use imagenet, digits, or the path of a text file with one class name per line",
+            f"use {', '.join(BUILTIN_SETS)}, or the path of a text file with one class name per line",
         )
-    return ClassSet.from_names(str(path), read_class_file(path))
+    names, glosses = read_class_file(path, with_definitions=True)
+    made = ClassSet.from_names(str(path), names)
+    defined = {label: g for label, g in zip(made.labels, glosses, strict=True) if g}
+    return ClassSet(made.name, made.labels, made.prompt_names, defined or None)
 
 
 def select_classes(class_set: ClassSet, names: list[str] | None) -> tuple[str, ...]:

@@ -1,7 +1,9 @@
 """Prompt templates: where the class name goes in a prompt.
 
-A template is text with at least one placeholder, ``{}`` or ``{class}``, each replaced by the
-class name. ``{{`` and ``}}`` stand for literal braces. Any other brace expression is refused:
+A template is text with at least one placeholder: ``{}`` or ``{class}``, each replaced by the
+class name, or ``{definition}``, replaced by the class's definition (its WordNet gloss for the
+ImageNet class sets, or a class file's second column) — the "name + definition" prompts of
+Sariyildiz et al. 2023. ``{{`` and ``}}`` stand for literal braces. Any other brace expression is refused:
 templates are user text and are never passed to ``str.format`` (``{0.__class__}`` must not
 evaluate anything), so the only thing a template can do is place the class name.
 """
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 from synthdiv.errors import TemplateError
 from synthdiv.text import TEXT_LIMIT, check_text
 
-PLACEHOLDERS = ("{}", "{class}")
+PLACEHOLDERS = ("{}", "{class}", "{definition}")
+DEFINITION = "{definition}"
 
 
 @dataclass(frozen=True)
@@ -22,10 +25,20 @@ class Template:
 
     text: str
     pieces: tuple[str, ...]  # len(pieces) == number of placeholders + 1
+    fields: tuple[str, ...] = ()  # the placeholder between pieces i and i + 1 ("{}" when not given)
 
-    def render(self, class_name: str) -> str:
-        """The prompt for one class: every placeholder replaced by ``class_name``."""
-        return class_name.join(self.pieces)
+    @property
+    def uses_definition(self) -> bool:
+        return DEFINITION in self.fields
+
+    def render(self, class_name: str, definition: str = "") -> str:
+        """The prompt for one class: the class placeholders replaced by ``class_name``, a
+        ``{definition}`` by ``definition``."""
+        out = [self.pieces[0]]
+        for i, piece in enumerate(self.pieces[1:]):
+            field = self.fields[i] if i < len(self.fields) else "{}"
+            out += [definition if field == DEFINITION else class_name, piece]
+        return "".join(out)
 
 
 def _shown(text: str) -> str:
@@ -42,6 +55,7 @@ def parse_template(text: str) -> Template:
         raise TemplateError("a prompt template is empty", "write text with {} where the class goes")
     check_text(text, f"template {_shown(text[:60])}", TEXT_LIMIT, TemplateError)
     pieces: list[str] = []
+    fields: list[str] = []
     current: list[str] = []
     i = 0
     while i < len(text):
@@ -61,9 +75,11 @@ def parse_template(text: str) -> Template:
             if field not in PLACEHOLDERS:
                 raise TemplateError(
                     f"template {_shown(text)} has {field!r}",
-                    "the only placeholders are {} and {class} (write {{ and }} for literal braces)",
+                    "the only placeholders are {} and {class} (the class name) and {definition}"
+                    " (write {{ and }} for literal braces)",
                 )
             pieces.append("".join(current))
+            fields.append(field)
             current = []
             i = end + 1
         elif ch == "}":
@@ -84,7 +100,7 @@ def parse_template(text: str) -> Template:
             f"template {_shown(text)} has no placeholder",
             "add {} or {class} where the class name goes",
         )
-    return Template(text=text, pieces=tuple(pieces))
+    return Template(text=text, pieces=tuple(pieces), fields=tuple(fields))
 
 
 def builtin_templates() -> tuple[str, ...]:

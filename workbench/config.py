@@ -104,6 +104,11 @@ class ExperimentConfig:
     real: str = ""  # the real image set: "" (none), "digits", "digits-test", or a folder (resolved)
     real_mapping: str = ""  # a CSV of folder,class lines for a folder source (resolved)
     real_test_fraction: float = 0.5  # share of a folder source's images in the test split
+    definitions: tuple[str, ...] = ()  # each class's definition, in class order, when a template uses {definition}
+
+    def definition_of(self, label: str) -> str:
+        """The class's definition for ``{definition}`` ("" when the experiment has none)."""
+        return dict(zip((c for c, _ in self.classes), self.definitions)).get(label, "")
 
     def stored(self) -> dict[str, Any]:
         """The config as stored with the experiment (paths resolved; classes and templates listed)."""
@@ -111,6 +116,7 @@ class ExperimentConfig:
         d["classes"] = [list(c) for c in self.classes]
         d["templates"] = list(self.templates)
         d["train"]["runs"] = list(self.train.runs)
+        d["definitions"] = list(self.definitions)
         return d
 
     @classmethod
@@ -127,6 +133,7 @@ class ExperimentConfig:
             real=d.get("real", ""),
             real_mapping=d.get("real_mapping", ""),
             real_test_fraction=d.get("real_test_fraction", 0.5),
+            definitions=tuple(d.get("definitions", ())),
         )
 
     def settings(self) -> dict[str, Any]:
@@ -304,11 +311,22 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         real, mapping = source.spec, source.mapping  # a folder's paths resolved
         source.check({label: class_set.prompt_names[label] for label in labels}, where)
 
+    definitions: tuple[str, ...] = ()
+    if any(t.uses_definition for t in templates):
+        known = class_set.definitions or {}
+        missing = [label for label in labels if not known.get(label)]
+        if missing:
+            raise ConfigError(f"{where}: a template uses {{definition}}, and class {missing[0]!r} has no definition",
+                              "use an ImageNet class set (WordNet glosses), or give the class file a second column"
+                              " after a tab: name<TAB>definition")
+        definitions = tuple(known[label] for label in labels)
+
     per_class = len(templates) * g["images_per_prompt"]
     train = _parse_train(train_t, where, base_dir, source, per_class)
 
     return ExperimentConfig(
         name=name,
+        definitions=definitions,
         train=train,
         real=real,
         real_mapping=mapping,

@@ -25,11 +25,18 @@ def add_template(st: Store, experiment_id: int, cfg: ExperimentConfig, class_lab
     prompt_name = dict(cfg.classes).get(class_label)
     if prompt_name is None:
         raise KeyError(class_label)
+    if t.uses_definition and not cfg.definition_of(class_label):
+        from synthdiv.errors import TemplateError
+
+        raise TemplateError(f"the template {template[:60]!r} uses {{definition}}, and this experiment holds no definition"
+                            f" of {class_label!r}", "add the template to the experiment's file (where the class set"
+                            " gives definitions) and run it")
     small = dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, images_per_prompt=int(n)))
     seeds = small.seeds_for(class_label, t.text)
     return experiments.register_plan(
         st, experiment_id, [(class_label, prompt_name)], [t.text],
-        [(class_label, t.text, t.render(prompt_name))], [(class_label, t.text, s) for s in seeds])
+        [(class_label, t.text, t.render(prompt_name, cfg.definition_of(class_label)))],
+        [(class_label, t.text, s) for s in seeds])
 
 
 def template_rows(st: Store, experiment_id: int, model: str, class_label: str) -> list[dict]:

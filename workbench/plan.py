@@ -49,7 +49,8 @@ def jobs_of(cfg: ExperimentConfig):
 def prompts_and_classes(cfg: ExperimentConfig) -> list[tuple[str, str, str]]:
     """Every prompt (class label, template, prompt text): classes × templates, small beside the jobs."""
     parsed = [parse_template(t) for t in cfg.templates]
-    return [(label, t.text, t.render(name)) for label, name in cfg.classes for t in parsed]
+    defined = dict(zip((c for c, _ in cfg.classes), cfg.definitions))
+    return [(label, t.text, t.render(name, defined.get(label, ""))) for label, name in cfg.classes for t in parsed]
 
 
 def expand(cfg: ExperimentConfig) -> Plan:
