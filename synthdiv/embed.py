@@ -146,15 +146,19 @@ def load_open_clip(spec: EmbedderSpec):
 class Embedder:
     """A loaded CLIP model: ``embed_images`` and ``embed_texts`` give unit-length float32 rows."""
 
-    def __init__(self, spec: EmbedderSpec, *, device: str = "auto", batch_size: int = 64) -> None:
+    def __init__(self, spec: EmbedderSpec, *, device: str = "auto", batch_size: int = 64, dtype: str = "auto") -> None:
         import torch
+
+        from synthdiv.generate import check_dtype
 
         self.spec = spec
         self.device = pick_device(device)
         self.batch_size = max(1, int(batch_size))
         model, tokenizer, preprocess = load_open_clip(spec)
         self.model = model.to(self.device).eval()
-        if self.device.type == "cuda":
+        if check_dtype(dtype, "embedding.dtype") != "auto":
+            self.model = self.model.to(getattr(torch, dtype))
+        elif self.device.type == "cuda":  # auto: float16 on CUDA, float32 on the CPU
             self.model = self.model.half()
         self.tokenizer = tokenizer
         self.preprocess = preprocess

@@ -13,6 +13,7 @@ import inspect
 import logging
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from synthdiv.errors import ModelError, SynthdivError
 from synthdiv.sources import (
@@ -120,6 +121,70 @@ def quiet_libraries() -> None:
         pass
 
 
+DTYPES = ("auto", "float16", "bfloat16", "float32")
+BF16_FAMILIES = ("Flux", "StableDiffusion3")  # pipelines (by class name) that overflow in fp16
+
+
+def check_dtype(name: str, what: str = "dtype") -> str:
+    """``name`` if it is one of :data:`DTYPES`; else an error naming it."""
+    if name not in DTYPES:
+        raise SynthdivError(f"{what} is {name!r}", f"use {', '.join(DTYPES)}")
+    return name
+
+
+def pipeline_class(source: ModelSource, revision: str | None = None) -> str:
+    """The diffusers pipeline class a folder or cached hub model names in ``model_index.json``
+    ("" when it names none or cannot be read)."""
+    import json
+
+    folder = Path(source.ref) if source.kind == "path" else hub_snapshot(source.ref, revision) if source.kind == "hub" else None
+    try:
+        return str(json.loads((Path(folder) / "model_index.json").read_text())["_class_name"]) if folder else ""
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def resolve_dtype(name: str, device_type: str, family: str = ""):
+    """The torch dtype ``name`` stands for: ``auto`` is float32 on the CPU, and on CUDA bfloat16 for
+    the families that overflow in float16 (FLUX, SD3: :data:`BF16_FAMILIES`) and float16 for
+    the others."""
+    import torch
+
+    if name != "auto":
+        return getattr(torch, name)
+    if device_type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if family.startswith(BF16_FAMILIES) else torch.float16
+
+
+class BadImage:
+    """An image that came out non-finite or blank: never stored; its job fails with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def judge(pixels, dtype_name: str):
+    """A pipeline's image as float pixels in [0, 1] (h, w, c): the PIL image, or a
+    :class:`BadImage` when it is non-finite (NaN or inf) or blank (a single colour) — what an
+    overflowing half-precision model makes."""
+    import numpy as np
+    from diffusers.utils import numpy_to_pil
+
+    if dtype_name == "float32":
+        fix = ("in float32 that is not a half-precision overflow: check the model's weights and the scheduler"
+               " (generation.scheduler) against the model")
+    else:
+        wider = '"bfloat16" (or "float32")' if dtype_name == "float16" else '"float32"'
+        fix = (f"the likely cause is overflow in {dtype_name}: set generation.dtype = {wider} in the experiment file"
+               " and run it again")
+    if not np.isfinite(pixels).all():
+        return BadImage(f"the image came out non-finite (NaN or inf values) in {dtype_name}; {fix}")
+    if float(pixels.max() - pixels.min()) < 1.0 / 255.0:
+        return BadImage(f"the image came out blank (one colour, {float(pixels.mean()):.3f}) in {dtype_name}; {fix}")
+    return numpy_to_pil(pixels[None])[0]
+
+
 class Generator:
     """A loaded text-to-image pipeline plus what is needed to reproduce its images."""
 
@@ -131,13 +196,12 @@ class Generator:
         scheduler: str = "default",
         device: str = "auto",
         compile_unet: bool = False,
+        dtype: str = "auto",
     ) -> None:
-        import torch
-
         quiet_libraries()
         self.source = source
         self.device = pick_device(device)
-        self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.dtype = resolve_dtype(check_dtype(dtype), self.device.type, pipeline_class(source, revision))
         self.pipe = self._load(source, revision)
         if scheduler != "default":
             import diffusers
@@ -178,7 +242,7 @@ class Generator:
         optionally ``torch.compile`` of the UNet. Returns what was applied, for the log."""
         import torch
 
-        done = ["fp16"] if self.dtype == torch.float16 else []
+        done = [str(self.dtype).removeprefix("torch.")]
         unet = getattr(self.pipe, "unet", None)
         if unet is not None:
             processors = {type(p).__name__ for p in getattr(unet, "attn_processors", {}).values()}
@@ -265,7 +329,8 @@ class Generator:
         return out, fits
 
     def generate(self, prompts: list[str], seeds: list[int], settings: GenerationSettings):
-        """One PIL image per (prompt, seed), made in a single batched call."""
+        """One PIL image per (prompt, seed), made in a single batched call; a :class:`BadImage`
+        in place of one that came out non-finite or blank (:func:`judge`)."""
         import torch
 
         if len(prompts) != len(seeds):
@@ -278,11 +343,12 @@ class Generator:
             "height": settings.height,
             "width": settings.width,
             "generator": generators,
-            "output_type": "pil",
+            "output_type": "np",  # floats, so NaN and blank images are seen (judge) before they become PNGs
         }
         if settings.negative_prompt and "negative_prompt" in self._call_params:
             kwargs["negative_prompt"] = [settings.negative_prompt] * len(prompts)
         kwargs = {k: v for k, v in kwargs.items() if k in self._call_params or k == "prompt"}
         with torch.inference_mode():
             out = self.pipe(**kwargs)
-        return list(out.images)
+        name = str(self.dtype).removeprefix("torch.")
+        return [judge(pixels, name) for pixels in out.images]

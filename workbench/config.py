@@ -19,7 +19,7 @@ import tomllib
 from synthdiv.classes import load_class_set, select_classes
 from synthdiv.embed import resolve_embedder
 from synthdiv.errors import ConfigError
-from synthdiv.generate import check_device, check_scheduler
+from synthdiv.generate import check_device, check_dtype, check_scheduler
 from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
 from synthdiv.templates import builtin_templates, parse_templates
 from synthdiv.text import NAME_LIMIT, TEXT_LIMIT, check_text
@@ -45,6 +45,7 @@ class GenerationConfig:
     device: str = "auto"  # the older one-device key: devices = [device]
     devices: str = "auto"  # placement (workbench.placement): "auto", "cuda:0,cuda:2" or a CPU worker count "3"
     compile: bool = False  # torch.compile the UNet on CUDA (slow first batch, faster after)
+    dtype: str = "auto"  # auto | float16 | bfloat16 | float32 (synthdiv.generate.resolve_dtype)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class EmbeddingConfig:
     batch_size: int = 64
     device: str = "auto"
     devices: str = "auto"
+    dtype: str = "auto"  # auto: float16 on CUDA, float32 on the CPU
 
 
 TRAIN_RUN = re.compile(r"mix-([1-9][0-9]?)x")  # real train images + K× as many synthetic ones
@@ -267,6 +269,7 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     check_hub_available(source, "generation.model", g["revision"] or None)
     g["model"] = source.ref
     check_scheduler(g["scheduler"])
+    check_dtype(g["dtype"], f"{where}: generation.dtype")
     check_text(g["negative_prompt"], f"{where}: generation.negative_prompt", TEXT_LIMIT, ConfigError)
     g["device"] = check_device(g["device"], f"{where}: generation.device")
     g["devices"] = check_devices(gen_t.get("devices", AUTO), g["device"], f"{where}: generation.devices")
@@ -289,6 +292,7 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     spec = resolve_embedder(emb["model"], emb["pretrained"], base_dir)
     emb["model"], emb["pretrained"] = spec.model, spec.pretrained
     _int_range(emb["batch_size"], 1, 65536, "embedding.batch_size", where)
+    check_dtype(emb["dtype"], f"{where}: embedding.dtype")
     emb["device"] = check_device(emb["device"], f"{where}: embedding.device")
     emb["devices"] = check_devices(emb_t.get("devices", AUTO), emb["device"], f"{where}: embedding.devices")
 

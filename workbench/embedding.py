@@ -26,7 +26,7 @@ NO_GENERATOR_GRACE_S = 90.0  # pending jobs but no generation worker for this lo
 
 def load_embedder(cfg: ExperimentConfig) -> Embedder:
     e = cfg.embedding
-    return Embedder(resolve_embedder(e.model, e.pretrained), device=e.device, batch_size=e.batch_size)
+    return Embedder(resolve_embedder(e.model, e.pretrained), device=e.device, batch_size=e.batch_size, dtype=e.dtype)
 
 
 def backlog(st: Store, experiment_id: int, model: str, share: tuple[int, int] = (0, 1)) -> dict[str, embeddings.Unembedded]:

@@ -13,7 +13,7 @@ from store import jobs
 from store.core import Store
 from workbench.placement import Seat
 from store.images import relative_path
-from synthdiv.generate import GenerationSettings, Generator
+from synthdiv.generate import BadImage, GenerationSettings, Generator
 from synthdiv.sources import resolve_source
 from workbench.config import ExperimentConfig
 from workbench.worker_common import error_text, file_threads, remove_files_of_dead
@@ -64,7 +64,7 @@ AUTO_BATCH = {"cuda": 64, "cpu": 8}  # batch_size = 0: where to start (CUDA halv
 def load_generator(cfg: ExperimentConfig) -> Generator:
     g = cfg.generation
     gen = Generator(resolve_source(g.model, "generation.model"), revision=g.revision or None, scheduler=g.scheduler,
-                    device=g.device, compile_unet=g.compile)
+                    device=g.device, compile_unet=g.compile, dtype=g.dtype)
     if gen.speedups:
         print(f"GPU path: {', '.join(gen.speedups)}", flush=True)
     return gen
@@ -207,5 +207,12 @@ def _generate(st: Store, experiment_id: int, generator: Generator, settings: Gen
                 raise
             continue
         failed_batches = 0
-        writer.submit(batch, images, generator.readings([j["prompt"] for j in batch]))
+        good = [(job, image) for job, image in zip(batch, images, strict=True) if not isinstance(image, BadImage)]
+        for job, image in zip(batch, images, strict=True):
+            if isinstance(image, BadImage):  # never stored as good: the job fails, saying why and what to do
+                jobs.fail(st, job["id"], image.reason)
+                print(f"job {job['id']} ({job['prompt'][:60]!r}, seed {job['seed']}): {image.reason}", flush=True)
+        if good:
+            kept = [job for job, _ in good]
+            writer.submit(kept, [image for _, image in good], generator.readings([j["prompt"] for j in kept]))
     return "stopped"
