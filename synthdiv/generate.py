@@ -185,6 +185,12 @@ def judge(pixels, dtype_name: str):
     return numpy_to_pil(pixels[None])[0]
 
 
+def denoisers(pipe) -> list[str]:
+    """The pipeline's denoising networks by attribute: ``unet`` (SD 1.x/2.x/XL) and/or
+    ``transformer`` (SD3, FLUX, PixArt)."""
+    return [attr for attr in ("unet", "transformer") if getattr(pipe, attr, None) is not None]
+
+
 class Generator:
     """A loaded text-to-image pipeline plus what is needed to reproduce its images."""
 
@@ -236,23 +242,25 @@ class Generator:
             self.provenance["model_revision"] = "synthdiv-" + __import__("synthdiv").__version__
 
     def _speed_up(self, compile_unet: bool) -> list[str]:
-        """The GPU path: fp16 weights (chosen at load), PyTorch's scaled-dot-product attention
-        (diffusers' default attention processor on torch ≥ 2), channels-last memory for the UNet's
+        """The GPU path: the dtype (chosen at load), PyTorch's scaled-dot-product attention
+        (diffusers' default attention processor on torch ≥ 2), channels-last memory for a UNet's
         convolutions, VAE slicing (decode a batch one image at a time: large batches fit), and
-        optionally ``torch.compile`` of the UNet. Returns what was applied, for the log."""
+        optionally ``torch.compile`` of the denoiser — the UNet, or the transformer of DiT
+        pipelines (SD3, FLUX, PixArt). Returns what was applied, for the log."""
         import torch
 
         done = [str(self.dtype).removeprefix("torch.")]
-        unet = getattr(self.pipe, "unet", None)
-        if unet is not None:
-            processors = {type(p).__name__ for p in getattr(unet, "attn_processors", {}).values()}
+        for attr in denoisers(self.pipe):
+            net = getattr(self.pipe, attr)
+            processors = {type(p).__name__ for p in getattr(net, "attn_processors", {}).values()}
             if processors:
-                done.append("attention " + "/".join(sorted(processors)))
-            unet.to(memory_format=torch.channels_last)
-            done.append("channels_last")
+                done.append(f"{attr} attention " + "/".join(sorted(processors)))
+            if attr == "unet":
+                net.to(memory_format=torch.channels_last)
+                done.append("channels_last")
             if compile_unet:
-                self.pipe.unet = torch.compile(unet, mode="reduce-overhead", fullgraph=False)
-                done.append("torch.compile")
+                setattr(self.pipe, attr, torch.compile(net, mode="reduce-overhead", fullgraph=False))
+                done.append(f"torch.compile of the {attr}")
         if hasattr(self.pipe, "enable_vae_slicing") and getattr(self.pipe, "vae", None) is not None:
             self.pipe.enable_vae_slicing()
             done.append("vae slicing")
@@ -347,6 +355,8 @@ class Generator:
         }
         if settings.negative_prompt and "negative_prompt" in self._call_params:
             kwargs["negative_prompt"] = [settings.negative_prompt] * len(prompts)
+        if "use_resolution_binning" in self._call_params:  # PixArt: make the size asked for (and recorded)
+            kwargs["use_resolution_binning"] = False
         kwargs = {k: v for k, v in kwargs.items() if k in self._call_params or k == "prompt"}
         with torch.inference_mode():
             out = self.pipe(**kwargs)
