@@ -159,6 +159,7 @@ class Supervisor:
         self.slots: dict[tuple[str, str], Slot] = {}
         self.place(seats)
         self.row: int | None = None
+        self.unrecorded: list[tuple[int, str]] = []  # (worker row, why) that a full disk kept from being written
 
     def place(self, seats: list[Seat]) -> None:
         """The seats to keep a worker on, one slot each (keyed by kind and device)."""
@@ -177,6 +178,14 @@ class Supervisor:
         return None
 
     def close(self, state: str = "done") -> None:
+        """Record how the workers a full disk kept from recording their end ended (the others that
+        stopped since may have freed the space), then this supervisor's own end."""
+        for worker_id, why in self.unrecorded:
+            try:
+                workers.stop(self.st, worker_id, "failed", why)
+            except Exception:  # noqa: BLE001 - still full: the next run marks it lost
+                pass
+        self.unrecorded.clear()
         if self.row is not None:
             workers.stop(self.st, self.row, state)
             self.row = None
@@ -206,8 +215,8 @@ class Supervisor:
             if row is not None and row["state"] == "running":  # it could not record it: record it here
                 try:
                     workers.stop(self.st, row["id"], "failed", full.message)
-                except Exception:  # noqa: BLE001 - still full: the next run marks it lost
-                    pass
+                except Exception:  # noqa: BLE001 - still full: tried again at close (space may be freed by then)
+                    self.unrecorded.append((row["id"], full.message))
             return
         if row is not None and row["state"] == "failed":
             slot.failed = rc  # it said why; reported at the end
