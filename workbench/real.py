@@ -12,6 +12,7 @@ import hashlib
 
 from store import real
 from store.core import Store
+from synthdiv import digits
 from synthdiv.real import real_source
 from workbench.config import ExperimentConfig
 from workbench.generation import png_bytes, write_atomic
@@ -35,8 +36,6 @@ def register_real(st: Store, experiment_id: int, cfg: ExperimentConfig) -> int:
         rel = f"{REAL_DIR}/{it.name}"
         if rel in known:
             continue
-        from synthdiv import digits
-
         data = png_bytes(digits.to_pil(it.pixels), it.meta)
         write_atomic(st.root / rel, data)
         h, w = it.pixels.shape[:2]

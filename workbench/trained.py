@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from screens.status import first_line
 from synthdiv import confidence
 
 RUN_WORDS = {"synthetic": "synthetic→real (CAS)", "real": "real→real (ceiling)"}
@@ -29,10 +30,6 @@ def run_label(name: str) -> str:
     if name in RUN_WORDS:
         return RUN_WORDS[name]
     return f"real + {name.removeprefix('mix-').removesuffix('x')}× synthetic → real"
-
-
-def _first_line(text: str | None) -> str:
-    return (text or "").strip().split("\n", 1)[0]
 
 
 def run_rows(runs: list[dict]) -> list[dict]:
@@ -50,7 +47,7 @@ def run_rows(runs: list[dict]) -> list[dict]:
             "accuracy": test.get("accuracy"), "low": test.get("low"), "high": test.get("high"),
             "n_test": test.get("n"), "judge_synthetic": judge.get("accuracy"),
             "judge_low": judge.get("low"), "judge_high": judge.get("high"),
-            "images_per_s": res.get("images_per_s"), "error": _first_line(r.get("error")) or None,
+            "images_per_s": res.get("images_per_s"), "error": first_line(r.get("error")) or None,
             "current": bool(r.get("planned", 1)),  # False: a run of settings the experiment no longer has
         })
     return out
@@ -166,12 +163,10 @@ def headline(runs: list[dict]) -> list[dict]:
     return out
 
 
-def _fmt(v) -> str:
-    return "—" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-
-
 def print_training(console: Console, runs: list[dict]) -> None:
     """The runs, their accuracies with intervals, the gap and the judge (nothing without runs)."""
+    from workbench.report import fmt
+
     if not runs:
         return
     model = runs[0]["settings"]["recipe"]["model"]
@@ -183,14 +178,17 @@ def print_training(console: Console, runs: list[dict]) -> None:
     for row in run_rows(runs):
         on = "" if row["n_synthetic"] is None else f"{row['n_synthetic']} syn + {row['n_real']} real"
         state = row["state"] if row["state"] in ("done",) else f"{row['state']} {row['epoch']}/{row['epochs']}"
-        ci = "—" if row["low"] is None else f"[{_fmt(row['low'])}, {_fmt(row['high'])}]"
-        table.add_row(run_label(row["run"]), on, state, _fmt(row["accuracy"]), ci, _fmt(row["n_test"]))
+        ci = "—" if row["low"] is None else f"[{fmt(row['low'])}, {fmt(row['high'])}]"
+        table.add_row(run_label(row["run"]), on, state, fmt(row["accuracy"]), ci, fmt(row["n_test"]))
         if row["error"]:
             table.add_row("", "", Text(row["error"][:120], style="red"), "", "", "")  # text, never markup
-    for h in headline(runs):
-        if h["measure"].startswith("pixel gap") or h["measure"].startswith("pixel judge"):
-            ci = "—" if h["low"] is None else f"[{_fmt(h['low'])}, {_fmt(h['high'])}]"
-            table.add_row(h["measure"].removeprefix("pixel "), f"{h['n']} classes", "", _fmt(h["value"]), ci, "")
+    real = _done(runs, "real")
+    judge = real["result"].get("judge") if real is not None else None
+    for label, h in (("gap (real − synthetic)", gap(runs)),
+                     ("judge on synthetic", judge and {**judge, "value": judge["accuracy"], "n": judge["n_classes"]})):
+        if h is not None:
+            ci = "—" if h["low"] is None else f"[{fmt(h['low'])}, {fmt(h['high'])}]"
+            table.add_row(label, f"{h['n']} classes", "", fmt(h["value"]), ci, "")
     console.print(table)
 
 
