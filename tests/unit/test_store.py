@@ -176,6 +176,48 @@ def test_two_processes_can_open_a_new_store_at_once(tmp_path):
         assert st.schema_version() == SCHEMA_VERSION
 
 
+def _create_store(folder):
+    open_store(folder, create=True).close()
+
+
+def test_many_processes_creating_one_store_together_all_succeed(tmp_path):
+    # The switch to WAL answers "database is locked" at once, without waiting, when another process
+    # is switching the same new file; it failed a few rounds in a hundred before it was retried.
+    # CI saw it as one of two `synthdiv run`s started together exiting 2.
+    import multiprocessing
+    fork = multiprocessing.get_context("fork")
+    for round_ in range(120):
+        folder = tmp_path / f"s{round_}"
+        procs = [fork.Process(target=_create_store, args=(folder,)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * 4, f"round {round_}"
+
+
+def test_opening_retries_a_journal_mode_switch_that_is_locked(monkeypatch):
+    from store import core
+
+    class Busy:
+        calls = 0
+
+        def execute(self, sql):
+            Busy.calls += 1
+            if Busy.calls <= 3:
+                raise sqlite3.OperationalError("database is locked")
+            return self
+
+        def fetchone(self):
+            return ("wal",)
+
+    assert core._journal_mode_wal(Busy()) == "wal" and Busy.calls == 4
+    monkeypatch.setattr(core, "BUSY_TIMEOUT_S", 0.0)
+    Busy.calls = -10**9  # locked for good: the error comes out once the busy timeout has passed
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        core._journal_mode_wal(Busy())
+
+
 def test_a_version_1_store_is_migrated_without_losing_rows(tmp_path):
     from store.schema import MIGRATIONS
 
