@@ -123,6 +123,14 @@ def count(store: Store, experiment_id: int, kind: str, model: str | None = None)
     return tallies.total(store, experiment_id, f"emb:{kind}:{model}")
 
 
+def models(store: Store, experiment_id: int, kind: str = "image") -> dict[str, int]:
+    """The models the experiment has ``kind`` embeddings from: name → how many (from the tallies)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown embedding kind {kind!r}")
+    prefix = f"emb:{kind}:"
+    return {what[len(prefix):]: n for what, n in tallies.by_what(store, experiment_id, prefix).items() if n}
+
+
 def vectors(store: Store, kind: str, item_ids: list[int], model: str) -> dict[int, np.ndarray]:
     """The ``kind`` embeddings of the given items from ``model``: item id → vector (items with
     no embedding yet are absent)."""

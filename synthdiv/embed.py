@@ -8,7 +8,8 @@ Specs (``model`` / ``pretrained``):
 - ``mini-digits``: the mini CLIP shipped with synthdiv, trained on real digits;
 - an open_clip architecture (``ViT-L-14``) with a pretrained tag (``openai``) or a weights file;
 - a local folder holding ``open_clip_config.json`` and weights (open_clip's ``local-dir:``);
-- ``hf-hub:org/repo``.
+- ``hf-hub:org/repo``: stored as ``hf-hub:org/repo@COMMIT`` (the cached snapshot's commit, first 12
+  digits), so two revisions of one repository never share a name.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import numpy as np
 
 from synthdiv.errors import ModelError
 from synthdiv.generate import pick_device
-from synthdiv.sources import content_hash
+from synthdiv.sources import content_hash, hub_snapshot, offline
+
+HF_HUB = "hf-hub:"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class EmbedderSpec:
     kind: str
     model: str
     pretrained: str = ""  # a tag, or an absolute path to a weights file, for kind == "arch"
+
+    @property
+    def repo(self) -> str:
+        """The hub repository of an ``hf-hub:`` spec."""
+        return self.model[len(HF_HUB):].strip("/") if self.kind == "hf-hub" else ""
 
     @property
     def pretrained_is_file(self) -> bool:
@@ -52,7 +60,9 @@ def resolve_embedder(model: str, pretrained: str = "", base_dir: str | Path | No
         raise ModelError("embedding.model is empty", fix)
     if model in ("tiny-random", "mini-digits"):
         return EmbedderSpec("preset", model)
-    if model.startswith("hf-hub:"):
+    if model.startswith(HF_HUB):
+        if not model[len(HF_HUB):].strip("/") or " " in model:
+            raise ModelError(f"embedding.model {model!r} names no hub repository", "write it as hf-hub:ORG/NAME")
         return EmbedderSpec("hf-hub", model)
 
     def local(p: str) -> Path | None:
@@ -114,7 +124,38 @@ def embedder_identity(spec: EmbedderSpec) -> tuple[str, str]:
         return f"{spec.model}/file:{digest[:12]}", digest
     if spec.kind == "arch":
         return f"{spec.model}/{spec.pretrained}", ""
-    return spec.model, ""
+    snapshot = hub_snapshot(spec.repo)  # hf-hub: the cached snapshot's commit names the weights
+    if snapshot is None:  # not here (a store read on another machine): the name without its commit
+        return spec.model, ""
+    return f"{spec.model}@{snapshot.name[:12]}", snapshot.name
+
+
+def check_embedder_available(spec: EmbedderSpec, what: str = "embedding.model") -> None:
+    """Offline, an ``hf-hub:`` embedder must already be in the local cache: refused up front (before
+    any image is generated) with how to fix it."""
+    if spec.kind == "hf-hub" and offline() and hub_snapshot(spec.repo) is None:
+        raise ModelError(
+            f"{what} {spec.model}: hub model {spec.repo} is not in the local cache and HF_HUB_OFFLINE is set",
+            f"download it where the hub can be reached (huggingface-cli download {spec.repo}), or give a local folder")
+
+
+def fetch_embedder(spec: EmbedderSpec) -> Path | None:
+    """Bring an ``hf-hub:`` embedder into the local hub cache if it is not there yet (the hub is
+    reachable: offline, a missing one was refused by :func:`resolve_embedder`); return its
+    snapshot folder (None for other kinds). Failing to fetch is a ``ModelError`` naming it."""
+    if spec.kind != "hf-hub":
+        return None
+    found = hub_snapshot(spec.repo)
+    if found is not None:
+        return found
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(spec.repo))
+    except Exception as exc:  # noqa: BLE001 - any failure to fetch is one clear message
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot fetch embedding.model {spec.model} from the hub ({first[:200]})",
+                         "check the name and the network, or download it elsewhere and copy the cache") from None
 
 
 def load_open_clip(spec: EmbedderSpec):

@@ -51,3 +51,11 @@ class ModelError(SynthdivError):
     """A model cannot be found or loaded."""
 
     title = "Model"
+
+
+class MissingExtra(SynthdivError):
+    """A feature needs an optional extra that is not installed."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what} needs the optional extra {extra!r}, which is not installed",
+                         f'pip install "synthdiv[{extra}]"')

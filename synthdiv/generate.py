@@ -133,15 +133,14 @@ def check_dtype(name: str, what: str = "dtype") -> str:
 
 
 def pipeline_class(source: ModelSource, revision: str | None = None) -> str:
-    """The diffusers pipeline class a folder or cached hub model names in ``model_index.json``
-    ("" when it names none or cannot be read)."""
-    import json
+    """The diffusers pipeline class a model names in ``model_index.json`` ("" when unknown)."""
+    from synthdiv.pipelines import family_of
 
-    folder = Path(source.ref) if source.kind == "path" else hub_snapshot(source.ref, revision) if source.kind == "hub" else None
     try:
-        return str(json.loads((Path(folder) / "model_index.json").read_text())["_class_name"]) if folder else ""
-    except (OSError, ValueError, KeyError, TypeError):
+        family = family_of(source, revision)
+    except ModelError:
         return ""
+    return family.pipeline if family is not None else ""
 
 
 def resolve_dtype(name: str, device_type: str, family: str = ""):
@@ -209,10 +208,15 @@ class Generator:
         self.device = pick_device(device)
         self.dtype = resolve_dtype(check_dtype(dtype), self.device.type, pipeline_class(source, revision))
         self.pipe = self._load(source, revision)
+        from synthdiv.pipelines import Family, check_supported
+
+        # what the config could not check (a hub model not yet in the cache) is checked once loaded
+        self.family = Family(type(self.pipe).__name__, type(self.pipe.scheduler).__name__)
         if scheduler != "default":
             import diffusers
 
-            cls = getattr(diffusers, SCHEDULERS[check_scheduler(scheduler)])
+            check_supported(self.family, scheduler=check_scheduler(scheduler))
+            cls = getattr(diffusers, SCHEDULERS[scheduler])
             self.pipe.scheduler = cls.from_config(self.pipe.scheduler.config)
         self.pipe.to(self.device)
         self.pipe.set_progress_bar_config(disable=True)
@@ -227,8 +231,13 @@ class Generator:
             "dtype": str(self.dtype).removeprefix("torch."),
             "device": self.device.type,
         }
-        if source.kind == "path":
+        if source.kind in ("path", "file"):
             self.provenance["model_hash"] = content_hash(source.ref)
+        if source.kind == "file":  # the configs it was rebuilt with are part of what made its images
+            base = source.base_source()
+            snap = hub_snapshot(base.ref) if base.kind == "hub" else None
+            mark = snap.name if snap is not None else content_hash(base.ref)[:12] if base.kind == "path" else ""
+            self.provenance["model_revision"] = f"base {base.ref}" + (f"@{mark}" if mark else "")
         elif source.kind == "hub":
             snap = hub_snapshot(source.ref, revision)
             if snap is not None:
@@ -278,6 +287,8 @@ class Generator:
 
             return tiny_random_pipeline().to(dtype=self.dtype)
         check_hub_available(source, "generation.model", revision)
+        if source.kind == "file":
+            return self._load_single_file(source)
         kwargs = {"torch_dtype": self.dtype}
         if source.kind == "path":
             kwargs["local_files_only"] = True
@@ -298,6 +309,31 @@ class Generator:
                 "give a folder written by save_pretrained (with model_index.json), or a hub id "
                 "that is cached or reachable",
             ) from None
+
+    def _load_single_file(self, source: ModelSource):
+        """A single ``.safetensors`` checkpoint through its pipeline's ``from_single_file``, with the
+        configs, tokenizers and scheduler of its base model (``generation.base_config``)."""
+        from synthdiv.pipelines import family_of, pipeline_type
+
+        base = source.base_source()
+        family = family_of(source, None, "generation.model")
+        cls = pipeline_type(family.pipeline) if family is not None else None
+        if cls is None:  # a hub base not in the cache yet: the file's own text encoders tell SDXL from SD
+            import diffusers
+
+            from synthdiv.pipelines import safetensors_header
+
+            xl = any(name.startswith("conditioner.") for name in safetensors_header(Path(source.ref)))
+            cls = diffusers.StableDiffusionXLPipeline if xl else diffusers.StableDiffusionPipeline
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+                return cls.from_single_file(source.ref, config=base.ref, torch_dtype=self.dtype,
+                                            local_files_only=base.kind == "path" or offline())
+        except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"cannot load single-file checkpoint {source.ref} with base {base.ref} ({first[:300]})",
+                             "check that generation.base_config is the model the file was made from") from None
 
     def readings(self, prompts: list[str]) -> list:
         """What the model reads of each prompt (:class:`synthdiv.prompts.Reading`); token counts
@@ -343,6 +379,10 @@ class Generator:
 
         if len(prompts) != len(seeds):
             raise ValueError("one seed per prompt is needed")
+        if settings.negative_prompt:
+            from synthdiv.pipelines import check_supported
+
+            check_supported(self.family, negative_prompt=settings.negative_prompt)
         generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
         kwargs = {
             "prompt": list(prompts),

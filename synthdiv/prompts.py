@@ -8,10 +8,9 @@ text the model actually saw when it was cut.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
 
-from synthdiv.sources import ModelSource, hub_snapshot
+from synthdiv.sources import ModelSource, model_folder
 
 NO_LIMIT = 100_000  # tokenizers without a configured limit report a huge model_max_length
 
@@ -33,7 +32,7 @@ def prompt_tokenizer(source: ModelSource, revision: str | None = None):
 
             return clip_tokenizer(CONTEXT)
         return clip_tokenizer(77)
-    folder = Path(source.ref) if source.kind == "path" else hub_snapshot(source.ref, revision)
+    folder = model_folder(source, revision)  # a single file reads prompts with its base's tokenizer
     if folder is None or not folder.is_dir():
         return None
     if (folder / "tokenizer").is_dir():

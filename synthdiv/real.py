@@ -37,6 +37,7 @@ class RealItem:
     pixels: Any = None  # (h, w) grayscale in [0, 1], for a source without files (the digits)
     name: str = ""  # for such an image: where the store writes it, relative to its real/ folder
     meta: dict = field(default_factory=dict)  # for such an image: what its PNG records of its origin
+    load: Callable[[], bytes] | None = None  # for an image the source holds encoded: its file's bytes, read late
 
 
 class RealSource(Protocol):
@@ -81,23 +82,35 @@ def read_mapping(path: str | Path) -> dict[str, str]:
     return out
 
 
+class ClassMatcher:
+    """The experiment's class a folder or label name stands for (None: none of its classes): by the
+    mapping, by name (ignoring case, ``_`` and ``-``; a class's label or its prompt name) or, for a
+    WordNet id (``n01440764``), by ImageNet's class of that id. Mapping lines of other classes give
+    None."""
+
+    def __init__(self, labels: dict[str, str], mapping: dict[str, str]) -> None:
+        self.labels, self.mapping = labels, mapping
+        self.by_name: dict[str, str] = {}
+        for label, name in labels.items():
+            self.by_name.setdefault(normalise_name(name), label)
+            self.by_name[normalise_name(label)] = label
+
+    def __call__(self, name: str) -> str | None:
+        if name in self.mapping:
+            return self.mapping[name] if self.mapping[name] in self.labels else None
+        label = self.by_name.get(normalise_name(name))
+        if label is None and WNID.fullmatch(name):
+            label = imagenet_label_of().get(name)
+            label = label if label in self.labels else None
+        return label
+
+
 def _class_folders(root: Path, labels: dict[str, str], mapping: dict[str, str]) -> list[tuple[Path, str]]:
-    """The sub-folders of ``root`` that hold one of the experiment's classes, with its label: by
-    the mapping, by name (ignoring case, ``_`` and ``-``) or, for a WordNet id (``n01440764``), by
-    ImageNet's class of that id. Mapping lines of other classes are left out (:func:`check_mapping`)."""
-    by_name: dict[str, str] = {}
-    for label, name in labels.items():
-        by_name.setdefault(normalise_name(name), label)
-        by_name[normalise_name(label)] = label
-    out = []
+    """The sub-folders of ``root`` that hold one of the experiment's classes, with its label
+    (:class:`ClassMatcher`). Mapping lines of other classes are left out (:func:`check_mapping`)."""
+    out, match = [], ClassMatcher(labels, mapping)
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if sub.name in mapping:
-            label = mapping[sub.name] if mapping[sub.name] in labels else None
-        else:
-            label = by_name.get(normalise_name(sub.name))
-            if label is None and WNID.fullmatch(sub.name):
-                label = imagenet_label_of().get(sub.name)
-                label = label if label in labels else None
+        label = match(sub.name)
         if label is not None:
             out.append((sub, label))
     return out
@@ -121,6 +134,17 @@ def check_mapping(mapping: dict[str, str], labels: dict[str, str], known: tuple[
             raise ConfigError(f"mapping gives folder {folder!r} the class {label!r}, which the experiment does not have"
                               + (" and its class set does not know" if known else ""),
                               "map it to one of the class set's classes (synthdiv classes SET lists them)")
+
+
+def dataset_kind(root: Path) -> str:
+    """What dataset format ``root`` holds instead of class folders ("" if none it knows)."""
+    if (root / "dataset_dict.json").is_file() or (root / "state.json").is_file() or (root / "dataset_info.json").is_file():
+        return "a Hugging Face datasets folder (save_to_disk)"
+    if next(root.glob("*.parquet"), None) is not None or next(root.glob("*/*.parquet"), None) is not None:
+        return "parquet files"
+    if next(root.glob("*.tar"), None) is not None:
+        return "tar shards (webdataset)"
+    return ""
 
 
 def has_split_folders(root: Path) -> bool:
@@ -153,6 +177,10 @@ def folder_items(folder: str | Path, labels: dict[str, str], mapping: dict[str, 
         for sub, label in _class_folders(root, labels, mapping):
             items += [RealItem(label, str(f.resolve()), split_of(f.relative_to(root).as_posix(), test_fraction))
                       for f in _files(sub)]
+    if not items and dataset_kind(root):
+        raise ConfigError(f"real image folder {root} holds {dataset_kind(root)}, not class folders",
+                          f'name it as a dataset: [real] source = "{"wds" if "webdataset" in dataset_kind(root) else "hf"}:'
+                          f'{root}" (see docs/config.md)')
     if not items:
         raise ConfigError(f"no class folder in {root} matches a class of the experiment",
                           "name the folders after the classes (or their WordNet ids, for ImageNet classes), or give"
@@ -216,21 +244,47 @@ class FolderSource:
         self.items(labels)  # raises naming the folder, the mapping or the missing classes
 
 
-# Sources named by a word; any other ``[real] source`` is a folder.
+# Sources named by a word; sources named by a prefix (``hf:PATH``, ``wds:PATH``); any other
+# ``[real] source`` is a folder.
 SOURCES: dict[str, Callable[[], RealSource]] = {
     "digits": lambda: DigitsSource("digits", ("test", "train")),
     "digits-test": lambda: DigitsSource("digits-test", ("test",)),
 }
 
 
+def _hf(*args, **kwargs) -> RealSource:
+    from synthdiv.real_hf import HFDatasetSource
+
+    return HFDatasetSource(*args, **kwargs)
+
+
+def _wds(*args, **kwargs) -> RealSource:
+    from synthdiv.real_wds import WebDatasetSource
+
+    return WebDatasetSource(*args, **kwargs)
+
+
+PREFIXED: dict[str, Callable[..., RealSource]] = {"hf:": _hf, "wds:": _wds}
+
+
 def real_source(spec: str, mapping: str = "", test_fraction: float = 0.5,
-                base_dir: str | Path | None = None, known: tuple[str, ...] | None = None) -> RealSource | None:
-    """The source ``[real] source`` names (None for ""): one of :data:`SOURCES`, else a folder
-    (relative to ``base_dir``), with its ``mapping`` file and ``test_fraction``; ``known``: the
-    class set's labels, which a mapping may name besides the experiment's classes."""
+                base_dir: str | Path | None = None, known: tuple[str, ...] | None = None,
+                split: str = "", label_column: str = "") -> RealSource | None:
+    """The source ``[real] source`` names (None for ""): one of :data:`SOURCES`, a prefixed one
+    (:data:`PREFIXED`: a Hugging Face dataset, webdataset shards), else a folder (relative to
+    ``base_dir``), with its ``mapping`` file and ``test_fraction``; ``known``: the class set's
+    labels, which a mapping may name besides the experiment's classes. ``split`` and
+    ``label_column`` are for the prefixed sources."""
     spec = spec.strip()
     if not spec:
         return None
     if spec in SOURCES:
         return SOURCES[spec]()
-    return FolderSource(spec, mapping, test_fraction, Path(base_dir) if base_dir is not None else None, known)
+    base = Path(base_dir) if base_dir is not None else None
+    for prefix, make in PREFIXED.items():
+        if spec.startswith(prefix):
+            return make(spec, mapping, test_fraction, base, known, split=split, label_column=label_column)
+    if split or label_column:
+        raise ConfigError(f"real.split and real.label_column are for a dataset source (hf:PATH, wds:PATH), and"
+                          f" real.source is {spec}", "remove them, or name the dataset as hf:PATH or wds:PATH")
+    return FolderSource(spec, mapping, test_fraction, base, known)

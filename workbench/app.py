@@ -76,7 +76,7 @@ class StoreView:
     def model(self, st, exp: dict) -> str:
         from workbench.report import embedding_model
 
-        return embedding_model(from_experiment(exp))
+        return embedding_model(from_experiment(exp), st, exp["id"])
 
     # gallery
     def choices(self) -> tuple[list[dict], list[dict]]:
@@ -365,7 +365,7 @@ class WorkbenchApp(ShowsWorkerErrors, App):
         out = self.store_root.resolve() / "exports" / time.strftime("%Y%m%d-%H%M%S")
         with open_store(self.store_root) as st:
             exp = control.experiment(st, self.experiment)
-            analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp)))
+            analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp), st, exp["id"]))
             if analysis is None:
                 raise ExportError("there is nothing to export yet", "wait until some images and prompts are embedded")
             files = export(st, exp, analysis, list(FORMATS), out)

@@ -52,7 +52,7 @@ def gather(st: Store, names: list[str] | None = None, progress=None) -> tuple[di
     for i, exp in enumerate(exps):
         if progress:
             progress(i, len(exps), exp["name"])
-        analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp)))
+        analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp), st, exp["id"]))
         if analysis is None:
             notes.append(f"{exp['name']}: nothing embedded yet, left out")
             continue

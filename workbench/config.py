@@ -17,9 +17,10 @@ from typing import Any
 import tomllib
 
 from synthdiv.classes import load_class_set, select_classes
-from synthdiv.embed import resolve_embedder
+from synthdiv.embed import check_embedder_available, resolve_embedder
 from synthdiv.errors import ConfigError
 from synthdiv.generate import check_device, check_dtype, check_scheduler
+from synthdiv.pipelines import check_supported, family_of
 from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
 from synthdiv.templates import builtin_templates, parse_templates
 from synthdiv.text import NAME_LIMIT, TEXT_LIMIT, check_text
@@ -32,6 +33,7 @@ SEED_MODES = ("distinct", "shared")
 class GenerationConfig:
     model: str = "tiny-random"
     revision: str = ""
+    base_config: str = ""  # a single-file checkpoint's base: the diffusers folder or hub id with its configs
     scheduler: str = "default"
     steps: int = 25
     guidance: float = 7.5
@@ -106,6 +108,8 @@ class ExperimentConfig:
     real: str = ""  # the real image set: "" (none), "digits", "digits-test", or a folder (resolved)
     real_mapping: str = ""  # a CSV of folder,class lines for a folder source (resolved)
     real_test_fraction: float = 0.5  # share of a folder source's images in the test split
+    real_split: str = ""  # a dataset source's splits (synthdiv.real_hf, synthdiv.real_wds)
+    real_label_column: str = ""  # a dataset source's label column ("": label for hf:, cls for wds:)
     definitions: tuple[str, ...] = ()  # each class's definition, in class order, when a template uses {definition}
 
     def definition_of(self, label: str) -> str:
@@ -135,6 +139,8 @@ class ExperimentConfig:
             real=d.get("real", ""),
             real_mapping=d.get("real_mapping", ""),
             real_test_fraction=d.get("real_test_fraction", 0.5),
+            real_split=d.get("real_split", ""),
+            real_label_column=d.get("real_label_column", ""),
             definitions=tuple(d.get("definitions", ())),
         )
 
@@ -146,6 +152,9 @@ class ExperimentConfig:
                 "model": g.model, "revision": g.revision, "scheduler": g.scheduler, "steps": g.steps,
                 "guidance": g.guidance, "width": g.width, "height": g.height,
                 "negative_prompt": g.negative_prompt, "seeds": g.seeds,
+                # a single file's base shapes its images (scheduler, configs); absent otherwise, so the
+                # settings of experiments stored before it existed are unchanged
+                **({"base_config": g.base_config} if g.base_config else {}),
             }
         }
 
@@ -176,7 +185,7 @@ class ExperimentConfig:
 
 _SECTIONS = {
     "": {"name", "store", "classes", "templates", "generation", "embedding", "real", "train", "sweep"},
-    "real": {"source", "mapping", "test_fraction"},
+    "real": {"source", "mapping", "test_fraction", "split", "label_column"},
     "classes": {"set", "names"},
     "templates": {"builtin", "custom"},
     "generation": set(GenerationConfig.__dataclass_fields__),
@@ -265,12 +274,20 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     d = GenerationConfig()
     g = {k: _typed(gen_t, k, type(getattr(d, k)), getattr(d, k), where, "generation")
          for k in _SECTIONS["generation"] - {"devices"}}
-    source = resolve_source(g["model"], "generation.model", base_dir)
+    source = resolve_source(g["model"], f"{where}: generation.model", base_dir, g["base_config"])
     check_hub_available(source, "generation.model", g["revision"] or None)
-    g["model"] = source.ref
+    if g["base_config"] and source.kind != "file":
+        raise ConfigError(f"{where}: generation.base_config is set, but generation.model is not a single-file"
+                          " checkpoint (.safetensors), so it would not be used",
+                          "remove generation.base_config, or point generation.model at the .safetensors file")
+    g["model"], g["base_config"] = source.ref, source.base
     check_scheduler(g["scheduler"])
     check_dtype(g["dtype"], f"{where}: generation.dtype")
     check_text(g["negative_prompt"], f"{where}: generation.negative_prompt", TEXT_LIMIT, ConfigError)
+    family = family_of(source, g["revision"] or None, f"{where}: generation.model")
+    if family is not None:  # None: a hub model not in the cache yet, checked when it loads
+        check_supported(family, scheduler=g["scheduler"], negative_prompt=g["negative_prompt"],
+                        what=f"{where}: generation")
     g["device"] = check_device(g["device"], f"{where}: generation.device")
     g["devices"] = check_devices(gen_t.get("devices", AUTO), g["device"], f"{where}: generation.devices")
     _int_range(g["steps"], 1, 1000, "generation.steps", where)
@@ -290,6 +307,7 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     emb = {k: _typed(emb_t, k, type(getattr(e_d, k)), getattr(e_d, k), where, "embedding")
            for k in _SECTIONS["embedding"] - {"devices"}}
     spec = resolve_embedder(emb["model"], emb["pretrained"], base_dir)
+    check_embedder_available(spec, f"{where}: embedding.model")
     emb["model"], emb["pretrained"] = spec.model, spec.pretrained
     _int_range(emb["batch_size"], 1, 65536, "embedding.batch_size", where)
     check_dtype(emb["dtype"], f"{where}: embedding.dtype")
@@ -306,11 +324,14 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     real = _typed(real_t, "source", str, "", where, "real").strip()
     mapping = _typed(real_t, "mapping", str, "", where, "real").strip()
     test_fraction = _typed(real_t, "test_fraction", float, 0.5, where, "real")
+    real_split = _typed(real_t, "split", str, "", where, "real").strip()
+    label_column = _typed(real_t, "label_column", str, "", where, "real").strip()
     if not 0.0 < test_fraction < 1.0:
         raise ConfigError(f"{where}: real.test_fraction is {test_fraction}", "use a value between 0 and 1")
     from synthdiv.real import real_source
 
-    source = real_source(real, mapping, test_fraction, base_dir, known=class_set.labels)
+    source = real_source(real, mapping, test_fraction, base_dir, known=class_set.labels, split=real_split,
+                         label_column=label_column)
     if source is not None:
         real, mapping = source.spec, source.mapping  # a folder's paths resolved
         source.check({label: class_set.prompt_names[label] for label in labels}, where)
@@ -335,6 +356,8 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         real=real,
         real_mapping=mapping,
         real_test_fraction=test_fraction,
+        real_split=real_split,
+        real_label_column=label_column,
         class_set=class_set.name,
         classes=tuple((label, class_set.prompt_names[label]) for label in labels),
         templates=tuple(t.text for t in templates),
@@ -419,6 +442,7 @@ def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
         data["store"] = cfg.store
     if cfg.real:
         data["real"] = {"source": cfg.real, "mapping": cfg.real_mapping, "test_fraction": cfg.real_test_fraction}
+        data["real"].update({k: v for k, v in (("split", cfg.real_split), ("label_column", cfg.real_label_column)) if v})
     return data
 
 

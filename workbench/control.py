@@ -125,7 +125,7 @@ def start_needed(st: Store, root: Path, exp: dict) -> list[str]:
 
     if workers.running(st, exp["id"], SUPERVISOR):
         return []
-    now = measure(st, exp["id"], embedding_model(from_experiment(exp)))
+    now = measure(st, exp["id"], embedding_model(from_experiment(exp), st, exp["id"]))
     needed = [name for name, kind in KINDS.items() if kind.needed(now)]
     if needed:
         start_supervisor(root, exp["name"])

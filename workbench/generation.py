@@ -63,7 +63,7 @@ AUTO_BATCH = {"cuda": 64, "cpu": 8}  # batch_size = 0: where to start (CUDA halv
 
 def load_generator(cfg: ExperimentConfig) -> Generator:
     g = cfg.generation
-    gen = Generator(resolve_source(g.model, "generation.model"), revision=g.revision or None, scheduler=g.scheduler,
+    gen = Generator(resolve_source(g.model, "generation.model", base_config=g.base_config), revision=g.revision or None, scheduler=g.scheduler,
                     device=g.device, compile_unet=g.compile, dtype=g.dtype)
     if gen.speedups:
         print(f"GPU path: {', '.join(gen.speedups)}", flush=True)

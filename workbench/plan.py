@@ -65,7 +65,7 @@ def long_prompt_notes(cfg: ExperimentConfig) -> list[str]:
     from synthdiv.prompts import prompt_tokenizer, too_long
     from synthdiv.sources import resolve_source
 
-    tokenizer = prompt_tokenizer(resolve_source(cfg.generation.model, "generation.model"),
+    tokenizer = prompt_tokenizer(resolve_source(cfg.generation.model, "generation.model", base_config=cfg.generation.base_config),
                                  cfg.generation.revision or None)
     if tokenizer is None:
         return []

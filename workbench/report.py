@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from store import experiments, real
+from store import embeddings, experiments, real
 from store.core import Store
 from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
 from synthdiv.embed import embedder_identity, resolve_embedder
@@ -31,8 +31,17 @@ CAUSE_LEGEND = (
 )
 
 
-def embedding_model(cfg: ExperimentConfig) -> str:
-    return embedder_identity(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))[0]
+def embedding_model(cfg: ExperimentConfig, st: Store | None = None, experiment_id: int | None = None) -> str:
+    """The name the experiment's embeddings are stored under. An ``hf-hub:`` model is named with
+    its snapshot's commit; where this machine's cache lacks it (a store read elsewhere), the
+    name is the one in the store (``st``, ``experiment_id``) with the most embeddings."""
+    spec = resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained)
+    name = embedder_identity(spec)[0]
+    if st is not None and experiment_id is not None and spec.kind == "hf-hub" and name == spec.model:
+        stored = {m: n for m, n in embeddings.models(st, experiment_id).items() if m.startswith(spec.model + "@")}
+        if stored:
+            name = max(stored, key=lambda m: (stored[m], m))
+    return name
 
 
 def fmt(v) -> str:
@@ -263,4 +272,4 @@ def write_tables(tables: dict[str, tuple[list[str], list[list]]], formats: list[
 
 def experiment_and_model(st: Store, name: str | None) -> tuple[dict, str]:
     exp = experiments.get(st, name)
-    return exp, embedding_model(from_experiment(exp))
+    return exp, embedding_model(from_experiment(exp), st, exp["id"])

@@ -25,7 +25,8 @@ from rich.progress import (
 from store import check_writable, jobs, open_store, workers
 from store.core import Store
 from store.images import slug
-from synthdiv.embed import embedder_identity, resolve_embedder
+from synthdiv.embed import embedder_identity, fetch_embedder, resolve_embedder
+from synthdiv.sources import hub_snapshot
 from workbench.config import ExperimentConfig, load_configs
 from workbench.console import note as console_note
 from workbench.console import problem
@@ -74,7 +75,11 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console, ye
 
 
 def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console: Console) -> int:
-    model_name, _ = embedder_identity(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))
+    spec = resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained)
+    if spec.kind == "hf-hub" and hub_snapshot(spec.repo) is None:
+        console.print(f"Fetching {spec.model} into the hub cache (once), before anything is generated…")
+    fetch_embedder(spec)  # an hf-hub embedder that cannot be had fails here, not after every image was made
+    model_name, _ = embedder_identity(spec)
     root = check_writable(store_dir or default_store(cfg))
     started = time.monotonic()
     with open_store(root, create=True) as st:

@@ -27,6 +27,7 @@ from typing import Callable
 
 from store import experiments, jobs, open_store, workers
 from store.core import Store, disk_full
+from synthdiv.errors import SynthdivError
 from workbench.kinds import KINDS, SUPERVISOR
 from workbench.placement import Seat
 from workbench.worker_common import DISK_FULL_EXIT
@@ -320,7 +321,15 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
             return 0
         cfg = from_experiment(exp)
         sup.place(plan(cfg))
-        model = embedding_model(cfg)
+        from synthdiv.embed import fetch_embedder, resolve_embedder
+
+        try:  # an hf-hub embedder comes into the cache first, so its stored name has its commit
+            fetch_embedder(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))
+        except SynthdivError as exc:
+            say(exc.message, "red")
+            sup.close("failed")
+            return 2
+        model = embedding_model(cfg, st, exp["id"])
         say(f"Supervising {exp['name']}: " + ", ".join(s.name for s in sup.slots.values()), "")
         try:
             while not stop.is_set():

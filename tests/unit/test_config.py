@@ -69,5 +69,15 @@ def test_offline_hub_model_not_in_cache_is_refused(tmp_path, monkeypatch):
 
 def test_local_model_paths_are_stored_resolved(tmp_path):
     (tmp_path / "models" / "mine").mkdir(parents=True)
+    (tmp_path / "models" / "mine" / "model_index.json").write_text(
+        '{"_class_name": "StableDiffusionPipeline", "scheduler": ["diffusers", "PNDMScheduler"]}')
     cfg = load_config(write_config(tmp_path, tiny_text(model="models/mine")))
     assert cfg.generation.model == str((tmp_path / "models" / "mine").resolve())
+
+
+def test_a_folder_that_is_no_pipeline_is_refused_naming_it(tmp_path):
+    (tmp_path / "models" / "weights").mkdir(parents=True)
+    (tmp_path / "models" / "weights" / "unet.safetensors").write_bytes(b"")
+    with pytest.raises(SynthdivError, match="not a diffusers pipeline folder") as err:
+        load_config(write_config(tmp_path, tiny_text(model="models/weights")))
+    assert "model_index.json" in err.value.fix
