@@ -1,7 +1,9 @@
 """The analyses of one experiment, from its embeddings: every table the workbench shows and exports.
 
 Inputs are CLIP embeddings with class indices: synthetic images, real images with a split
-(``train`` / ``test``), and prompt texts. The real **test** split is the yardstick: it is never
+(``train`` / ``test``), and prompt texts — or an image-only encoder's embeddings (no texts:
+:mod:`synthdiv.image_encoders`), for which the text-image measures are None and every image-only
+table (probes, diversity, PRDC, Fréchet, CMMD, memorisation) is computed the same way. The real **test** split is the yardstick: it is never
 used to train a probe nor to choose a probe's C. Tables are lists of rows (dicts), matrices are
 lists of lists in class order; a value that cannot be computed (too few samples) is ``None`` and
 ``notes`` says why.
@@ -104,20 +106,24 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
         real = np.zeros((0, syn.shape[1]))
     test = np.asarray(inp.real_split) == "test"
     train = np.asarray(inp.real_split) == "train"
-    text_c = class_text_vectors(inp.text, inp.text_y, n)
+    has_text = len(inp.text) > 0  # an image-only encoder (synthdiv.image_encoders) has none
+    if not has_text:
+        notes.append("an image-only encoder: the text-image measures (zero-shot, adherence, ambiguity, CLIP score,"
+                     " modality gap) are CLIP's")
+    text_c = class_text_vectors(inp.text, inp.text_y, n) if has_text else None
     syn_c, real_c = _centroids(syn, syn_y, n), _centroids(real[test], real_y[test], n)
     out: dict = {"version": VERSION, "classes": list(inp.classes), "notes": notes,
                  "counts": {"synthetic": int(len(syn)), "real_train": int(train.sum()), "real_test": int(test.sum()),
                             "texts": int(len(inp.text))}}
 
     # matrices (rows and columns in class order)
-    out["similarity_text"] = _round(text_c @ text_c.T)
-    out["similarity_synthetic_text"] = _round(syn_c @ text_c.T)
+    out["similarity_text"] = _round(text_c @ text_c.T) if has_text else None
+    out["similarity_synthetic_text"] = _round(syn_c @ text_c.T) if has_text else None
     out["similarity_synthetic_real"] = _round(syn_c @ real_c.T)
 
     # probes: trained on synthetic, or on as many real train images per class; tested on real test only
-    zs_real = zero_shot_predict(real[test], text_c) if test.any() else np.zeros(0, int)
-    zs_syn = zero_shot_predict(syn, text_c) if len(syn) else np.zeros(0, int)
+    zs_real = None if not has_text else zero_shot_predict(real[test], text_c) if test.any() else np.zeros(0, int)
+    zs_syn = None if not has_text else zero_shot_predict(syn, text_c) if len(syn) else np.zeros(0, int)
     s2r = r2r = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -182,7 +188,7 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
                 confidence.pairwise_distance_draws(s, seed=2 * c), confidence.pairwise_distance_draws(r, seed=2 * c + 1))
         diversity.append({key: (round(v, 6) if isinstance(v, float) else v) for key, v in row.items()})
         others = [j for j in range(n) if j != c]
-        near = max(others, key=lambda j: text_c[c] @ text_c[j]) if others else None
+        near = max(others, key=lambda j: text_c[c] @ text_c[j]) if others and has_text else None
         causes.append({
             "class": name,
             "ambiguity_name_similarity": round(float(text_c[c] @ text_c[near]), 6) if near is not None else None,
@@ -211,10 +217,10 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
          "share_of_class": round(cnt / max(1, int(confusion[i].sum())), 6)}
         for cnt, i, j in sorted(off, reverse=True)[:20]]
 
-    geo = {"modality_gap": _safe(lambda: metrics.modality_gap(syn, inp.text), notes, "modality gap"),
+    geo = {"modality_gap": _safe(lambda: metrics.modality_gap(syn, inp.text), notes, "modality gap") if has_text else None,
            "cone_synthetic": _safe(lambda: metrics.cone(syn), notes, "cone synthetic"),
            "cone_real": _safe(lambda: metrics.cone(real[test]), real_notes, "cone real"),
-           "cone_text": _safe(lambda: metrics.cone(inp.text), notes, "cone text"),
+           "cone_text": _safe(lambda: metrics.cone(inp.text), notes, "cone text") if has_text else None,
            "clip_score": None if inp.synthetic_prompt is None or not len(syn)
            else metrics.clip_score(syn, inp.synthetic_prompt),
            "separability_all": _safe(lambda: metrics.separability(syn, real[test]), real_notes, "separability")}

@@ -17,6 +17,7 @@ import numpy as np
 from store import analyses, embeddings, experiments
 from store.core import Store
 from synthdiv.analysis import VERSION, Inputs, analyse
+from synthdiv.image_encoders import is_image_encoder
 
 
 def counts(st: Store, experiment_id: int, model: str) -> dict:
@@ -47,7 +48,7 @@ def compute(st: Store, experiment_id: int, model: str) -> dict | None:
     """Compute and save an analysis now (not saved on a read-only store); None when there is
     nothing to analyse yet."""
     c = counts(st, experiment_id, model)
-    if c["synthetic"] < 2 or c["texts"] == 0:
+    if c["synthetic"] < 2 or (c["texts"] == 0 and not is_image_encoder(model)):
         return None
     result = analyse(gather(st, experiment_id, model))
     if st.readonly:  # a read-only command: the analysis as it would be stored, not stored

@@ -150,14 +150,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from store import training
     from workbench.trained import print_training, with_pixel
 
+    from workbench.report import encoder_analyses, print_encoders
+
     with open_store(args.store, readonly=True) as st:
         exp, model, analysis = _analysis(st, args.experiment)
         runs = training.runs(st, exp["id"])
+        encoders = encoder_analyses(st, exp)
     console = text_console()
     result = with_pixel(analysis["result"], runs)
     print_summary(console, result, model)
     print_training(console, runs)
     print_causes(console, result, limit=None if args.all else 15)
+    print_encoders(console, encoders)
     return 0
 
 

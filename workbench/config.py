@@ -58,6 +58,7 @@ class EmbeddingConfig:
     device: str = "auto"
     devices: str = "auto"
     dtype: str = "auto"  # auto: float16 on CUDA, float32 on the CPU
+    image_models: tuple[str, ...] = ()  # image-only encoders (synthdiv.image_encoders), resolved
 
 
 TRAIN_RUN = re.compile(r"mix-([1-9][0-9]?)x")  # real train images + K× as many synthetic ones
@@ -133,7 +134,7 @@ class ExperimentConfig:
             classes=tuple(tuple(c) for c in d["classes"]),
             templates=tuple(d["templates"]),
             generation=GenerationConfig(**d["generation"]),
-            embedding=EmbeddingConfig(**d["embedding"]),
+            embedding=EmbeddingConfig(**{**d["embedding"], "image_models": tuple(d["embedding"].get("image_models", ()))}),
             train=_train_from_stored(d.get("train")),
             store=d.get("store", ""),
             real=d.get("real", ""),
@@ -305,7 +306,8 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
 
     e_d = EmbeddingConfig()
     emb = {k: _typed(emb_t, k, type(getattr(e_d, k)), getattr(e_d, k), where, "embedding")
-           for k in _SECTIONS["embedding"] - {"devices"}}
+           for k in _SECTIONS["embedding"] - {"devices", "image_models"}}
+    emb["image_models"] = _image_models(emb_t.get("image_models", []), where, base_dir)
     spec = resolve_embedder(emb["model"], emb["pretrained"], base_dir)
     check_embedder_available(spec, f"{where}: embedding.model")
     emb["model"], emb["pretrained"] = spec.model, spec.pretrained
@@ -365,6 +367,23 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         embedding=EmbeddingConfig(**emb),
         store=store,
     )
+
+
+def _image_models(value, where: str, base_dir: Path) -> tuple[str, ...]:
+    """``[embedding] image_models``: each entry checked (synthdiv.image_encoders), stored resolved."""
+    from synthdiv.image_encoders import resolve_image_encoder
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: embedding.image_models must be a list of strings",
+                          'e.g. image_models = ["hf-hub:timm/vit_small_patch14_dinov2.lvd142m"]')
+    out = []
+    for text in value:
+        spec = resolve_image_encoder(text, base_dir, f"{where}: embedding.image_models")
+        resolved = spec.ref if spec.kind == "local-dir" else "hf-hub:" + spec.ref
+        if resolved in out:
+            raise ConfigError(f"{where}: embedding.image_models lists {text} twice", "list each encoder once")
+        out.append(resolved)
+    return tuple(out)
 
 
 def _parse_train(t: dict, where: str, base_dir: Path, source, synthetic_per_class: int) -> TrainConfig:
@@ -434,15 +453,16 @@ def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
         "classes": {"set": cfg.class_set, "names": [label for label, _ in cfg.classes]},
         "templates": {"builtin": False, "custom": list(cfg.templates)},
         "generation": {**asdict(cfg.generation), "devices": as_toml(cfg.generation.devices)},
-        "embedding": {**asdict(cfg.embedding), "devices": as_toml(cfg.embedding.devices)},
+        "embedding": {**asdict(cfg.embedding), "devices": as_toml(cfg.embedding.devices),
+                      "image_models": list(cfg.embedding.image_models)},
     }
     if cfg.train.runs:
         data["train"] = {**asdict(cfg.train), "runs": list(cfg.train.runs), "devices": as_toml(cfg.train.devices)}
     if cfg.store:
         data["store"] = cfg.store
     if cfg.real:
-        data["real"] = {"source": cfg.real, "mapping": cfg.real_mapping, "test_fraction": cfg.real_test_fraction}
-        data["real"].update({k: v for k, v in (("split", cfg.real_split), ("label_column", cfg.real_label_column)) if v})
+        data["real"] = {"source": cfg.real, "mapping": cfg.real_mapping, "test_fraction": cfg.real_test_fraction,
+                        "split": cfg.real_split, "label_column": cfg.real_label_column}
     return data
 
 

@@ -15,6 +15,7 @@ from store import embeddings, images, jobs, real, workers
 from store.core import Store
 from synthdiv.decode import open_rgb
 from synthdiv.embed import Embedder, resolve_embedder
+from synthdiv.image_encoders import ImageEncoder, resolve_image_encoder
 from workbench.analysis import LiveAnalysis
 from workbench.config import ExperimentConfig
 from workbench.placement import Seat
@@ -27,6 +28,13 @@ NO_GENERATOR_GRACE_S = 90.0  # pending jobs but no generation worker for this lo
 def load_embedder(cfg: ExperimentConfig) -> Embedder:
     e = cfg.embedding
     return Embedder(resolve_embedder(e.model, e.pretrained), device=e.device, batch_size=e.batch_size, dtype=e.dtype)
+
+
+def load_image_encoders(cfg: ExperimentConfig) -> list[ImageEncoder]:
+    """The experiment's image-only encoders (``[embedding] image_models``), on the embedder's device."""
+    e = cfg.embedding
+    return [ImageEncoder(resolve_image_encoder(spec), device=e.device, batch_size=e.batch_size, dtype=e.dtype)
+            for spec in e.image_models]
 
 
 def backlog(st: Store, experiment_id: int, model: str, share: tuple[int, int] = (0, 1)) -> dict[str, embeddings.Unembedded]:
@@ -119,7 +127,7 @@ def embed_pending(st: Store, experiment_id: int, embedder: Embedder, beat=None,
             return embed_pending(st, experiment_id, embedder, beat, todo, own)
     todo = todo or backlog(st, experiment_id, embedder.name)
     done = 0
-    texts = todo["text"].next()
+    texts = todo["text"].next() if getattr(embedder, "texts", True) else []  # an image encoder has no text side
     if texts:
         vecs = embedder.embed_texts([t["text"] for t in texts])
         done += embeddings.add(st, "text", [t["id"] for t in texts], embedder.name, vecs)
@@ -150,11 +158,19 @@ def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int,
     share = seat.share if seat is not None else (0, 1)
     embedder = load_embedder(cfg)
     live = LiveAnalysis(st, experiment_id, embedder.name) if share[0] == 0 else None
-    todo = backlog(st, experiment_id, embedder.name, share)
-    with ImageReader(st.root, embedder) as reader:
+    # CLIP, then each image-only encoder ([embedding] image_models), each with its own backlog and reader
+    models = [embedder, *load_image_encoders(cfg)]
+    todos = [backlog(st, experiment_id, m.name, share) for m in models]
+    readers = [ImageReader(st.root, m) for m in models]
+
+    def embed_all() -> int:  # images/s counts CLIP's images: each image once, whatever the encoders
+        return sum(embed_pending(st, experiment_id, m, beat if m is embedder else None, todo, reader)
+                   for m, todo, reader in zip(models, todos, readers, strict=True))
+
+    try:
         idle_since = time.monotonic()
         while not flag.stop.is_set():
-            if embed_pending(st, experiment_id, embedder, beat, todo, reader):
+            if embed_all():
                 idle_since = time.monotonic()
                 if live is not None:
                     live.maybe()
@@ -162,7 +178,7 @@ def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int,
             counts = jobs.counts(st, experiment_id)
             open_jobs = counts["pending"] + counts["running"]
             if open_jobs == 0 or flag.drain.is_set():
-                embed_pending(st, experiment_id, embedder, beat, todo, reader)  # what arrived since the last look
+                embed_all()  # what arrived since the last look
                 if live is not None:
                     live.maybe(force=True)
                 return "done"
@@ -172,3 +188,6 @@ def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int,
                 return "done"  # nothing generates: leave; a later run embeds the rest
             flag.stop.wait(POLL_S)
         return "stopped"
+    finally:
+        for reader in readers:
+            reader.close()

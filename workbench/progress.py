@@ -23,6 +23,7 @@ class Progressed:
     train_failed: int = 0
     epochs_done: int = 0
     epochs_total: int = 0
+    encoders_missing: int = 0  # images and real images an image-only encoder has not embedded yet
 
     @property
     def generating(self) -> bool:
@@ -32,7 +33,7 @@ class Progressed:
     @property
     def embedding_done(self) -> bool:
         return (self.embedded >= self.done and self.texts_embedded >= self.prompts
-                and self.real_embedded >= self.real)
+                and self.real_embedded >= self.real and self.encoders_missing == 0)
 
     @property
     def training_done(self) -> bool:
@@ -45,17 +46,23 @@ class Progressed:
         return self.done == self.total and self.embedding_done and self.training_done
 
 
-def measure(st: Store, experiment_id: int, model: str) -> Progressed:
-    """Where the experiment stands: jobs, embeddings from the configured model, training runs."""
+def measure(st: Store, experiment_id: int, model: str, encoders: tuple[str, ...] = ()) -> Progressed:
+    """Where the experiment stands: jobs, embeddings from the configured model (and from the
+    image-only ``encoders``, by stored name: embedding is done when they have every image too),
+    training runs."""
     c = jobs.counts(st, experiment_id)
     t = training.counts(st, experiment_id)
+    n_real = real.count(st, experiment_id)
+    missing = sum(max(0, c["done"] - embeddings.count(st, experiment_id, "image", m))
+                  + max(0, n_real - embeddings.count(st, experiment_id, "real", m)) for m in encoders)
     return Progressed(
         done=c["done"], total=sum(c.values()), failed=c["failed"],
         embedded=embeddings.count(st, experiment_id, "image", model),
         texts_embedded=embeddings.count(st, experiment_id, "text", model),
         prompts=experiments.prompt_count(st, experiment_id),
-        real=real.count(st, experiment_id),
+        real=n_real,
         real_embedded=embeddings.count(st, experiment_id, "real", model),
         train_runs=sum(t[s] for s in training.STATES), train_open=t["pending"] + t["running"],
         train_failed=t["failed"], epochs_done=t["epochs_done"], epochs_total=t["epochs_total"],
+        encoders_missing=missing,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
 from synthdiv.embed import embedder_identity, resolve_embedder
 from synthdiv.errors import SynthdivError
 from synthdiv.measures import HEADLINE
+from synthdiv.sources import hub_snapshot
 from workbench.config import ExperimentConfig, from_experiment
 from workbench.console import note as console_note
 
@@ -42,6 +44,60 @@ def embedding_model(cfg: ExperimentConfig, st: Store | None = None, experiment_i
         if stored:
             name = max(stored, key=lambda m: (stored[m], m))
     return name
+
+
+def encoder_analyses(st: Store, exp: dict) -> list[tuple[str, dict]]:
+    """(stored name, analysis) of each image-only encoder of the experiment (``[embedding]
+    image_models``) that has embeddings; the name found in the store where this machine lacks the
+    encoder's weights (a store read elsewhere)."""
+    from synthdiv.image_encoders import encoder_identity, name_stem, stored_spec
+    from workbench.analysis import ensure
+
+    out = []
+    for text in from_experiment(exp).embedding.image_models:
+        spec = stored_spec(text)
+        here = Path(spec.ref).is_dir() if spec.kind == "local-dir" else hub_snapshot(spec.ref) is not None
+        name = encoder_identity(spec) if here else None
+        stored = embeddings.models(st, exp["id"])
+        if name not in stored:  # weights not here, or changed since: the stored embeddings under this stem
+            mine = {m: n for m, n in stored.items() if m.startswith(name_stem(spec) + "@")}
+            name = max(mine, key=lambda m: (mine[m], m)) if mine else None
+        analysis = ensure(st, exp["id"], name) if name else None
+        if analysis is not None:
+            out.append((name, analysis))
+    return out
+
+
+def print_encoders(console: Console, analyses: list[tuple[str, dict]]) -> None:
+    """Each image-only encoder's headline numbers and its per-class diversity and probe columns."""
+    for name, analysis in analyses:
+        result = analysis["result"]
+        print_summary(console, result, name, encoder=True)
+        table = Table(title=f"Per class, image encoder {name}", title_justify="left", box=None)
+        cols = (("class", "class"), ("synthetic_to_real", "s→r"), ("real_to_real", "r→r"), ("vendi_ratio", "Vendi÷"),
+                ("distance_ratio", "dist÷"), ("precision", "prec"), ("recall", "rec"), ("frechet", "Fréchet"))
+        for key, head in cols:
+            table.add_column(head, justify="left" if key == "class" else "right")
+        accuracy = {r["class"]: r for r in result["accuracy"]}
+        for row in result["diversity"]:
+            both = {**accuracy.get(row["class"], {}), **row}
+            table.add_row(*(fmt(both.get(key)) for key, _ in cols))
+        console.print(table)
+
+
+def encoder_tables(analyses: list[tuple[str, dict]]) -> dict[str, tuple[list[str], list[list]]]:
+    """Each encoder's image-only tables, named ``TABLE.ENCODER`` (e.g. ``diversity.timm-local-dir-dinov2-1a2b…``)."""
+    out = {}
+    for name, analysis in analyses:
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+        result = analysis["result"]
+        for table in ENCODER_TABLES:
+            cols = columns_of(result[table])
+            out[f"{table}.{slug}"] = (cols, [[r.get(c) for c in cols] for r in result[table]])
+    return out
+
+
+ENCODER_TABLES = ("headline", "diversity", "accuracy", "memorisation")  # what an image-only encoder gives
 
 
 def fmt(v) -> str:
@@ -85,10 +141,11 @@ def headline_rows(result: dict) -> list[dict]:
             for k, v in result["summary"][0].items()]
 
 
-def print_summary(console: Console, result: dict, model: str) -> None:
-    """The headline numbers, each with its 95 % bootstrap interval and the n it rests on."""
+def print_summary(console: Console, result: dict, model: str, encoder: bool = False) -> None:
+    """The headline numbers, each with its 95 % bootstrap interval and the n it rests on (of an
+    image-only ``encoder``: those it gives)."""
     c = result["counts"]
-    table = Table(title=f"Headline numbers (CLIP {model}; {c['synthetic']} synthetic, {c['real_test']} real test,"
+    table = Table(title=f"Headline numbers ({'image encoder' if encoder else 'CLIP'} {model}; {c['synthetic']} synthetic, {c['real_test']} real test,"
                         f" {c['real_train']} real train images; 95 % bootstrap intervals)", title_justify="left",
                   box=None)
     wide = console.width >= 120  # the definitions fit beside the numbers
@@ -213,8 +270,13 @@ def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path,
     every = training.runs(st, exp["id"], planned_only=False)
     epochs = training.epochs(st, [r["id"] for r in runs])
     result = trained.with_pixel(analysis["result"], runs)
-    tables = {**tables_of(result), **trained.tables(runs, epochs, every), **(extra or {})}
+    encoders = encoder_analyses(st, exp)
+    tables = {**tables_of(result), **trained.tables(runs, epochs, every), **encoder_tables(encoders), **(extra or {})}
     data = {"metadata": meta, **result, **(extra_json or {})}
+    if encoders:
+        meta["image_encoders"] = [name for name, _ in encoders]
+        data["image_encoders"] = {name: {t: a["result"][t] for t in ENCODER_TABLES} | {"counts": a["result"]["counts"]}
+                                  for name, a in encoders}
     if every:
         data["training"] = {"runs": [{**row, "settings": r["settings"], "result": r["result"]}
                                      for row, r in zip(trained.run_rows(every), every, strict=True)],

@@ -26,6 +26,7 @@ from store import check_writable, jobs, open_store, workers
 from store.core import Store
 from store.images import slug
 from synthdiv.embed import embedder_identity, fetch_embedder, resolve_embedder
+from synthdiv.image_encoders import encoder_identity, fetch_encoder, resolve_image_encoder
 from synthdiv.sources import hub_snapshot
 from workbench.config import ExperimentConfig, load_configs
 from workbench.console import note as console_note
@@ -74,12 +75,26 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console, ye
     return worst
 
 
+def image_encoder_names(cfg: ExperimentConfig, console: Console | None = None) -> tuple[str, ...]:
+    """The stored names of the experiment's image-only encoders, each fetched into the hub cache
+    first where it comes from the hub (so a missing one fails before anything is generated)."""
+    names = []
+    for text in cfg.embedding.image_models:
+        spec = resolve_image_encoder(text)
+        if spec.kind == "hf-hub" and hub_snapshot(spec.ref) is None and console is not None:
+            console.print(f"Fetching image encoder {spec.ref} into the hub cache (once)…")
+        fetch_encoder(spec)
+        names.append(encoder_identity(spec))
+    return tuple(names)
+
+
 def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console: Console) -> int:
     spec = resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained)
     if spec.kind == "hf-hub" and hub_snapshot(spec.repo) is None:
         console.print(f"Fetching {spec.model} into the hub cache (once), before anything is generated…")
     fetch_embedder(spec)  # an hf-hub embedder that cannot be had fails here, not after every image was made
     model_name, _ = embedder_identity(spec)
+    encoders = image_encoder_names(cfg, console)
     root = check_writable(store_dir or default_store(cfg))
     started = time.monotonic()
     with open_store(root, create=True) as st:
@@ -105,7 +120,7 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
             console.print(f"Retrying {p.runs_retried} training runs that failed before (each from its last epoch).")
         if p.real_added:
             console.print(f"Real set: {p.real_added} images from {cfg.real} added to the store.")
-        before = measure(st, exp_id, model_name)
+        before = measure(st, exp_id, model_name, encoders)
         if before.finished:
             trained = f" and {before.train_runs} training runs finished" if before.train_runs else ""
             console.print(
@@ -124,7 +139,7 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
         previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # a pause: stop as Ctrl-C does
         try:
             status = _watch(st, exp_id, model_name, supervisor if other is None else _Follower(st, exp_id),
-                            before, console, list(configured(cfg)))
+                            before, console, list(configured(cfg)), encoders)
         except KeyboardInterrupt:
             supervisor.stop_all()
             jobs.reclaim(st, exp_id)
@@ -135,7 +150,7 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
         supervisor.close("done")
-        after = measure(st, exp_id, model_name)
+        after = measure(st, exp_id, model_name, encoders)
         elapsed = time.monotonic() - started
         made = after.done - before.done
         rate = f" ({made / elapsed:.2f} images/s)" if made and elapsed > 0 else ""
@@ -171,7 +186,7 @@ class _Follower:
 
 
 def _watch(st: Store, exp_id: int, model: str, sup, before: Progressed, console: Console,
-           kinds: list[str] | None = None) -> int:
+           kinds: list[str] | None = None, encoders: tuple[str, ...] = ()) -> int:
     """Show progress while workers run; the first failed worker's exit status, else 0."""
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
@@ -184,10 +199,10 @@ def _watch(st: Store, exp_id: int, model: str, sup, before: Progressed, console:
             completed, total = kind.progress(before)
             tasks[name] = bar.add_task(kind.bar, total=total, completed=completed, rate="")
         while True:
-            now = measure(st, exp_id, model)
+            now = measure(st, exp_id, model, encoders)
             busy = sup.tend(now)
             if not busy:
-                now = measure(st, exp_id, model)  # what the last workers wrote before they exited
+                now = measure(st, exp_id, model, encoders)  # what the last workers wrote before they exited
             dt = max(time.monotonic() - t0, 1e-9)
             for name, task in tasks.items():
                 (value, total), (start, _) = KINDS[name].progress(now), KINDS[name].progress(before)

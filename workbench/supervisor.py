@@ -323,8 +323,11 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
         sup.place(plan(cfg))
         from synthdiv.embed import fetch_embedder, resolve_embedder
 
-        try:  # an hf-hub embedder comes into the cache first, so its stored name has its commit
+        from workbench.run import image_encoder_names
+
+        try:  # hub models come into the cache first, so their stored names have their commits
             fetch_embedder(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))
+            encoders = image_encoder_names(cfg)
         except SynthdivError as exc:
             say(exc.message, "red")
             sup.close("failed")
@@ -333,7 +336,7 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
         say(f"Supervising {exp['name']}: " + ", ".join(s.name for s in sup.slots.values()), "")
         try:
             while not stop.is_set():
-                if not sup.tend(measure(st, exp["id"], model)):
+                if not sup.tend(measure(st, exp["id"], model, encoders)):
                     break
                 stop.wait(POLL_S)
             if stop.is_set():

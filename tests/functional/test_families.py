@@ -29,7 +29,7 @@ def family_models(tmp_path_factory):
     return made, hf_home
 
 
-def family_text(models: list[str], **generation) -> str:
+def family_text(models: list[str], embedder: str = "tiny-random", **generation) -> str:
     lines = "\n".join(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"' for k, v in generation.items())
     sweep = f'\n[sweep]\n"generation.model" = {models!r}\n'.replace("'", '"') if len(models) > 1 else ""
     model = "" if sweep else f'model = "{models[0]}"\n'
@@ -48,7 +48,7 @@ images_per_prompt = 2
 batch_size = 2
 {lines}
 [embedding]
-model = "tiny-random"
+model = "{embedder}"
 {sweep}"""
 
 
@@ -139,28 +139,13 @@ def test_a_negative_prompt_flux_does_not_use_is_refused_and_one_sd3_uses_is_kept
         assert {r[0] for r in st.conn.execute("select negative_prompt from images")} == {"blurry"}
 
 
-EMBEDDER_TEXT = """name = "hub-embedder"
-[classes]
-set = "imagenet"
-names = ["goldfish", "tabby cat"]
-[templates]
-custom = ["a photo of a {{}}."]
-[generation]
-model = "tiny-random"
-steps = 2
-width = 32
-height = 32
-images_per_prompt = 2
-[embedding]
-model = "{model}"
-"""
 
 
 def test_an_hf_hub_embedder_is_stored_with_its_snapshot_commit(tmp_path, family_models, run_family, monkeypatch):
     from synthdiv.mini import bundle
 
     commit = save_hub_cache(bundle.shipped() / "clip", family_models[1], "tiny-org/clip")
-    out = run_family(EMBEDDER_TEXT.format(model="hf-hub:tiny-org/clip"))
+    out = run_family(family_text(["tiny-random"], embedder="hf-hub:tiny-org/clip"))
     assert out.returncode == 0, out.stdout + out.stderr
     with open_store(tmp_path / "S", readonly=True) as st:
         names = {r[0] for r in st.conn.execute("select distinct model from embeddings")}
@@ -175,7 +160,7 @@ def test_an_hf_hub_embedder_is_stored_with_its_snapshot_commit(tmp_path, family_
 
 
 def test_an_hf_hub_embedder_missing_offline_is_refused_before_anything_is_made(tmp_path, run_family):
-    out = run_family(EMBEDDER_TEXT.format(model="hf-hub:tiny-org/not-downloaded"))
+    out = run_family(family_text(["tiny-random"], embedder="hf-hub:tiny-org/not-downloaded"))
     said = out.stdout + out.stderr
     assert out.returncode == 2, said
     assert "tiny-org/not-downloaded is not in the local cache and HF_HUB_OFFLINE is set" in said, said

@@ -116,7 +116,12 @@ def test_a_png_whose_row_was_never_written_is_made_again_identically(tmp_path):
 
 
 def test_a_generation_worker_that_fails_is_reported_and_the_run_exits_1(tmp_path):
+    # a pipeline folder whose index passes the config check, but whose parts are not there: it fails
+    # only when the worker loads it (an empty folder is refused up front: not a pipeline folder)
     (tmp_path / "not-a-pipeline").mkdir()
+    (tmp_path / "not-a-pipeline" / "model_index.json").write_text(
+        '{"_class_name": "StableDiffusionPipeline", "scheduler": ["diffusers", "PNDMScheduler"],'
+        ' "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"]}')
     config = write_config(tmp_path, tiny_text(model="not-a-pipeline"))
     store = tmp_path / "D"
     out = run_cli("run", str(config), "--store", str(store), timeout=240)

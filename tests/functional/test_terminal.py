@@ -79,11 +79,17 @@ def test_setup_run_gallery_export_quit_and_reopen(tmp_path):
         term.wait_for(r"Templates \(2\)")
         # settings: the tiny preset, small images, three per prompt, no real set
         term.keys("F4")
-        for value in ("e2e", "runs/e2e", "tiny-random", None, "4", None, "32", "32", "3", None, None,
-                      "tiny-random", None, "", ""):  # ... no real set, so no pixel classifiers
+        term.wait_for("experiment name")  # the settings tab is shown: keys from here go to its fields
+        from screens.setup import SETTINGS
+
+        values = ("e2e", "runs/e2e", "tiny-random", None, "4", None, "32", "32", "3", None, None,
+                  "tiny-random", None, "", "")  # ... no real set, so no pixel classifiers
+        for (_, _, label, _), value in zip(SETTINGS, values, strict=True):
             if value is not None:
                 term.keys("C-u")
-                term.type(value) if value else None
+                if value:
+                    term.type(value)
+                    term.wait_for(re.escape(label) + r"\s+" + re.escape(value) + r"\s", timeout=30)  # it took the value
             term.keys("Tab", pause=0.15)
         term.keys("C-s")
         # the dashboard, live, until every image is generated and embedded
