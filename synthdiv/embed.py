@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthdiv.errors import ModelError
+from synthdiv.errors import ModelError, first_line_of
 from synthdiv.generate import pick_device
 from synthdiv.sources import content_hash, hub_snapshot, offline
 
@@ -153,7 +153,7 @@ def fetch_embedder(spec: EmbedderSpec) -> Path | None:
 
         return Path(snapshot_download(spec.repo))
     except Exception as exc:  # noqa: BLE001 - any failure to fetch is one clear message
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line_of(exc)
         raise ModelError(f"cannot fetch embedding.model {spec.model} from the hub ({first[:200]})",
                          "check the name and the network, or download it elsewhere and copy the cache") from None
 
@@ -176,7 +176,7 @@ def load_open_clip(spec: EmbedderSpec):
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
         tokenizer = open_clip.get_tokenizer(name)
     except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line_of(exc)
         raise ModelError(
             f"cannot load open_clip model {spec.model} {spec.pretrained} ({first[:300]})".replace("  ", " "),
             "check the architecture and pretrained tag, or give a local weights file or folder",

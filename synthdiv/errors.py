@@ -24,6 +24,13 @@ class SynthdivError(Exception):
         return f"{self.problem}: {self.fix}" if self.fix else self.problem
 
 
+def first_line_of(exc: BaseException) -> str:
+    """The first line of an exception's text, or its type's name when it has none (for messages
+    that wrap a library's failure in one line)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def describe(exc: BaseException) -> str:
     """What to tell the user about ``exc``: a SynthdivError's one line, else its type and text."""
     return exc.message if isinstance(exc, SynthdivError) else f"{type(exc).__name__}: {exc}"

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthdiv.errors import ModelError, SynthdivError
+from synthdiv.errors import ModelError, SynthdivError, first_line_of
 from synthdiv.sources import (
     ModelSource,
     check_hub_available,
@@ -303,7 +303,7 @@ class Generator:
         try:
             return from_pretrained(DiffusionPipeline, source.ref, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line_of(exc)
             raise ModelError(
                 f"cannot load diffusers pipeline {source.ref} ({first})",
                 "give a folder written by save_pretrained (with model_index.json), or a hub id "
@@ -331,7 +331,7 @@ class Generator:
                 return cls.from_single_file(source.ref, config=base.ref, torch_dtype=self.dtype,
                                             local_files_only=base.kind == "path" or offline())
         except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line_of(exc)
             raise ModelError(f"cannot load single-file checkpoint {source.ref} with base {base.ref} ({first[:300]})",
                              "check that generation.base_config is the model the file was made from") from None
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthdiv.errors import ModelError
+from synthdiv.errors import ModelError, first_line_of
 from synthdiv.sources import content_hash, hub_snapshot, offline
 
 PREFIX = "timm:"  # every stored image-encoder name starts with it
@@ -129,7 +129,7 @@ def fetch_encoder(spec: ImageEncoderSpec) -> None:
 
         snapshot_download(spec.ref)
     except Exception as exc:  # noqa: BLE001 - any failure to fetch is one clear message
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line_of(exc)
         raise ModelError(f"cannot fetch image encoder {spec.ref} from the hub ({first[:200]})",
                          "check the name and the network, or give a local timm folder") from None
 
@@ -153,7 +153,7 @@ class ImageEncoder:
         try:
             model = timm.create_model(spec.timm_name, pretrained=True, num_classes=0)
         except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line_of(exc)
             raise ModelError(f"cannot load timm image encoder {spec.ref} ({first[:300]})",
                              "check the folder or hub id (a timm model saved with save_for_hf)") from None
         self.model = model.to(self.device).eval()

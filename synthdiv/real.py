@@ -177,9 +177,10 @@ def folder_items(folder: str | Path, labels: dict[str, str], mapping: dict[str, 
         for sub, label in _class_folders(root, labels, mapping):
             items += [RealItem(label, str(f.resolve()), split_of(f.relative_to(root).as_posix(), test_fraction))
                       for f in _files(sub)]
-    if not items and dataset_kind(root):
-        raise ConfigError(f"real image folder {root} holds {dataset_kind(root)}, not class folders",
-                          f'name it as a dataset: [real] source = "{"wds" if "webdataset" in dataset_kind(root) else "hf"}:'
+    kind = dataset_kind(root) if not items else ""
+    if kind:
+        raise ConfigError(f"real image folder {root} holds {kind}, not class folders",
+                          f'name it as a dataset: [real] source = "{"wds" if "webdataset" in kind else "hf"}:'
                           f'{root}" (see docs/config.md)')
     if not items:
         raise ConfigError(f"no class folder in {root} matches a class of the experiment",

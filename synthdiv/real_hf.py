@@ -26,7 +26,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from synthdiv.errors import ConfigError, MissingExtra
+from synthdiv.errors import ConfigError, MissingExtra, first_line_of
 from synthdiv.real import ClassMatcher, RealItem, check_mapping, read_mapping, split_of
 
 PREFIX = "hf:"
@@ -63,7 +63,7 @@ def load(path: Path):
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to read becomes one message naming the path
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line_of(exc)
         raise ConfigError(f"real.source hf:{path} cannot be read as a Hugging Face dataset ({first[:200]})",
                           "give a folder written by save_to_disk, parquet files, or an image folder") from None
     return dict(ds) if isinstance(ds, datasets.DatasetDict) else {"train": ds}

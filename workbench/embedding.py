@@ -14,8 +14,9 @@ from PIL import Image
 from store import embeddings, images, jobs, real, workers
 from store.core import Store
 from synthdiv.decode import open_rgb
-from synthdiv.embed import Embedder, resolve_embedder
-from synthdiv.image_encoders import ImageEncoder, resolve_image_encoder
+from synthdiv.embed import Embedder, embedder_identity, fetch_embedder, resolve_embedder
+from synthdiv.image_encoders import ImageEncoder, encoder_identity, fetch_encoder, resolve_image_encoder
+from synthdiv.sources import hub_snapshot
 from workbench.analysis import LiveAnalysis
 from workbench.config import ExperimentConfig
 from workbench.placement import Seat
@@ -35,6 +36,25 @@ def load_image_encoders(cfg: ExperimentConfig) -> list[ImageEncoder]:
     e = cfg.embedding
     return [ImageEncoder(resolve_image_encoder(spec), device=e.device, batch_size=e.batch_size, dtype=e.dtype)
             for spec in e.image_models]
+
+
+def fetch_models(cfg: ExperimentConfig, say=None) -> tuple[str, tuple[str, ...]]:
+    """Bring the experiment's hub models (an ``hf-hub:`` CLIP, hub image encoders) into the cache
+    before anything is generated, saying so with ``say(text)``; a ``ModelError`` for one that
+    cannot be had. Returns the names their embeddings are stored under: CLIP's, and the image
+    encoders' (each with its commit or hash)."""
+    spec = resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained)
+    if say is not None and spec.kind == "hf-hub" and hub_snapshot(spec.repo) is None:
+        say(f"Fetching {spec.model} into the hub cache (once), before anything is generated…")
+    fetch_embedder(spec)
+    names = []
+    for text in cfg.embedding.image_models:
+        encoder = resolve_image_encoder(text)
+        if say is not None and encoder.kind == "hf-hub" and hub_snapshot(encoder.ref) is None:
+            say(f"Fetching image encoder {encoder.ref} into the hub cache (once)…")
+        fetch_encoder(encoder)
+        names.append(encoder_identity(encoder))
+    return embedder_identity(spec)[0], tuple(names)
 
 
 def backlog(st: Store, experiment_id: int, model: str, share: tuple[int, int] = (0, 1)) -> dict[str, embeddings.Unembedded]:

@@ -54,11 +54,11 @@ def encoder_analyses(st: Store, exp: dict) -> list[tuple[str, dict]]:
     from workbench.analysis import ensure
 
     out = []
+    stored = embeddings.models(st, exp["id"])
     for text in from_experiment(exp).embedding.image_models:
         spec = stored_spec(text)
         here = Path(spec.ref).is_dir() if spec.kind == "local-dir" else hub_snapshot(spec.ref) is not None
         name = encoder_identity(spec) if here else None
-        stored = embeddings.models(st, exp["id"])
         if name not in stored:  # weights not here, or changed since: the stored embeddings under this stem
             mine = {m: n for m, n in stored.items() if m.startswith(name_stem(spec) + "@")}
             name = max(mine, key=lambda m: (mine[m], m)) if mine else None

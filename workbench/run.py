@@ -25,9 +25,6 @@ from rich.progress import (
 from store import check_writable, jobs, open_store, workers
 from store.core import Store
 from store.images import slug
-from synthdiv.embed import embedder_identity, fetch_embedder, resolve_embedder
-from synthdiv.image_encoders import encoder_identity, fetch_encoder, resolve_image_encoder
-from synthdiv.sources import hub_snapshot
 from workbench.config import ExperimentConfig, load_configs
 from workbench.console import note as console_note
 from workbench.console import problem
@@ -75,26 +72,11 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console, ye
     return worst
 
 
-def image_encoder_names(cfg: ExperimentConfig, console: Console | None = None) -> tuple[str, ...]:
-    """The stored names of the experiment's image-only encoders, each fetched into the hub cache
-    first where it comes from the hub (so a missing one fails before anything is generated)."""
-    names = []
-    for text in cfg.embedding.image_models:
-        spec = resolve_image_encoder(text)
-        if spec.kind == "hf-hub" and hub_snapshot(spec.ref) is None and console is not None:
-            console.print(f"Fetching image encoder {spec.ref} into the hub cache (once)…")
-        fetch_encoder(spec)
-        names.append(encoder_identity(spec))
-    return tuple(names)
-
-
 def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console: Console) -> int:
-    spec = resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained)
-    if spec.kind == "hf-hub" and hub_snapshot(spec.repo) is None:
-        console.print(f"Fetching {spec.model} into the hub cache (once), before anything is generated…")
-    fetch_embedder(spec)  # an hf-hub embedder that cannot be had fails here, not after every image was made
-    model_name, _ = embedder_identity(spec)
-    encoders = image_encoder_names(cfg, console)
+    from workbench.embedding import fetch_models
+
+    # hub models come into the cache first: one that cannot be had fails here, not after every image
+    model_name, encoders = fetch_models(cfg, console.print)
     root = check_writable(store_dir or default_store(cfg))
     started = time.monotonic()
     with open_store(root, create=True) as st:

@@ -321,13 +321,10 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
             return 0
         cfg = from_experiment(exp)
         sup.place(plan(cfg))
-        from synthdiv.embed import fetch_embedder, resolve_embedder
-
-        from workbench.run import image_encoder_names
+        from workbench.embedding import fetch_models
 
         try:  # hub models come into the cache first, so their stored names have their commits
-            fetch_embedder(resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained))
-            encoders = image_encoder_names(cfg)
+            encoders = fetch_models(cfg)[1]
         except SynthdivError as exc:
             say(exc.message, "red")
             sup.close("failed")
