@@ -359,16 +359,17 @@ class WorkbenchApp(ShowsWorkerErrors, App):
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export(self) -> None:
-        from workbench.analysis import ensure
-        from workbench.report import FORMATS, embedding_model, export
+        from workbench.report import FORMATS, export
+        from workbench.results import NoResultsYet, results_of
 
         out = self.store_root.resolve() / "exports" / time.strftime("%Y%m%d-%H%M%S")
         with open_store(self.store_root) as st:
-            exp = control.experiment(st, self.experiment)
-            analysis = ensure(st, exp["id"], embedding_model(from_experiment(exp), st, exp["id"]))
-            if analysis is None:
-                raise ExportError("there is nothing to export yet", "wait until some images and prompts are embedded")
-            files = export(st, exp, analysis, list(FORMATS), out)
+            try:
+                res = results_of(st, control.experiment(st, self.experiment)["name"])
+            except NoResultsYet:
+                raise ExportError("there is nothing to export yet",
+                                  "wait until some images and prompts are embedded") from None
+            files = export(res, list(FORMATS), out)
         self.post_message(Exported(len(files), out))
 
     def on_exported(self, message: Exported) -> None:

@@ -131,35 +131,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _analysis(st, name):
-    from workbench.analysis import ensure
-    from workbench.report import experiment_and_model
-
-    exp, model = experiment_and_model(st, name)
-    analysis = ensure(st, exp["id"], model)
-    if analysis is None:
-        raise SynthdivError(f"experiment {exp['name']!r} has no embeddings from {model} yet",
-                            f"run it first: synthdiv run CONFIG --store {st.root}")
-    return exp, model, analysis
-
-
 def _cmd_report(args: argparse.Namespace) -> int:
     from store import open_store
-    from workbench.report import print_causes, print_summary
-
-    from store import training
-    from workbench.trained import print_training, with_pixel
-
-    from workbench.report import encoder_analyses, print_encoders
+    from workbench.report import print_causes, print_encoders, print_summary
+    from workbench.results import results_of
+    from workbench.trained import print_training
 
     with open_store(args.store, readonly=True) as st:
-        exp, model, analysis = _analysis(st, args.experiment)
-        runs = training.runs(st, exp["id"])
-        encoders = encoder_analyses(st, exp)
+        res = results_of(st, args.experiment)
+        result, encoders = res.result, res.encoders
     console = text_console()
-    result = with_pixel(analysis["result"], runs)
-    print_summary(console, result, model)
-    print_training(console, runs)
+    print_summary(console, result, res.model)
+    print_training(console, res.runs)
     print_causes(console, result, limit=None if args.all else 15)
     print_encoders(console, encoders)
     return 0
@@ -177,12 +160,14 @@ def _formats(text: str, allowed: tuple[str, ...], command: str, fix: str) -> lis
 def _cmd_export(args: argparse.Namespace) -> int:
     from store import experiments, open_store
     from workbench.report import FORMATS, export
+    from workbench.results import results_of
 
     formats = _formats(args.format, FORMATS, "export", f"use one or more of {', '.join(FORMATS)}")
     from store import check_writable
 
     with open_store(args.store, readonly=True) as st:  # the store and the experiment first: a bad one creates nothing
-        exp, _, analysis = _analysis(st, args.experiment)
+        res = results_of(st, args.experiment)
+        exp = res.exp
         out = Path(args.out).expanduser().resolve()
         for folder in (st.root / "images", st.root / "logs", st.root):
             if out == folder or (folder != st.root and folder in out.parents):
@@ -199,7 +184,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
                 comparison = None  # fewer than two experiments have embeddings yet
             if comparison is not None:
                 extra, extra_json = tables_of(comparison), {"comparison": comparison}
-        files = export(st, exp, analysis, formats, out, extra, extra_json)
+        files = export(res, formats, out, extra, extra_json)
     print(f"Wrote {len(files)} files to {out}: " + ", ".join(p.name for p in files))
     return 0
 

@@ -22,6 +22,7 @@ from synthdiv.measures import HEADLINE
 from synthdiv.sources import hub_snapshot
 from workbench.config import ExperimentConfig, from_experiment
 from workbench.console import note as console_note
+from workbench.results import Results
 
 FORMATS = ("csv", "md", "tex", "json")
 CAUSE_LEGEND = (
@@ -257,20 +258,18 @@ def _md_cell(v) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
-def export(st: Store, exp: dict, analysis: dict, formats: list[str], out: Path,
+def export(res: Results, formats: list[str], out: Path,
            extra: dict[str, tuple[list[str], list[list]]] | None = None, extra_json: dict | None = None) -> list[Path]:
-    """Write every table in each format into ``out``; return the files written. ``extra``: more
-    tables to write beside the experiment's (the store's compare tables), ``extra_json`` the same
-    as data for the JSON file."""
+    """Write every table of the experiment's results in each format into ``out``; return the
+    files written. ``extra``: more tables to write beside the experiment's (the store's compare
+    tables), ``extra_json`` the same as data for the JSON file."""
     from store import training
     from workbench import trained
 
-    meta = metadata(st, exp, analysis)
-    runs = training.runs(st, exp["id"])
+    st, exp, runs, result, encoders = res.st, res.exp, res.runs, res.result, res.encoders
+    meta = metadata(st, exp, res.analysis)
     every = training.runs(st, exp["id"], planned_only=False)
     epochs = training.epochs(st, [r["id"] for r in runs])
-    result = trained.with_pixel(analysis["result"], runs)
-    encoders = encoder_analyses(st, exp)
     tables = {**tables_of(result), **trained.tables(runs, epochs, every), **encoder_tables(encoders), **(extra or {})}
     data = {"metadata": meta, **result, **(extra_json or {})}
     if encoders:
