@@ -125,6 +125,13 @@ def page(store: Store, experiment_id: int, class_id: int | None = None, template
                                                 [experiment_id, *args, int(limit), int(offset)])]
 
 
+def every(store: Store, experiment_id: int) -> list[dict]:
+    """Every image of the experiment, with every column of its row (provenance, path, sha256), in
+    class, template, seed order."""
+    return [dict(r) for r in store.conn.execute(
+        "select * from images where experiment_id = ? order by class_id, template_id, seed, id", [experiment_id])]
+
+
 def count(store: Store, experiment_id: int, class_id: int | None = None, template_id: int | None = None) -> int:
     """How many images (of one class and/or template); without a template, read from the tallies."""
     if template_id is None:

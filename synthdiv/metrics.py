@@ -208,15 +208,22 @@ def centroid_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(ma @ mb / max(np.linalg.norm(ma) * np.linalg.norm(mb), 1e-12))
 
 
-def clip_score(images: np.ndarray, texts: np.ndarray) -> float:
-    """Mean cosine between each image embedding and the embedding of its own prompt (row i with i).
+def clip_scores(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """Each image's CLIP score: the cosine between image embedding i and the embedding of its own
+    prompt, text row i (one value per row, in [−1, 1]).
 
     (CLIPScore of Hessel et al. rescales this as 2.5 · max(cos, 0); we report the plain cosine.)
     """
     images, texts = _need(images, 1, "CLIP score"), _need(texts, 1, "CLIP score")
     if images.shape != texts.shape:
         raise ValueError(f"CLIP score needs one text per image, got {images.shape} and {texts.shape}")
-    return float((normalise(images) * normalise(texts)).sum(1).mean())
+    return (normalise(images) * normalise(texts)).sum(1)
+
+
+def clip_score(images: np.ndarray, texts: np.ndarray) -> float:
+    """Mean of :func:`clip_scores`: the mean cosine between each image embedding and the embedding
+    of its own prompt (row i with i)."""
+    return float(clip_scores(images, texts).mean())
 
 
 def modality_gap(images: np.ndarray, texts: np.ndarray) -> float:

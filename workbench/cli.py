@@ -27,6 +27,9 @@ examples:
   synthdiv open D                              a live view of D in the terminal (q quits)
   synthdiv report D                            headline numbers and the four causes per class
   synthdiv export D --format csv,md --out T    every result table, with what reproduces it
+  synthdiv export D --dataset hf --out S       the synthetic images as a Hugging Face imagefolder
+  synthdiv export D --dataset imagefolder --only-adherent --per-class 100 --out S
+                                               ... only images CLIP reads as their class, 100 a class
   synthdiv compare D                           the experiments of D (a sweep) side by side, with intervals
   synthdiv classes imagenet --search retriever find class names
   synthdiv templates                           the built-in prompt templates
@@ -158,34 +161,70 @@ def _formats(text: str, allowed: tuple[str, ...], command: str, fix: str) -> lis
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.dataset:
+        return _export_dataset(args)
+    for flag, given in (("--min-clip-score", args.min_clip_score is not None), ("--only-adherent", args.only_adherent),
+                        ("--per-class", args.per_class is not None), ("--files", args.files is not None),
+                        ("--shard-size", args.shard_size is not None)):
+        if given:
+            raise SynthdivError(f"{flag} filters a dataset export", "add --dataset imagefolder, hf or webdataset")
     from store import experiments, open_store
     from workbench.report import FORMATS, export
-    from workbench.results import results_of
+    from workbench.results import output_folder, results_of
 
-    formats = _formats(args.format, FORMATS, "export", f"use one or more of {', '.join(FORMATS)}")
-    from store import check_writable
-
+    formats = _formats(args.format or ",".join(FORMATS), FORMATS, "export", f"use one or more of {', '.join(FORMATS)}")
     with open_store(args.store, readonly=True) as st:  # the store and the experiment first: a bad one creates nothing
         res = results_of(st, args.experiment)
-        exp = res.exp
-        out = Path(args.out).expanduser().resolve()
-        for folder in (st.root / "images", st.root / "logs", st.root):
-            if out == folder or (folder != st.root and folder in out.parents):
-                raise SynthdivError(f"--out {args.out} is inside the store's own folder {folder}",
-                                    f"export to a folder of its own, e.g. --out {st.root.name}-tables")
-        out = check_writable(out, option="--out")
+        out = output_folder(st, args.out)
         extra, extra_json = {}, {}
         if len(experiments.names_of(st)) >= 2:  # the store's compare tables beside the experiment's
             from workbench.compare import comparison_of, tables_of
 
             try:
-                comparison = comparison_of(st, baseline=exp["name"])
+                comparison = comparison_of(st, baseline=res.exp["name"])
             except SynthdivError:
                 comparison = None  # fewer than two experiments have embeddings yet
             if comparison is not None:
                 extra, extra_json = tables_of(comparison), {"comparison": comparison}
         files = export(res, formats, out, extra, extra_json)
     print(f"Wrote {len(files)} files to {out}: " + ", ".join(p.name for p in files))
+    return 0
+
+
+def _export_dataset(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from store import open_store
+    from workbench.dataset import SHARD_SIZE, DatasetFilter, export_dataset
+    from workbench.results import output_folder, results_of
+
+    if args.format:
+        raise SynthdivError("--format chooses table formats, not a dataset's", "leave it out with --dataset")
+    if args.per_class is not None and args.per_class < 1:
+        raise SynthdivError(f"--per-class {args.per_class} keeps no image", "give a number of images per class, 1 or more")
+    if args.shard_size is not None and args.shard_size < 1:
+        raise SynthdivError(f"--shard-size {args.shard_size} is not a number of images", "give 1 or more")
+    flt = DatasetFilter(args.min_clip_score, args.only_adherent, args.per_class)
+    console = text_console()
+    existed = Path(args.out).expanduser().exists()
+    with open_store(args.store, readonly=True) as st:
+        res = results_of(st, args.experiment)
+        out = output_folder(st, args.out, "dataset")
+        try:
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task("choosing images", total=None)
+                manifest = export_dataset(res, args.dataset, out, flt, args.files or "link",
+                                          args.shard_size or SHARD_SIZE,
+                                          lambda what, i, n: bar.update(task, completed=i, total=n, description=what))
+        except BaseException:
+            if not existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()  # made by the writability check: a failed export leaves nothing behind
+            raise
+    dropped = ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in manifest["dropped"].items() if n)
+    how = ", ".join(f"{n} {w}" for w, n in manifest["files"].items())
+    console.print(f"Wrote the {args.dataset} dataset: {manifest['count']} images in {len(manifest['per_class'])} classes "
+                  f"to {out} ({how}; checked against their SHA-256)" + (f"; left out: {dropped}" if dropped else "")
+                  + f". What it holds and how it was chosen: {out / 'synthdiv-dataset.json'}")
     return 0
 
 
@@ -317,12 +356,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every class, not just the 15 worst")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("export", help="write every result table as CSV, Markdown, LaTeX or JSON",
+    p = sub.add_parser("export", help="write every result table (CSV, Markdown, LaTeX, JSON), or the images as a dataset",
                        description="Write the diversity, accuracy, confusion, four-causes and geometry tables "
-                       "and the class × class matrices, with the models, hashes, settings and counts behind them.")
+                       "and the class × class matrices, with the models, hashes, settings and counts behind them. "
+                       "With --dataset, write the synthetic images instead, as a dataset any training code reads: "
+                       "imagefolder (OUT/CLASS/FILE.png, torchvision's ImageFolder), hf (a Hugging Face imagefolder "
+                       "with metadata.jsonl: datasets.load_dataset('imagefolder', data_dir=OUT)) or webdataset "
+                       "(tar shards of KEY.png, KEY.cls, KEY.json). Every image's prompt, template, seed, model and "
+                       "CLIP score go with it; files are hard-linked or copied from the store, never moved, and "
+                       "checked against their SHA-256; OUT/synthdiv-dataset.json records the filter and the counts.")
     _store_arguments(p, "the experiment (needed when the store holds several)")
-    p.add_argument("--format", default="csv,md,tex,json", help="csv, md, tex, json, or several comma-separated (default: all)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    p.add_argument("--format", help="tables: csv, md, tex, json, or several comma-separated (default: all)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into (for --dataset: a new or empty one)")
+    p.add_argument("--dataset", choices=("imagefolder", "hf", "webdataset"),
+                   help="write the synthetic images as a dataset in this layout instead of the tables")
+    p.add_argument("--min-clip-score", type=float, metavar="S",
+                   help="--dataset: only images whose CLIP cosine with their own prompt is at least S")
+    p.add_argument("--only-adherent", action="store_true",
+                   help="--dataset: only images CLIP zero-shot reads as their own class (He et al. 2023)")
+    p.add_argument("--per-class", type=int, metavar="N",
+                   help="--dataset: at most N images per class (after the other filters; spread over templates)")
+    p.add_argument("--files", choices=("link", "copy"),
+                   help="--dataset: hard-link the store's files where the file system allows (default), or copy them")
+    p.add_argument("--shard-size", type=int, metavar="N", help="--dataset webdataset: images per tar shard (default 10000)")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("compare", help="compare the experiments of a store (a sweep) with confidence intervals",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from store import training
 from store.core import Store
@@ -42,6 +43,34 @@ class Results:
 
         return encoder_analyses(self.st, self.exp)
 
+    def image_scores(self) -> dict[int, dict]:
+        """What CLIP (the experiment's model) makes of each embedded synthetic image: image id →
+        ``clip_score`` (cosine with its own prompt, :func:`synthdiv.metrics.clip_scores`),
+        ``zero_shot`` (the class whose mean prompt embedding is nearest, :mod:`synthdiv.probe`)
+        and ``adherent`` (that class is its own: the filter of He et al. 2023). Images not yet
+        embedded, and images whose prompt is not, are absent."""
+        import numpy as np
+
+        from store import embeddings, experiments
+        from synthdiv.metrics import clip_scores
+        from synthdiv.probe import class_text_vectors, zero_shot_predict
+
+        names = experiments.class_names(self.st, self.exp["id"])
+        index = experiments.class_index(self.st, self.exp["id"])
+        rows, x = embeddings.load(self.st, self.exp["id"], "image", self.model)
+        text_rows, t = embeddings.load(self.st, self.exp["id"], "text", self.model)
+        prompt = {r["id"]: i for i, r in enumerate(text_rows)}
+        keep = [i for i, r in enumerate(rows) if r["prompt_id"] in prompt]
+        if not keep:
+            return {}
+        rows, x = [rows[i] for i in keep], x[keep]
+        scores = clip_scores(x, t[[prompt[r["prompt_id"]] for r in rows]])
+        vectors = class_text_vectors(t, np.array([index[r["class_id"]] for r in text_rows]), len(names))
+        guess = zero_shot_predict(x, vectors)
+        return {r["id"]: {"clip_score": round(float(score), 6), "zero_shot": names[g],
+                          "adherent": bool(g == index[r["class_id"]])}
+                for r, score, g in zip(rows, scores, guess, strict=True)}
+
 
 class NoResultsYet(SynthdivError):
     """The experiment has nothing embedded to analyse yet."""
@@ -50,7 +79,8 @@ class NoResultsYet(SynthdivError):
 
 
 def results_of(st: Store, name: str | None = None) -> Results:
-    """The results of experiment ``name`` (the store's only one when None); exits 2 (:class:`NoResultsYet`) naming the experiment when it has nothing embedded to analyse yet."""
+    """The results of experiment ``name`` (the store's only one when None); exits 2
+    (:class:`NoResultsYet`) naming the experiment when it has nothing embedded to analyse yet."""
     from workbench.analysis import ensure
     from workbench.report import experiment_and_model
 
@@ -58,5 +88,19 @@ def results_of(st: Store, name: str | None = None) -> Results:
     analysis = ensure(st, exp["id"], model)
     if analysis is None:
         raise NoResultsYet(f"experiment {exp['name']!r} has no embeddings from {model} yet",
-                            f"run it first: synthdiv run CONFIG --store {st.root}")
+                           f"run it first: synthdiv run CONFIG --store {st.root}")
     return Results(st, exp, model, analysis, training.runs(st, exp["id"]))
+
+
+def output_folder(st: Store, text: str, what: str = "tables") -> Path:
+    """The folder ``--out TEXT`` names, resolved: refused (exit 2) inside the store's own folder,
+    its images or its logs (an export must never mix with what it exports), or where it cannot be
+    written."""
+    from store import check_writable
+
+    out = Path(text).expanduser().resolve()
+    for folder in (st.root / "images", st.root / "logs", st.root):
+        if out == folder or (folder != st.root and folder in out.parents):
+            raise SynthdivError(f"--out {text} is inside the store's own folder {folder}",
+                                f"export to a folder of its own, e.g. --out {st.root.name}-{what}")
+    return check_writable(out, option="--out")

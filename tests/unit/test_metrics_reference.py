@@ -106,6 +106,8 @@ def test_centroid_cosine_clip_score_gap_and_cone():
     assert m.centroid_cosine(np.array([[1.0, 0]]), np.array([[0.0, 3]])) == pytest.approx(0.0)
     img = np.array([[1.0, 0], [0, 1]])
     assert m.clip_score(img, np.array([[2.0, 0], [0, -1]])) == pytest.approx(0.0)  # cos 1 and -1
+    np.testing.assert_allclose(m.clip_scores(np.array([[1.0, 0], [0, 1], [3, 4]]), np.array([[2.0, 0], [0, -1], [4, 3]])),
+                               [1.0, -1.0, 24 / 25])  # per image: cos 1, cos -1, (12 + 12) / 25
     assert m.modality_gap(img, img) == 0.0
     assert m.modality_gap(np.array([[1.0, 0]]), np.array([[0.0, 1]])) == pytest.approx(np.sqrt(2))
     assert m.cone(np.ones((4, 3))) == pytest.approx(1.0)
