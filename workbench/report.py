@@ -270,7 +270,7 @@ def export(res: Results, formats: list[str], out: Path,
     meta = metadata(st, exp, res.analysis)
     every = training.runs(st, exp["id"], planned_only=False)
     epochs = training.epochs(st, [r["id"] for r in runs])
-    tables = {**tables_of(result), **trained.tables(runs, epochs, every), **encoder_tables(encoders), **(extra or {})}
+    tables = {**res.tables(), **(extra or {})}
     data = {"metadata": meta, **result, **(extra_json or {})}
     if encoders:
         meta["image_encoders"] = [name for name, _ in encoders]

@@ -43,6 +43,18 @@ class Results:
 
         return encoder_analyses(self.st, self.exp)
 
+    def tables(self) -> dict[str, tuple[list[str], list[list]]]:
+        """Every table of the results as (header, rows), in a fixed order: the analysis's tables
+        and class × class matrices, the training tables (every run, earlier settings' too), and
+        each image encoder's tables (``TABLE.ENCODER``)."""
+        from store import training
+        from workbench import trained
+        from workbench.report import encoder_tables, tables_of
+
+        every = training.runs(self.st, self.exp["id"], planned_only=False)
+        epochs = training.epochs(self.st, [r["id"] for r in self.runs])
+        return {**tables_of(self.result), **trained.tables(self.runs, epochs, every), **encoder_tables(self.encoders)}
+
     def image_scores(self) -> dict[int, dict]:
         """What CLIP (the experiment's model) makes of each embedded synthetic image: image id →
         ``clip_score`` (cosine with its own prompt, :func:`synthdiv.metrics.clip_scores`),
