@@ -160,7 +160,9 @@ def pairwise_distance_draws(x: np.ndarray, draws: int = DRAWS, seed: int = 0) ->
 
 
 def ratio_interval(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    """The percentile interval of ``a / b`` over paired bootstrap draws of two independent samples."""
+    """The percentile interval of ``a / b`` over paired bootstrap draws of two independent samples
+    (a draw where ``b`` is 0 counts as an infinite ratio, without a warning on the terminal)."""
     tail = (1.0 - level) / 2.0
-    low, high = np.quantile(np.asarray(a) / np.asarray(b), [tail, 1.0 - tail])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = np.quantile(np.asarray(a) / np.asarray(b), [tail, 1.0 - tail])
     return float(low), float(high)

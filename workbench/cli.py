@@ -30,6 +30,7 @@ examples:
   synthdiv export D --dataset hf --out S       the synthetic images as a Hugging Face imagefolder
   synthdiv export D --dataset imagefolder --only-adherent --per-class 100 --out S
                                                ... only images CLIP reads as their class, 100 a class
+  synthdiv figures D --out F                   paper figures (png, pdf, svg) with captions in F/figures.md
   synthdiv compare D                           the experiments of D (a sweep) side by side, with intervals
   synthdiv classes imagenet --search retriever find class names
   synthdiv templates                           the built-in prompt templates
@@ -228,6 +229,27 @@ def _export_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_figures(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from store import open_store
+    from workbench.figures import FORMATS, draw_figures, pyplot
+    from workbench.results import output_folder, results_of
+
+    formats = _formats(args.format, FORMATS, "figure", f"use one or more of {', '.join(FORMATS)}")
+    pyplot()  # the extra before anything else: exit 2 naming it
+    console = text_console()
+    with open_store(args.store, readonly=True) as st:
+        res = results_of(st, args.experiment)
+        out = output_folder(st, args.out, "figures")
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("drawing", total=None)
+            files, captions = draw_figures(res, out, formats,
+                                           lambda what, i, n: bar.update(task, completed=i, total=n, description=what))
+    console.print(f"Wrote {len(files)} figure files ({', '.join(formats)}) to {out}; captions and provenance: {captions}")
+    return 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
@@ -380,6 +402,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--dataset: hard-link the store's files where the file system allows (default), or copy them")
     p.add_argument("--shard-size", type=int, metavar="N", help="--dataset webdataset: images per tar shard (default 10000)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("figures", help="paper figures: heatmaps, the four causes, diversity vs adherence, sweeps, samples",
+                       description="Draw the experiment's figures for a paper with matplotlib (the optional extra: "
+                       'pip install "synthdiv[figures]"): the class × class heatmaps, the four causes per class, '
+                       "diversity against adherence, a sweep's curves with 95 %% bands (a store of several "
+                       "experiments varying one number), and a sample grid per class (synthetic images above their "
+                       "nearest real ones; the 50 worst classes at most). Text stays text in PDF and SVG. "
+                       "figures.md beside them holds each figure's caption and the numbers' provenance.")
+    _store_arguments(p, "the experiment (needed when the store holds several)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    p.add_argument("--format", default="png,pdf,svg", help="png, pdf, svg, or several comma-separated (default: all)")
+    p.set_defaults(func=_cmd_figures)
 
     p = sub.add_parser("compare", help="compare the experiments of a store (a sweep) with confidence intervals",
                        description="Every experiment's headline numbers, each with its 95 % bootstrap interval "

@@ -258,6 +258,15 @@ def _md_cell(v) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
+def md_text(v) -> str:
+    """Markdown prose (a heading, a caption): one line, every character Markdown would read as
+    syntax escaped — emphasis, code, links, tables and strike-through anywhere, HTML as entities,
+    and a heading, list or quote marker at the start."""
+    s = _one_line(fmt(v) if not isinstance(v, str) else v)
+    s = re.sub(r"([\\`*_\[\]|~])", r"\\\1", s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"^(\s*)([#+-]|\d+[.)])", r"\1\\\2", s)
+
+
 def export(res: Results, formats: list[str], out: Path,
            extra: dict[str, tuple[list[str], list[list]]] | None = None, extra_json: dict | None = None) -> list[Path]:
     """Write every table of the experiment's results in each format into ``out``; return the
