@@ -11,18 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from rich_pixels import HalfcellRenderer, Pixels
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from synthdiv.decode import open_rgb  # the pixels every measure sees: EXIF, 16-bit, alpha
+from screens.pictures import Picture, read_picture
 from synthdiv.errors import describe
 from workbench.messages import GalleryChoices, GalleryDetail, GalleryPage, ShowsWorkerErrors
 
@@ -31,13 +29,29 @@ NEIGHBOURS = 3
 DETAIL_ROWS = 12  # three lines of provenance, the neighbours (8 rows) and their captions
 
 
-def picture(path: Path, size: int) -> Pixels | Text:
-    """The image at ``path`` as ``size``×``size`` pixels (half-cell blocks), or why it cannot be shown."""
-    try:
-        return Pixels.from_image(open_rgb(path).resize((size, size), Image.Resampling.BOX),
-                                 renderer=HalfcellRenderer())
-    except (OSError, ValueError) as exc:
-        return Text(f"cannot read\n{path.name}\n({type(exc).__name__})", style="red")
+THUMB_READ = 256  # pixels: thumbnails are read at most this large (enough for graphics at 16 cells)
+
+
+def picture(path: Path):
+    """The image at ``path``, read for a thumbnail (or why it cannot be shown)."""
+    return read_picture(path, THUMB_READ)
+
+
+class Thumb(Vertical):
+    """A thumbnail and its caption."""
+
+    DEFAULT_CSS = """
+    Thumb { width: 16; height: 9; }
+    Thumb > .caption { height: 1; width: 16; }
+    """
+
+    def __init__(self, image, mode: str, caption: Text) -> None:
+        super().__init__()
+        self.image, self.mode, self.caption = image, mode, caption
+
+    def compose(self) -> ComposeResult:
+        yield Picture(self.image, self.mode)
+        yield Static(self.caption, classes="caption")
 
 
 @dataclass
@@ -66,8 +80,13 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
     ]
     DEFAULT_CSS = """
     GalleryScreen #filter { height: 1; padding: 0 1; background: $boost; }
-    GalleryScreen #grid { height: 1fr; padding: 0 1; }
+    GalleryScreen #empty { height: 1; padding: 0 1; color: $text-muted; }
+    GalleryScreen #grid { height: 1fr; padding: 0 1; grid-gutter: 0 2; grid-rows: 9; grid-columns: 16; }
     GalleryScreen #detail { height: 12; padding: 0 1; background: $boost; }
+    GalleryScreen #info { height: 3; }
+    GalleryScreen #near { height: 9; }
+    GalleryScreen #near-label { width: 16; height: 9; text-style: bold; }
+    GalleryScreen #near > Thumb { margin-right: 2; }
     """
 
     def __init__(self, view, class_label: str | None = None) -> None:
@@ -79,17 +98,25 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
         self.pos = Position()
         self.total = 0
         self.rows: list[dict] = []
-        self.pictures: list = []  # the rows' thumbnails, drawn by _draw_grid
+
+    @property
+    def mode(self) -> str:
+        """How pictures are drawn (the app's choice, ``halfcell`` when the app has none)."""
+        return getattr(self.app, "pictures", "halfcell")
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="filter")
-        yield Static(id="grid")
-        yield Static(id="detail")
+        yield Static(id="empty")
+        yield Grid(id="grid")
+        with Vertical(id="detail"):
+            yield Static(id="info")
+            yield Horizontal(id="near")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = "synthdiv · gallery"
+        self.query_one("#empty").display = False
         self.load_choices()
 
     def on_resize(self) -> None:
@@ -134,7 +161,7 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
     @work(thread=True, exclusive=True, group="gallery-page", exit_on_error=False)
     def _load(self, class_id, template_id, offset: int, limit: int, selected: int) -> None:
         total, rows = self.view.page(class_id, template_id, offset, limit)
-        pictures = [picture(self.view.path(r["path"]), THUMB) for r in rows]
+        pictures = [picture(self.view.path(r["path"])) for r in rows]
         self.post_message(GalleryPage(total, rows, pictures))
         if rows:
             self._load_detail(rows[min(selected, len(rows) - 1)])
@@ -146,27 +173,27 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
         self.total, self.rows = total, rows
         self.pos.selected = min(self.pos.selected, max(len(rows) - 1, 0))
         self._show_filter()
+        grid = self.query_one("#grid", Grid)
+        grid.remove_children()
+        empty = self.query_one("#empty", Static)
+        empty.display = not rows
         if not rows:
-            self.query_one("#grid", Static).update(Text(
-                "No images here yet." if total == 0 else "", style="dim"))
-            self.query_one("#detail", Static).update("")
+            empty.update(Text("No images here yet." if total == 0 else ""))
+            self.query_one("#info", Static).update("")
+            self.query_one("#near").remove_children()
             return
-        self.pictures = pictures
-        self._draw_grid()
+        grid.styles.grid_size_columns = self.columns
+        grid.mount_all([Thumb(pic, self.mode, self._caption(i)) for i, pic in enumerate(pictures)])
         self._show_detail(self.rows[self.pos.selected], None)
 
-    def _draw_grid(self) -> None:
-        grid = Table.grid(padding=(0, 2))
-        for _ in range(self.columns):
-            grid.add_column(width=THUMB)
-        cells = []
-        for i, (row, pic) in enumerate(zip(self.rows, self.pictures, strict=True)):
-            chosen = i == self.pos.selected
-            caption = Text(f"{'▶' if chosen else ' '}{self.pos.offset + i + 1}", style="bold reverse" if chosen else "dim")
-            cells.append(Group(pic, caption))
-        for start in range(0, len(cells), self.columns):
-            grid.add_row(*cells[start:start + self.columns])
-        self.query_one("#grid", Static).update(grid)
+    def _caption(self, i: int) -> Text:
+        chosen = i == self.pos.selected
+        return Text(f"{'▶' if chosen else ' '}{self.pos.offset + i + 1}", style="bold reverse" if chosen else "dim")
+
+    def _mark_selected(self) -> None:
+        """Move the ▶ to the selected thumbnail (the pictures stay as drawn)."""
+        for i, thumb in enumerate(self.query_one("#grid", Grid).query(Thumb)):
+            thumb.query_one(".caption", Static).update(self._caption(i))
 
     def _show_filter(self) -> None:
         cls = self.class_choices[self.pos.class_index]["name"] if self.pos.class_index >= 0 else "all"
@@ -183,7 +210,7 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
             near, problem = self.view.nearest(row["id"], NEIGHBOURS), ""
         except Exception as exc:  # noqa: BLE001 - the image and its provenance still show, and why the neighbours do not
             near, problem = [], describe(exc)
-        shown = [(n, picture(self.view.path(n["path"]), THUMB)) for n in near]
+        shown = [(n, picture(self.view.path(n["path"]))) for n in near]
         self.post_message(GalleryDetail(row, shown, problem))
 
     def on_gallery_detail(self, message: GalleryDetail) -> None:
@@ -196,30 +223,16 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
         the provenance is in the row, so it shows with the thumbnails, never waits for the lookup)."""
         if not self.rows or self.rows[min(self.pos.selected, len(self.rows) - 1)]["id"] != row["id"]:
             return  # a lookup for an image no longer selected
-        info = Table.grid(padding=(0, 1))
-        info.add_column(style="bold", no_wrap=True, min_width=6)
-        info.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        negative = f"  (negative: {row['negative_prompt']})" if row["negative_prompt"] else ""
-        info.add_row("prompt", Text.assemble((row["prompt"], "bold"), negative, f" · seed {row['seed']}"))
-        info.add_row("how", Text(f"{row['width']}×{row['height']} · {row['steps']} steps · guidance {row['guidance']:g}"
-                                 f" · {row['scheduler']} · template {row['template']}"))
-        info.add_row("model", Text(f"{row['model_id']}" + (f" @ {row['model_revision']}" if row["model_revision"] else "")
-                                   + (f" {row['model_hash'][:10]}" if row["model_hash"] else "") + f" · {row['path']}"))
-        near_grid = Table.grid(padding=(0, 2))
+        self.query_one("#info", Static).update(provenance(row))
+        box = self.query_one("#near", Horizontal)
+        box.remove_children()
         if near is None:
-            near_grid.add_row(Text("nearest real images: looking…", style="dim"))
+            box.mount(Static(Text("nearest real images: looking…", style="dim")))
         elif near:
-            near_grid.add_column(width=14)
-            for _ in near:
-                near_grid.add_column(width=THUMB)
-            near_grid.add_row(Text("nearest real\nimages\n(class,\ncosine,\nsplit)", style="bold"),
-                              *(pic for _, pic in near))
-            near_grid.add_row("", *(Text(f"{n['class_name'][:9]} {n['cosine']:.2f} {n['split'][:2]}", no_wrap=True,
-                                         style="green" if n["class_name"] == row["class_name"] else "red")
-                                    for n, _ in near))
+            box.mount(Static(Text("nearest real\nimages\n(class,\ncosine,\nsplit)"), id="near-label"))
+            box.mount_all([Thumb(pic, self.mode, neighbour_caption(n, row)) for n, pic in near])
         else:
-            near_grid.add_row(Text("nearest real images: none embedded yet", style="dim"))
-        self.query_one("#detail", Static).update(Group(info, near_grid))
+            box.mount(Static(Text("nearest real images: none embedded yet", style="dim")))
 
     # --- keys ----------------------------------------------------------------------------------
 
@@ -235,7 +248,7 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
             self.load_page()
             return
         self._show_filter()
-        self._draw_grid()
+        self._mark_selected()
         self._show_detail(self.rows[self.pos.selected], None)
         self._load_detail(self.rows[self.pos.selected])
 
@@ -261,3 +274,23 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
         if self.template_choices:
             self.pos.template_index = (self.pos.template_index + 1 + step) % (len(self.template_choices) + 1) - 1
             self._refilter()
+
+
+def provenance(row: dict) -> Table:
+    """An image's provenance in three lines: prompt and seed, how it was made, the model and file."""
+    info = Table.grid(padding=(0, 1))
+    info.add_column(style="bold", no_wrap=True, min_width=6)
+    info.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    negative = f"  (negative: {row['negative_prompt']})" if row["negative_prompt"] else ""
+    info.add_row("prompt", Text.assemble((row["prompt"], "bold"), negative, f" · seed {row['seed']}"))
+    info.add_row("how", Text(f"{row['width']}×{row['height']} · {row['steps']} steps · guidance {row['guidance']:g}"
+                             f" · {row['scheduler']} · template {row['template']}"))
+    info.add_row("model", Text(f"{row['model_id']}" + (f" @ {row['model_revision']}" if row["model_revision"] else "")
+                               + (f" {row['model_hash'][:10]}" if row["model_hash"] else "") + f" · {row['path']}"))
+    return info
+
+
+def neighbour_caption(n: dict, row: dict, width: int = 9) -> Text:
+    """A nearest real image's caption: its class, cosine and split; green when it is the image's class."""
+    return Text(f"{n['class_name'][:width]} {n['cosine']:.2f} {n['split'][:2]}", no_wrap=True,
+                style="green" if n["class_name"] == row["class_name"] else "red")
