@@ -76,6 +76,9 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
         Binding("C", "cycle_class(-1)", "Class back", show=False, id="gallery.class_back"),
         Binding("t", "cycle_template(1)", "Template", id="gallery.template"),
         Binding("T", "cycle_template(-1)", "Template back", show=False, id="gallery.template_back"),
+        Binding("enter,o", "open_image", "Open", id="gallery.open"),
+        Binding("g", "class_grid", "Class grid", id="gallery.grid"),
+        Binding("m", "app.cycle_pictures", "Pictures", id="gallery.pictures"),
         Binding("escape,q", "app.pop_screen", "Back", id="gallery.back"),
     ]
     DEFAULT_CSS = """
@@ -260,6 +263,19 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
 
     def action_page(self, step: int) -> None:
         self._select(self.pos.offset + self.pos.selected + step * self.per_page)
+
+    def action_open_image(self) -> None:
+        if self.rows:
+            from screens.image_view import ImageScreen
+
+            self.app.push_screen(ImageScreen(self.view, *self._filter(), self.pos.offset + self.pos.selected, self.total))
+
+    def action_class_grid(self) -> None:
+        if self.rows:
+            from screens.image_view import ClassGridScreen
+
+            row = self.rows[self.pos.selected]
+            self.app.push_screen(ClassGridScreen(self.view, row["class_id"], row["class_name"]))
 
     def _refilter(self) -> None:
         self.pos.offset = self.pos.selected = 0

@@ -55,9 +55,11 @@ def detect(requested: str = "auto", env: Mapping[str, str] | None = None, isatty
            and sys.__stdin__.isatty()) if isatty is None else isatty
     if not tty or multiplexed(env) or env.get("TERM") == "dumb":
         return "halfcell"
-    import textual_image.renderable as found  # asks the terminal, once per process
-    import textual_image.widget  # noqa: F401 - reads the cell size in pixels now, while it still can
-
+    try:
+        import textual_image.renderable as found  # asks the terminal, once per process
+        import textual_image.widget  # noqa: F401 - reads the cell size in pixels now, while it still can
+    except Exception:  # noqa: BLE001 - a terminal that answers oddly (or reports 0 columns) gets half cells
+        return "halfcell"
     from textual_image.renderable.sixel import Image as SixelImage
     from textual_image.renderable.tgp import Image as TGPImage
 
@@ -95,9 +97,32 @@ def halfcell(image: Image.Image, width: int, height: int) -> Pixels:
                              renderer=HalfcellRenderer())
 
 
+class _NotATerminal:
+    """Standard output as textual-image sees it while it is imported inside a running app: not a
+    terminal, so its import asks nothing (the replies would reach Textual's input thread as keys)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def protocol_widget(mode: str):
-    """textual-image's widget class for ``kitty`` or ``sixel`` (imported on first use: importing
-    textual-image asks the terminal, which only ``detect`` may do, before the app runs)."""
+    """textual-image's widget class for ``kitty`` or ``sixel``. Imported by :func:`detect` before
+    the app runs where the terminal was asked; else (a forced or switched mode) imported here
+    without asking: the cell size is then taken as 10 × 20 pixels, which sets the resolution the
+    image is sent at, not its size on the screen."""
+    if "textual_image.widget" not in sys.modules:
+        real = sys.__stdout__
+        sys.__stdout__ = _NotATerminal(real)
+        try:
+            import textual_image.widget  # noqa: F401
+        finally:
+            sys.__stdout__ = real
     from textual_image.widget import SixelImage, TGPImage
 
     return {"kitty": TGPImage, "sixel": SixelImage}[mode]
@@ -120,6 +145,17 @@ class Picture(Widget):
     def compose(self) -> ComposeResult:
         if self.mode in ("kitty", "sixel") and isinstance(self.image, Image.Image):
             yield protocol_widget(self.mode)(self.image, classes="graphics")
+
+    def set_mode(self, mode: str) -> None:
+        """Draw the picture in ``mode`` from now on."""
+        if mode == self.mode:
+            return
+        self.on_unmount()
+        self.remove_children()
+        self.mode, self._drawn = mode, None
+        if mode in ("kitty", "sixel") and isinstance(self.image, Image.Image):
+            self.mount(protocol_widget(mode)(self.image, classes="graphics"))
+        self.refresh()
 
     def on_unmount(self) -> None:
         for child in self.query(".graphics"):

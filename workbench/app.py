@@ -150,8 +150,14 @@ class WorkbenchApp(ShowsWorkerErrors, App):
     ]
 
     def __init__(self, store_root: str | Path | None = None, refresh_s: float = 1.0, experiment: str | None = None,
-                 setup: dict[str, Any] | None = None, setup_store: str = "") -> None:
+                 setup: dict[str, Any] | None = None, setup_store: str = "", pictures: str = "halfcell",
+                 pictures_found: str | None = None) -> None:
+        """``pictures``: how images are drawn (:mod:`screens.pictures`; ``synthdiv open --images``
+        asks the terminal before the app starts); ``pictures_found``: what the terminal said it
+        supports (a switch to another protocol is warned about), default ``pictures``."""
         super().__init__()
+        self.pictures = pictures
+        self.pictures_found = pictures_found or pictures
         self.store_root = Path(store_root) if store_root else None
         self.refresh_s = refresh_s
         self.experiment = experiment
@@ -374,6 +380,18 @@ class WorkbenchApp(ShowsWorkerErrors, App):
 
     def on_exported(self, message: Exported) -> None:
         self.notify(f"{message.files} files (csv, md, tex, json) in {message.folder}", title="Exported", timeout=10)
+
+    def action_cycle_pictures(self) -> None:
+        """Draw pictures the next way (half-cell blocks, Kitty graphics, Sixel graphics), everywhere."""
+        from screens.image_view import redraw
+        from screens.pictures import DRAWN, WORDS
+
+        self.pictures = DRAWN[(DRAWN.index(self.pictures) + 1) % len(DRAWN)]
+        warn = self.pictures not in ("halfcell", self.pictures_found)
+        self.notify(f"pictures: {WORDS[self.pictures]}" + (
+            " (the terminal did not say it supports them; m switches again)" if warn else " (m switches)"),
+            title="Pictures", severity="warning" if warn else "information", timeout=4)
+        redraw(self.screen, self.pictures)
 
     def action_gallery(self) -> None:
         if self.view is not None:

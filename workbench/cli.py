@@ -288,8 +288,10 @@ def _cmd_open(args: argparse.Namespace) -> int:
     from store import open_store
     from workbench.app import WorkbenchApp
 
+    from screens.pictures import detect
+
     open_store(args.store).close()  # a clear error before the screen takes over (read-only where it must be)
-    app = WorkbenchApp(args.store)
+    app = WorkbenchApp(args.store, pictures=detect(args.images))  # auto asks the terminal now, before Textual owns it
     app.run()
     return app.return_code or 0
 
@@ -301,10 +303,13 @@ def _cmd_workbench(args: argparse.Namespace) -> int:
     from workbench.app import WorkbenchApp
     from workbench.defaults import DEFAULT_STORE, default_experiment
 
+    from screens.pictures import detect
+
+    pictures = detect("auto")  # asks the terminal now, before Textual owns it
     if (Path(DEFAULT_STORE) / DB_NAME).exists():
-        WorkbenchApp(DEFAULT_STORE).run()
+        WorkbenchApp(DEFAULT_STORE, pictures=pictures).run()
     else:
-        WorkbenchApp(setup=default_experiment(), setup_store=DEFAULT_STORE).run()
+        WorkbenchApp(setup=default_experiment(), setup_store=DEFAULT_STORE, pictures=pictures).run()
     return 0
 
 
@@ -435,10 +440,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("open", help="open the workbench on a store: a live dashboard, re-attaching to its workers",
                        description="Open the workbench on a store: a live dashboard (progress per class, the four "
-                       "causes, diversity, accuracy, similarity heatmaps, CLIP geometry), the gallery (v), prompt "
+                       "causes, diversity, accuracy, similarity heatmaps, CLIP geometry), the gallery (v: enter shows one image large beside "
+                       "its nearest real images, g the class across its templates, m switches how pictures are drawn), prompt "
                        "iteration for a class (i), export (e), setup (n), the store's experiments compared (C). g starts or resumes the workers, p pauses, "
                        "c cancels; on quit you choose whether running workers go on without the UI. ? lists every key.")
     p.add_argument("store", metavar="DIR", help="store folder")
+    p.add_argument("--images", choices=("auto", "kitty", "sixel", "halfcell"), default="auto",
+                   help="how the gallery draws images: auto (default) asks the terminal at start-up and uses the Kitty "
+                   "graphics protocol or Sixel where it answers that it supports them, else half-cell blocks (tmux, "
+                   "screen, plain SSH terminals); kitty, sixel or halfcell force one. m in the gallery switches")
     p.set_defaults(func=_cmd_open)
 
     p = sub.add_parser("classes", help="list the class names of a class set")

@@ -159,3 +159,20 @@ class TemplateQueued(Message):
     def __init__(self, template: str, added: int, started: list[str]) -> None:
         super().__init__()
         self.template, self.added, self.started = template, added, started
+
+
+class ImageShown(Message):
+    """One image, read for the one-image view: its row, its picture, its nearest real images with
+    theirs (``problem``: why they could not be found), and where it stands in its sequence."""
+
+    def __init__(self, index: int, total: int, row: dict | None, picture, near: list, problem: str = "") -> None:
+        super().__init__()
+        self.index, self.total, self.row, self.picture, self.near, self.problem = index, total, row, picture, near, problem
+
+
+class ClassGridShown(Message):
+    """One class's images across its templates: (template, how many it has, [(row, picture)]) each."""
+
+    def __init__(self, rows: list[tuple[dict, int, list]]) -> None:
+        super().__init__()
+        self.rows = rows

@@ -57,6 +57,8 @@ def test_setup_templates(tmp_path, snap_compare):
 ON_A_STORE = [
     ("dashboard", 20, True, "diversity ratio vs", (), "diversity ratio vs"),
     ("gallery", 24, True, "diversity ratio vs", ("v",), "nearest real"),
+    ("gallery_one_image", 24, True, "diversity ratio vs", ("v", "right", "enter"), "goldfish 0.97 te"),
+    ("gallery_class_grid", 24, True, "diversity ratio vs", ("v", "g"), "t2 · a drawing of a {}."),
     ("iterate", 24, True, "diversity ratio vs", ("i",), "a drawing of a {}."),
     ("help", 24, False, "24/24", ("question_mark",), "Export"),
     ("cancel_dialog", 10, False, "10/24", ("c",), "Cancel the experiment's remaining work?"),

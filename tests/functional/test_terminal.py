@@ -104,6 +104,14 @@ def test_setup_run_gallery_export_quit_and_reopen(tmp_path):
         # the first image's provenance shows with its thumbnails (the real-image lookup may follow)
         term.wait_for(r"image 1/\d+[\s\S]*prompt [\s\S]*model\s+tiny-random", timeout=30)
         term.wait_for("nearest real images: none embedded yet")  # this experiment has no real set
+        term.keys("Enter")  # the one-image view, then the class across its templates
+        term.wait_for(r"image 1/\d+ · ←/→ next[\s\S]*synthetic · (one|two)", timeout=30)
+        term.keys("g")
+        term.wait_for(r"across its templates[\s\S]*t1 · ", timeout=30)
+        term.keys("Escape")
+        term.wait_for(r"image 1/\d+ · ←/→ next")
+        term.keys("Escape")
+        term.wait_for(r"image 1/\d+ · page")
         term.keys("Escape")
         term.wait_for("Diversity")
         # export from the UI

@@ -328,6 +328,43 @@ async def test_gallery_pages_filters_and_shows_nearest_real_images(tmp_path):
 
 
 
+async def test_one_image_view_class_grid_and_the_picture_switch(tmp_path, monkeypatch):
+    build(tmp_path, done=24)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await until(pilot, lambda: "golden retriever | 8 | 8" in text_of(app))
+        await pilot.press("v")
+        assert await until(pilot, lambda: "image 1/8" in text_of(app))
+        await pilot.press("right", "enter")  # the second goldfish, large, beside its nearest real images
+        assert await until(pilot, lambda: type(app.screen).__name__ == "ImageScreen"
+                           and len(re.findall(r"goldfish 0\.9\d|goldfish 1\.00", text_of(app))) == 3)
+        text = text_of(app)
+        assert "image 2/8" in text and "a photo of a goldfish. · seed 1" in text and "synthetic · goldfish" in text
+        from screens.pictures import Picture
+
+        pictures = list(app.screen.query(Picture))
+        assert len(pictures) == 4 and len({(p.size.width, p.size.height) for p in pictures}) == 1  # one size
+        assert pictures[0].size.width > 16  # larger than a thumbnail
+        await pilot.press("right")
+        assert await until(pilot, lambda: "image 3/8" in text_of(app) and "· seed 2" in text_of(app))
+        await pilot.press("g")  # the class across its templates
+        assert await until(pilot, lambda: "t2 · a drawing of a {}. · 4 of 4 images" in text_of(app))
+        assert "class goldfish across its templates" in text_of(app)
+        assert len(app.screen.query(Picture)) == 8  # 2 templates × 4 images
+        sent = []
+        monkeypatch.setattr("textual_image.renderable.tgp._send_tgp_message", lambda **kw: sent.append(kw))
+        await pilot.press("m")  # half cells → Kitty graphics, everywhere
+        await pilot.pause(0.3)
+        assert app.pictures == "kitty" and all(p.mode == "kitty" for p in app.screen.query(Picture))
+        assert any(n.title == "Pictures" and "did not say it supports" in n.message for n in app._notifications)
+        assert await until(pilot, lambda: sum(1 for kw in sent if kw.get("a") == "p") == 8)  # eight placements
+        await pilot.press("m", "m")  # → sixel → half cells
+        await pilot.pause(0.3)
+        assert app.pictures == "halfcell" and all(p.mode == "halfcell" for p in app.screen.query(Picture))
+        await pilot.press("escape", "escape")
+        assert await until(pilot, lambda: type(app.screen).__name__ == "GalleryScreen")
+
+
 async def test_gallery_shows_provenance_at_once_while_the_nearest_real_images_are_looked_up(tmp_path, monkeypatch):
     build(tmp_path, done=24)
     released = threading.Event()
