@@ -18,7 +18,8 @@ def _short(name: str, width: int = NAME_WIDTH) -> str:
 
 
 class Chart(PlotextPlot):
-    """A plotext chart drawn by :meth:`curve` or :meth:`bars` (each replaces what was drawn)."""
+    """A plotext chart drawn by :meth:`curve` or :meth:`bars` (each replaces what was drawn; the
+    figure is built at its size each time it is rendered)."""
 
     DEFAULT_CSS = """
     Chart { width: 1fr; height: 12; }
@@ -26,52 +27,60 @@ class Chart(PlotextPlot):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.drawn: dict = {}  # what was drawn last, in words: for tests and for the help line
+        self.drawn: dict = {}  # what was drawn last, in words (titles, labels, points or bars shown)
+        self._draw = None  # draws the figure for a height in rows
 
-    def _reset(self) -> None:
-        plt = self.plt
-        plt.clear_figure()
-        plt.frame(True)
+    def render(self):
+        self.plt.clear_figure()
+        if self._draw is not None:
+            self._draw(self.size.height)
+        return super().render()
 
     def curve(self, points: list[tuple[float, float, float | None, float | None]], *, title: str, xlabel: str,
               ylabel: str, ylim: tuple[float, float] | None = None) -> None:
         """``points`` = (x, value, low, high): the values joined by a line, each interval a vertical
         bar at its x (where it has one)."""
-        self._reset()
-        plt = self.plt
         pts = sorted(p for p in points if p[1] is not None)
-        if pts:
-            xs, ys = [float(p[0]) for p in pts], [float(p[1]) for p in pts]
-            for x, _, lo, hi in pts:
-                if lo is not None and hi is not None:
-                    plt.plot([float(x), float(x)], [float(lo), float(hi)], marker="│", color="gray")
-            plt.plot(xs, ys, marker="braille", color="cyan")
-            plt.scatter(xs, ys, marker="●", color="cyan")
-            if len(set(xs)) <= 8:
-                plt.xticks(xs, [f"{x:g}" for x in xs])
-        if ylim is not None:
-            plt.ylim(*ylim)
-        plt.title(title)
-        plt.xlabel(xlabel)
-        plt.ylabel(ylabel)
+
+        def draw(height: int) -> None:
+            plt = self.plt
+            if pts:
+                xs, ys = [float(p[0]) for p in pts], [float(p[1]) for p in pts]
+                for x, _, lo, hi in pts:
+                    if lo is not None and hi is not None:
+                        plt.plot([float(x), float(x)], [float(lo), float(hi)], marker="│", color="gray")
+                plt.plot(xs, ys, marker="braille", color="cyan")
+                plt.scatter(xs, ys, marker="●", color="cyan")
+                if len(set(xs)) <= 8:
+                    plt.xticks(xs, [f"{x:g}" for x in xs])
+            if ylim is not None:
+                plt.ylim(*ylim)
+            plt.title(title)
+            plt.xlabel(xlabel)
+            plt.ylabel(ylabel)
+
+        self._draw = draw
         self.drawn = {"kind": "curve", "title": title, "xlabel": xlabel, "ylabel": ylabel, "points": pts}
         self.refresh()
 
-    def bars(self, labels: list[str], values: list[float | None], *, title: str, xlabel: str,
-             limit: int | None = None) -> None:
-        """One horizontal bar per label (in the order given, the first on top), at most ``limit``
-        (as many as the chart's height holds when None); a missing value has no bar."""
-        self._reset()
-        plt = self.plt
-        room = max(1, (self.size.height or 12) - 5) if limit is None else limit  # title, axis, ticks, label, frame
-        shown = [(label, v) for label, v in zip(labels, values, strict=True)][:room]
-        names = [_short(label) for label, _ in shown]
-        # plotext draws the first label at the bottom of a horizontal bar chart: hand them reversed
-        if shown:
-            plt.bar(list(reversed(names)), [0.0 if v is None else float(v) for _, v in reversed(shown)],
-                    orientation="horizontal", width=0.6, color="cyan")
-        more = len(labels) - len(shown)
-        plt.title(title + (f" ({len(shown)} of {len(labels)})" if more > 0 else ""))
-        plt.xlabel(xlabel)
-        self.drawn = {"kind": "bars", "title": title, "xlabel": xlabel, "labels": [label for label, _ in shown]}
+    def bars(self, labels: list[str], values: list[float | None], *, title: str, xlabel: str) -> None:
+        """One horizontal bar per label, in the order given (the first on top), as many as the
+        chart's height holds; a missing value has no bar."""
+        pairs = list(zip(labels, values, strict=True))
+
+        def draw(height: int) -> None:
+            plt = self.plt
+            shown = pairs[:max(1, height - 5)]  # the title, the frame, the ticks and the label take five rows
+            if shown:
+                # plotext draws the first label at the bottom of a horizontal bar chart: hand them reversed
+                plt.bar([_short(label) for label, _ in reversed(shown)],
+                        [0.0 if v is None else float(v) for _, v in reversed(shown)],
+                        orientation="horizontal", width=0.6, color="cyan")
+            more = len(pairs) - len(shown)
+            plt.title(title + (f" ({len(shown)} of {len(pairs)})" if more > 0 else ""))
+            plt.xlabel(xlabel)
+            self.drawn["shown"] = [label for label, _ in shown]
+
+        self._draw = draw
+        self.drawn = {"kind": "bars", "title": title, "xlabel": xlabel, "labels": labels}
         self.refresh()

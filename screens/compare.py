@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from screens.plot import text_plot
+from screens.charts import Chart
 from synthdiv.measures import HEADLINE
 from workbench.messages import ComparisonRead, ShowsWorkerErrors
 
@@ -52,7 +52,8 @@ class CompareScreen(ShowsWorkerErrors, Screen):
     CompareScreen #compare-tabs { height: 1fr; }
     CompareScreen TabPane { height: 1fr; padding: 0; }
     CompareScreen DataTable { height: 1fr; }
-    CompareScreen #compare-plot { padding: 0 1; }
+    CompareScreen #compare-plot-note { height: auto; padding: 0 1; }
+    CompareScreen #compare-plot { height: 1fr; padding: 0 1; }
     """
 
     def __init__(self, view, baseline: str | None = None) -> None:
@@ -73,7 +74,8 @@ class CompareScreen(ShowsWorkerErrors, Screen):
             with TabPane("3 Per class", id="cmp-classes"):
                 yield DataTable(id="compare-classes", cursor_type="row", zebra_stripes=True)
             with TabPane("4 Plot", id="cmp-plot"):
-                yield Static(id="compare-plot")
+                yield Static(id="compare-plot-note")
+                yield Chart(id="compare-plot")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -158,24 +160,23 @@ class CompareScreen(ShowsWorkerErrors, Screen):
                           Text(f"[{r['low']:+.3f}, {r['high']:+.3f}]", justify="right"))
 
     def _fill_plot(self) -> None:
-        widget = self.query_one("#compare-plot", Static)
+        note, chart = self.query_one("#compare-plot-note", Static), self.query_one("#compare-plot", Chart)
         comparison = self.comparison
         if comparison is None:
             return
         m = HEADLINE[self.measure_index]
         axis = comparison.get("axis")
+        chart.display = axis is not None
         if axis is None:
-            widget.update(Text("A plot needs a sweep of one numeric key (e.g. generation.guidance); these experiments"
-                               f" vary {', '.join(comparison['varying']) or 'nothing in the config'}.", style="dim"))
+            note.update(Text("A plot needs a sweep of one numeric key (e.g. generation.guidance); these experiments"
+                             f" vary {', '.join(comparison['varying']) or 'nothing in the config'}.", style="dim"))
             return
         points = [(r[axis], r[m.key], r.get(m.key + "_low"), r.get(m.key + "_high"))
                   for r in comparison["experiments"] if r.get(m.key) is not None]
-        width = max(20, self.size.width - 14)
-        height = max(5, self.size.height - 12)
-        lines = text_plot(points, width=width, height=height) if points else ["(no values for this number)"]
-        title = Text.assemble((f"{m.key.replace('_', ' ')} against {axis}", "bold"),
-                              f" · {m.what} · bars: 95 % interval · m: next number\n")
-        widget.update(title + Text("\n".join(lines)))
+        name = m.key.replace("_", " ")
+        note.update(Text(f"{m.what} · bars: 95 % interval · m: next number"
+                         + ("" if points else " · (no values for this number)"), style="dim"))
+        chart.curve(points, title=f"{name} against {axis}", xlabel=axis, ylabel=name)
 
     def action_next_measure(self) -> None:
         self.measure_index = (self.measure_index + 1) % len(HEADLINE)

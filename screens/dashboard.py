@@ -14,7 +14,6 @@ from textual.widgets import (
     DataTable,
     Footer,
     Header,
-    Sparkline,
     Static,
     TabbedContent,
     TabPane,
@@ -22,6 +21,7 @@ from textual.widgets import (
 
 from rich.table import Table
 
+from screens.charts import Chart
 from screens.heatmap import heatmap
 from screens.plot import text_plot
 from screens.status import experiment_view, workers_view
@@ -43,6 +43,13 @@ ACCURACY = (
 )
 PER_CLASS = (("class", "class"), ("done", "done"), ("total", "of"), ("share", "%"), ("pending", "pending"),
              ("running", "running"), ("failed", "failed"))
+# The four causes' per-class numbers drawn as bars on the Four causes tab (b cycles), with their words.
+CAUSE_BARS = (
+    ("concept_synthetic_to_real", "concept", "synthetic→real accuracy (share of real test images)"),
+    ("adherence", "adherence", "zero-shot accuracy on the synthetic images (share)"),
+    ("diversity_vendi_ratio", "diversity", "Vendi score synthetic ÷ real (1 = as diverse)"),
+    ("ambiguity_zero_shot_confusion", "ambiguity", "share of real test images zero-shot put in another class"),
+)
 MATRICES = (
     ("similarity_synthetic_text", "synthetic centroid × class text (adherence: is the diagonal the row maximum?)"),
     ("similarity_text", "class text × class text (ambiguity of names)"),
@@ -194,6 +201,8 @@ class DashboardScreen(Screen):
                 tooltip="add classes or templates to this experiment"),
         Binding("m", "next_matrix", "Matrix", show=False, id="dashboard.matrix",
                 tooltip="next similarity matrix on the Similarity tab"),
+        Binding("b", "next_cause", "Cause bars", show=False, id="dashboard.cause",
+                tooltip="the next cause's per-class bars on the Four causes tab"),
         Binding("t", "next_run", "Run", show=False, id="dashboard.run",
                 tooltip="next training run on the Training tab (its curve and confusions)"),
         Binding("r", "app.reload", "Refresh", show=False, id="dashboard.refresh"),
@@ -211,8 +220,10 @@ class DashboardScreen(Screen):
     DashboardScreen DataTable { height: 1fr; }
     DashboardScreen #matrix-title { padding: 0 1; text-style: bold; }
     DashboardScreen #rate { height: 1; padding: 0 1; }
-    DashboardScreen #spark-title { height: 1; padding: 0 1; color: $text-muted; }
-    DashboardScreen #spark { height: 3; margin: 0 1; }
+    DashboardScreen #history { height: 12; margin: 0 1; }
+    DashboardScreen #history-note { height: auto; padding: 0 1; color: $text-muted; }
+    DashboardScreen #causes { height: 1fr; min-height: 5; }
+    DashboardScreen #cause-bars { height: 13; }
     DashboardScreen #per-class { height: auto; max-height: 14; }
     DashboardScreen #workers { height: auto; margin: 0 0 1 0; }
     """
@@ -222,7 +233,8 @@ class DashboardScreen(Screen):
         self.store_root = Path(store_root)
         self.matrix_index = 0
         self.analysis: dict | None = None
-        self.history_id: int | None = None  # the analysis the sparkline was drawn for
+        self.history_id: int | None = None  # the analysis the history chart was drawn for
+        self.cause_index = 0  # the cause whose per-class bars the Four causes tab shows
         self.last_table: str = "#per-class"  # the table whose cursor names "the class" for i and v
         self.training: dict | None = None  # the runs and their epochs, as last read
         self.run_index = 0  # the run whose curve and confusions the Training tab shows
@@ -236,10 +248,11 @@ class DashboardScreen(Screen):
                     yield Static(id="rate")
                     yield Static(id="workers")
                     yield SortableTable(PER_CLASS, id="per-class")
-                    yield Static(id="spark-title")
-                    yield Sparkline([], id="spark")
+                    yield Static(id="history-note")
+                    yield Chart(id="history")
             with TabPane("2 Four causes", id="tab-causes"):
                 yield SortableTable(CAUSE_COLUMNS, id="causes")
+                yield Chart(id="cause-bars")
             with TabPane("3 Diversity", id="tab-diversity"):
                 yield SortableTable(DIVERSITY, id="diversity")
             with TabPane("4 Accuracy", id="tab-accuracy"):
@@ -308,17 +321,19 @@ class DashboardScreen(Screen):
         self.query_one("#per-class", SortableTable).refill(rows)
         self._show_workers(live.get("workers", []))
         history = live.get("history")
-        if history is not None and analysis is not None:
+        chart, note = self.query_one("#history", Chart), self.query_one("#history-note", Static)
+        chart.display = bool(history) and analysis is not None and len(history) >= 2  # one point is no trend
+        note.display = not chart.display
+        if history and len(history) == 1:
+            note.update(f"{live['metric'].replace('_', ' ')}: {history[0][1]:.3f} at {history[0][0]} images analysed,"
+                        " one analysis so far (the plot against images analysed starts at the second)")
+        elif not history:
+            note.update("no analysis yet")
+        if history is not None and analysis is not None and analysis["id"] != self.history_id:
             self.history_id = analysis["id"]
-            values = [v for _, v in history]
-            spark = self.query_one("#spark", Sparkline)
-            spark.data = values
-            spark.display = len(values) >= 2  # one point is no trend
             label = live["metric"].replace("_", " ")
-            span = (f"{history[0][0]}→{history[-1][0]} images: {values[0]:.3f}→{values[-1]:.3f}"
-                    if len(history) > 1 else f"{history[0][0]} images: {values[0]:.3f}, one analysis so far"
-                    if history else "no analysis yet")
-            self.query_one("#spark-title", Static).update(f"{label} vs images analysed · {span}")
+            chart.curve([(n, v, None, None) for n, v in history], title=f"{label} against images analysed",
+                        xlabel="synthetic images analysed", ylabel=f"{label} (÷)")
 
     def _show_workers(self, board: list[dict]) -> None:
         box = self.query_one("#workers", Static)
@@ -337,11 +352,26 @@ class DashboardScreen(Screen):
         if event.data_table.id:
             self.last_table = f"#{event.data_table.id}"
 
+    def _show_cause_bars(self) -> None:
+        """The Four causes tab's chart: one cause's number per class, in the table's order (worst first)."""
+        if self.analysis is None:
+            return
+        key, cause, words = CAUSE_BARS[self.cause_index % len(CAUSE_BARS)]
+        rows = self.analysis["result"]["four_causes"]
+        for chart in self.query("#cause-bars").results(Chart):
+            chart.bars([r["class"] for r in rows], [r.get(key) for r in rows],
+                       title=f"{cause} per class, worst first · b: next cause", xlabel=f"{cause}: {words}")
+
+    def action_next_cause(self) -> None:
+        self.cause_index += 1
+        self._show_cause_bars()
+
     def _show_analysis(self, result: dict) -> None:
         """Fill every panel that is mounted (tab contents mount as they are first shown)."""
         for table_id, key in (("#causes", "four_causes"), ("#diversity", "diversity"), ("#accuracy", "accuracy")):
             for table in self.query(table_id).results(SortableTable):
                 table.fill(result[key])
+        self._show_cause_bars()
         top = result.get("top_confusions", [])[:8]
         for widget in self.query("#confusions").results(Static):
             widget.update(Text(

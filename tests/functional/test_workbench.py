@@ -29,6 +29,11 @@ def text_of(app) -> str:
     for table in app.screen.query("DataTable"):
         for i in range(table.row_count):
             console.print(" | ".join(str(c) for c in table.get_row_at(i)), markup=False)
+    from screens.charts import Chart
+
+    for chart in app.screen.query(Chart):  # a plot, as drawn at its size
+        if chart.display and chart.size.height:
+            console.print(chart.render())
     return out.getvalue()
 
 
@@ -235,12 +240,18 @@ async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_pat
         compute(st, e, MODEL)
     app = WorkbenchApp(tmp_path, refresh_s=60)
     async with app.run_test(size=(100, 40)) as pilot:
-        assert await until(pilot, lambda: "diversity ratio vs images analysed" in text_of(app))
+        assert await until(pilot, lambda: "diversity ratio against images analysed" in text_of(app))
         text = text_of(app)
         assert "goldfish | 8 | 8 | 100%" in text and "golden retriever | 4 | 8 | 50%" in text
-        assert "20→10 images" in text
-        spark = app.screen.query_one("#spark")
-        assert len(spark.data) == 2
+        chart = app.screen.query_one("#history")
+        assert [p[0] for p in chart.drawn["points"]] == [10, 20]  # one point per analysis, by images analysed
+        assert "synthetic images analysed" in text and "diversity ratio (÷)" in text  # the axes, named
+        await pilot.press("2")  # the four causes, and one cause per class as bars
+        assert await until(pilot, lambda: "concept: synthetic→real accuracy" in text_of(app))
+        bars = app.screen.query_one("#cause-bars")
+        assert bars.drawn["shown"] == [r["class"] for r in app.screen.analysis["result"]["four_causes"]]
+        await pilot.press("b")
+        assert await until(pilot, lambda: "adherence: zero-shot accuracy on the synthetic" in text_of(app))
         await pilot.press("3")
         assert app.screen.query_one("#tabs").active == "tab-diversity"
         assert app.screen.cursor_class() == "goldfish"
