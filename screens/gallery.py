@@ -20,7 +20,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from screens.pictures import Picture, read_picture
+from screens.pictures import Picture, mode_of, read_picture
 from synthdiv.errors import describe
 from workbench.messages import GalleryChoices, GalleryDetail, GalleryPage, ShowsWorkerErrors
 
@@ -104,8 +104,7 @@ class GalleryScreen(ShowsWorkerErrors, Screen):
 
     @property
     def mode(self) -> str:
-        """How pictures are drawn (the app's choice, ``halfcell`` when the app has none)."""
-        return getattr(self.app, "pictures", "halfcell")
+        return mode_of(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from screens.gallery import NEIGHBOURS, neighbour_caption, picture, provenance
-from screens.pictures import MAX_SIDE, Picture, read_picture
+from screens.pictures import MAX_SIDE, Picture, mode_of, read_picture
 from synthdiv.errors import describe
 from workbench.messages import ClassGridShown, ImageShown, ShowsWorkerErrors
 
@@ -53,7 +53,7 @@ class ImageScreen(ShowsWorkerErrors, Screen):
 
     @property
     def mode(self) -> str:
-        return getattr(self.app, "pictures", "halfcell")
+        return mode_of(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -152,10 +152,11 @@ class ClassGridScreen(ShowsWorkerErrors, Screen):
     def __init__(self, view, class_id: int, class_name: str) -> None:
         super().__init__()
         self.view, self.class_id, self.class_name = view, class_id, class_name
+        self.templates: list = []  # as last read: (template, its image count, [(row, picture)])
 
     @property
     def mode(self) -> str:
-        return getattr(self.app, "pictures", "halfcell")
+        return mode_of(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -172,8 +173,7 @@ class ClassGridScreen(ShowsWorkerErrors, Screen):
         """(picture height in rows, pictures across): rows of 3 to 8 lines so that, with their
         labels, a few templates fit on the screen; square pictures (two pixels a row)."""
         height, width = (self.size.height or 24) - 3, (self.size.width or 80) - 2
-        templates = max(1, len(getattr(self, "_templates", [])) or 3)
-        rows = max(3, min(8, height // templates - 1))
+        rows = max(3, min(8, height // max(1, len(self.templates) or 3) - 1))
         return rows, max(1, width // (2 * rows + 1))
 
     @work(thread=True, exclusive=True, group="class-grid", exit_on_error=False)
@@ -188,7 +188,7 @@ class ClassGridScreen(ShowsWorkerErrors, Screen):
     def on_class_grid_shown(self, message: ClassGridShown) -> None:
         box = self.query_one("#rows", VerticalScroll)
         box.remove_children()
-        self._templates = message.rows
+        self.templates = message.rows
         rows, across = self.geometry()
         widgets = []
         for i, (t, total, shown) in enumerate(message.rows):

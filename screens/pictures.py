@@ -36,6 +36,11 @@ WORDS = {"halfcell": "half-cell blocks", "kitty": "Kitty graphics", "sixel": "Si
 MAX_SIDE = 1024  # pixels: larger images are scaled down once, when read (a terminal shows no more)
 
 
+def mode_of(app) -> str:
+    """How ``app`` draws pictures (its ``pictures``; half cells for an app that has no choice)."""
+    return getattr(app, "pictures", "halfcell")
+
+
 def multiplexed(env: Mapping[str, str]) -> bool:
     """Inside tmux or GNU screen (they drop graphics escapes unless configured to pass them through)."""
     term = env.get("TERM", "")
