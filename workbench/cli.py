@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="paper figures: heatmaps, the four causes, diversity vs adherence, sweeps, samples",
                        description="Draw the experiment's figures for a paper with matplotlib (the optional extra: "
                        'pip install "synthdiv[figures]"): the class × class heatmaps, the four causes per class, '
-                       "diversity against adherence, a sweep's curves with 95 %% bands (a store of several "
+                       "diversity against adherence, a sweep's curves with 95 % bands (a store of several "
                        "experiments varying one number), and a sample grid per class (synthetic images above their "
                        "nearest real ones; the 50 worst classes at most). Text stays text in PDF and SVG. "
                        "figures.md beside them holds each figure's caption and the numbers' provenance.")
