@@ -185,6 +185,31 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
         writer.close()  # the last batch is stored before the worker reports how it ended
 
 
+def make_batch(generator: Generator, batch: list[dict], settings: GenerationSettings, fits: int) -> tuple[list, list, int]:
+    """Make the images of ``batch`` (claimed jobs) in this process: (an image or a
+    :class:`~synthdiv.generate.BadImage` per job, what the model read of each prompt, the batch
+    size that fit in memory). What an engine runs where the model is: here, or in a Ray actor."""
+    images, fitted = generator.generate_fitting([j["prompt"] for j in batch], [j["seed"] for j in batch],
+                                                settings, fits)
+    return images, generator.readings([j["prompt"] for j in batch]), fitted
+
+
+def record_batch(st: Store, batch: list[dict], images: list, readings: list, writer: BatchWriter) -> int:
+    """Store a made batch as every engine does: a job whose image is bad fails, saying why and what
+    to do (never stored as good); the good images go to ``writer`` with what the model read of
+    their prompts. Returns how many were handed to the writer."""
+    good = []
+    for job, image, reading in zip(batch, images, readings, strict=True):
+        if isinstance(image, BadImage):
+            jobs.fail(st, job["id"], image.reason)
+            print(f"job {job['id']} ({job['prompt'][:60]!r}, seed {job['seed']}): {image.reason}", flush=True)
+        else:
+            good.append((job, image, reading))
+    if good:
+        writer.submit([j for j, _, _ in good], [i for _, i, _ in good], [r for _, _, r in good])
+    return len(good)
+
+
 def _generate(st: Store, experiment_id: int, generator: Generator, settings: GenerationSettings, size: int,
               worker_id: int, flag, writer: BatchWriter) -> str:
     failed_batches = 0
@@ -194,8 +219,7 @@ def _generate(st: Store, experiment_id: int, generator: Generator, settings: Gen
         if not batch:
             return "done"
         try:
-            images, fitted = generator.generate_fitting([j["prompt"] for j in batch], [j["seed"] for j in batch],
-                                                        settings, fits)
+            images, readings, fitted = make_batch(generator, batch, settings, fits)
             if fitted < fits:
                 print(f"CUDA ran out of memory at batch {fits}: generating {fitted} images at a time", flush=True)
                 fits = fitted
@@ -207,12 +231,5 @@ def _generate(st: Store, experiment_id: int, generator: Generator, settings: Gen
                 raise
             continue
         failed_batches = 0
-        good = [(job, image) for job, image in zip(batch, images, strict=True) if not isinstance(image, BadImage)]
-        for job, image in zip(batch, images, strict=True):
-            if isinstance(image, BadImage):  # never stored as good: the job fails, saying why and what to do
-                jobs.fail(st, job["id"], image.reason)
-                print(f"job {job['id']} ({job['prompt'][:60]!r}, seed {job['seed']}): {image.reason}", flush=True)
-        if good:
-            kept = [job for job, _ in good]
-            writer.submit(kept, [image for _, image in good], generator.readings([j["prompt"] for j in kept]))
+        record_batch(st, batch, images, readings, writer)
     return "stopped"
