@@ -167,18 +167,20 @@ class ClassGridScreen(ShowsWorkerErrors, Screen):
 
     def on_mount(self) -> None:
         self.title = "synthdiv · class grid"
-        self.load(*self.geometry())
+        self.load()
 
-    def geometry(self) -> tuple[int, int]:
-        """(picture height in rows, pictures across): rows of 3 to 8 lines so that, with their
-        labels, a few templates fit on the screen; square pictures (two pixels a row)."""
+    def geometry(self, templates: int) -> tuple[int, int]:
+        """(picture height in rows, pictures across) for ``templates`` rows: 3 to 8 lines each so
+        that, with their labels, the templates fit on the screen where they can; square pictures
+        (two pixels a row)."""
         height, width = (self.size.height or 24) - 3, (self.size.width or 80) - 2
-        rows = max(3, min(8, height // max(1, len(self.templates) or 3) - 1))
+        rows = max(3, min(8, height // max(1, templates) - 1))
         return rows, max(1, width // (2 * rows + 1))
 
     @work(thread=True, exclusive=True, group="class-grid", exit_on_error=False)
-    def load(self, rows: int, across: int) -> None:
+    def load(self) -> None:
         _, templates = self.view.choices()
+        rows, across = self.geometry(len(templates))
         out = []
         for t in templates:
             total, found = self.view.page(self.class_id, t["id"], 0, across)
@@ -189,7 +191,7 @@ class ClassGridScreen(ShowsWorkerErrors, Screen):
         box = self.query_one("#rows", VerticalScroll)
         box.remove_children()
         self.templates = message.rows
-        rows, across = self.geometry()
+        rows, across = self.geometry(len(message.rows))
         widgets = []
         for i, (t, total, shown) in enumerate(message.rows):
             widgets.append(Static(Text(f"t{i + 1} · {t['text']} · {len(shown)} of {total} images", no_wrap=True,
