@@ -1,7 +1,8 @@
-"""The notebook API: a store's results as Python objects, read-only.
+"""The notebook API: a store's results as Python objects, read-only. It lives here, not in
+``synthdiv``: the science core knows no database (DESIGN.md), and this reads the store.
 
-    import synthdiv
-    s = synthdiv.open_store("runs/digits")
+    from workbench.notebook import open_store
+    s = open_store("runs/digits")
     s.experiments                       # ['digits']
     e = s.experiment()                  # the only one (or s.experiment("name"))
     e.images(class_name="three")[:2]    # rows with provenance, CLIP score and the file's path
@@ -146,6 +147,6 @@ class NotebookStore:
         return f"<synthdiv store {str(self.root)!r}: experiments {', '.join(self.experiments) or 'none'}>"
 
 
-def open_notebook_store(root: str | Path) -> NotebookStore:
+def open_store(root: str | Path) -> NotebookStore:
     """Open the store folder ``root`` read-only (see the module's docstring)."""
     return NotebookStore(root)

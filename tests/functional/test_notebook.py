@@ -1,4 +1,4 @@
-"""The notebook API (``synthdiv.open_store``): experiments, images with provenance, embeddings as
+"""The notebook API (``workbench.notebook.open_store``): experiments, images with provenance, embeddings as
 numpy arrays, every analysis table as rows and DataFrames; read-only; and the README's example runs."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import sys
 import numpy as np
 import pytest
 
-import synthdiv
 from synthdiv.errors import SynthdivError
 from tests.helpers import REPO, run_cli
+from workbench.notebook import open_store
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def digest(folder) -> str:
 
 def test_a_notebook_reads_what_the_report_and_export_show(digits_store, tmp_path):
     before = digest(digits_store)
-    with synthdiv.open_store(digits_store) as s:
+    with open_store(digits_store) as s:
         assert s.experiments == ["digits-small"]
         e = s.experiment()
         assert "digits-small" in repr(s) and "10 classes" in repr(e)
@@ -74,21 +74,21 @@ def test_a_notebook_reads_what_the_report_and_export_show(digits_store, tmp_path
 
 def test_dataframe_without_pandas_says_what_to_install(digits_store, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails, as where it is not installed
-    with synthdiv.open_store(digits_store) as s:
+    with open_store(digits_store) as s:
         with pytest.raises(SynthdivError, match="pip install pandas"):
             s.experiment().dataframe("four_causes")
 
 
 def test_a_store_that_is_not_there_is_one_clear_error(tmp_path):
     with pytest.raises(SynthdivError):
-        synthdiv.open_store(tmp_path / "nothing-here")
+        open_store(tmp_path / "nothing-here")
 
 
 def test_the_readme_notebook_example_runs(digits_store, tmp_path):
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index("## Sharing results"):]
     code = re.search(r"^```python\n(.*?)^```", section, flags=re.S | re.M).group(1)
-    assert 'synthdiv.open_store("runs/digits")' in code
+    assert 'open_store("runs/digits")' in code and "from workbench.notebook import open_store" in code
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "digits").symlink_to(digits_store)
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
