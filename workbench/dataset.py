@@ -79,7 +79,7 @@ def folder_names(names: list[str]) -> list[str]:
     return [f"{i:0{width}d}-" + (_UNSAFE.sub("_", name).strip(" .")[:100] or "class") for i, name in enumerate(names)]
 
 
-def _spread(rows: list[dict]) -> list[dict]:
+def over_templates(rows: list[dict]) -> list[dict]:
     """Rows in class order and, within a class, round-robin over its templates (each template's
     images in seed order): the first N of a class cover its templates evenly."""
     out: list[dict] = []
@@ -96,7 +96,7 @@ def _spread(rows: list[dict]) -> list[dict]:
 def select(res: Results, flt: DatasetFilter) -> tuple[list[dict], dict[str, int], dict[int, dict]]:
     """The images that pass ``flt`` (store rows, in class, seed, template order), how many each
     filter dropped, and the CLIP scores of the embedded images (image id → :meth:`Results.image_scores`)."""
-    rows = _spread(images.every(res.st, res.exp["id"]))
+    rows = over_templates(images.every(res.st, res.exp["id"]))
     scores = res.image_scores()
     dropped = {"not_embedded": 0, "below_min_clip_score": 0, "not_adherent": 0, "over_per_class": 0}
     kept, per_class = [], Counter()
@@ -197,6 +197,11 @@ def export_dataset(res: Results, layout: str, out: Path, flt: DatasetFilter = Da
     return manifest
 
 
+def _member(layout: str, r: dict, index: dict[int, int], folders: list[str]) -> str:
+    """Where image ``r`` goes: its webdataset key, or its path under the class folders."""
+    return _key(r) if layout == "webdataset" else f"{folders[index[r['class_id']]]}/{Path(r['path']).name}"
+
+
 def _key(r: dict) -> str:
     """A webdataset key: unique per image, without dots (webdataset splits a member's name at the first)."""
     return f"c{r['class_id']:05d}-t{r['template_id']:05d}-s{r['seed']}"
@@ -230,7 +235,7 @@ def _write(res: Results, layout: str, work: Path, chosen: list[dict], index: dic
     lines = []
     for i, r in enumerate(chosen):
         label = index[r["class_id"]]
-        name = f"{folders[label]}/{Path(r['path']).name}"
+        name = _member(layout, r, index, folders)
         how[_place(res.st.root / r["path"], base / name, files)] += 1
         lines.append({"file_name": name, **_record(r, label, scores)})
         step("writing", i + 1, n)
@@ -250,8 +255,7 @@ def _check(layout: str, work: Path, chosen: list[dict], index: dict[int, int], f
     """Read every exported image back and match it against the sha256 recorded in the store;
     count the images per class from what was written. A mismatch (a store file changed since it
     was made) stops the export, naming the file."""
-    want = {(_key(r) if layout == "webdataset" else f"{folders[index[r['class_id']]]}/{Path(r['path']).name}"): r
-            for r in chosen}
+    want = {_member(layout, r, index, folders): r for r in chosen}
     found: dict[str, str] = {}
     if layout == "webdataset":
         for shard in sorted(work.glob("synthdiv-*.tar")):

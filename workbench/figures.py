@@ -33,7 +33,7 @@ from store import embeddings, experiments, images, real
 from synthdiv.decode import open_rgb
 from synthdiv.errors import MissingExtra, SynthdivError
 from synthdiv.metrics import normalise
-from workbench.report import LABELS, md_text
+from workbench.report import LABELS, generation_settings, md_text
 from workbench.results import Results
 
 FORMATS = ("png", "pdf", "svg")
@@ -253,9 +253,9 @@ class Figures:
         real_rows, real_x = embeddings.load(st, exp_id, "real", model)
         real_x = normalise(real_x) if len(real_x) else real_x
         ids = {c["name"]: c["id"] for c in experiments.classes_of(st, exp_id)}
-        from workbench.dataset import _spread  # the same round-robin over templates as the dataset export
+        from workbench.dataset import over_templates  # the same order as the dataset export's
 
-        every = _spread(images.every(st, exp_id))
+        every = over_templates(images.every(st, exp_id))
         template_of = {t["id"]: i + 1 for i, t in enumerate(experiments.templates_of(st, exp_id))}
         for i, name in enumerate(order):
             self.progress("sample grids", i, len(order))
@@ -318,9 +318,7 @@ class Figures:
     def _write_captions(self) -> Path:
         res, a = self.res, self.res.analysis
         c = a["result"]["counts"]
-        gen = res.st.conn.execute(
-            "select model_id, model_revision, model_hash, scheduler, steps, guidance, width, height, count(*) as n"
-            " from images where experiment_id = ? group by 1, 2, 3, 4, 5, 6, 7, 8", [res.exp["id"]]).fetchall()
+        gen = generation_settings(res.st, res.exp["id"])
         lines = [f"# Figures: {md_text(res.exp['name'])}", "",
                  "Provenance of every number below:", "",
                  f"- store: {md_text(str(res.st.root))}, experiment {md_text(res.exp['name'])}",
@@ -330,7 +328,7 @@ class Figures:
         for g in gen:
             model = g["model_id"] + (f" @ {g['model_revision']}" if g["model_revision"] else "") + (
                 f" (sha256 {g['model_hash'][:12]})" if g["model_hash"] else "")
-            lines.append(f"- generated: {g['n']} images by {md_text(model)}, {md_text(g['scheduler'] or '')}, "
+            lines.append(f"- generated: {g['images']} images by {md_text(model)}, {md_text(g['scheduler'] or '')}, "
                          f"{g['steps']} steps, guidance {g['guidance']:g}, {g['width']}×{g['height']}")
         lines += [f"- drawn by synthdiv {__import__('synthdiv').__version__} on "
                   f"{time.strftime('%Y-%m-%d', time.gmtime())}", ""]

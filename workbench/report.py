@@ -180,12 +180,18 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
         console.print(console_note(note))
 
 
-def metadata(st: Store, exp: dict, analysis: dict) -> dict:
-    """What an exported table needs to be reproduced: config, models, hashes, counts, when."""
-    generation = [dict(r) for r in st.conn.execute(
+def generation_settings(st: Store, experiment_id: int) -> list[dict]:
+    """How the experiment's images were made: one row per distinct model, revision, hash,
+    scheduler, steps, guidance, size, dtype and device, with how many ``images`` each."""
+    return [dict(r) for r in st.conn.execute(
         "select model_id, model_revision, model_hash, scheduler, steps, guidance, width, height, dtype, device,"
         " count(*) as images from images where experiment_id = ? group by model_id, model_revision, model_hash,"
-        " scheduler, steps, guidance, width, height, dtype, device", [exp["id"]])]
+        " scheduler, steps, guidance, width, height, dtype, device", [experiment_id])]
+
+
+def metadata(st: Store, exp: dict, analysis: dict) -> dict:
+    """What an exported table needs to be reproduced: config, models, hashes, counts, when."""
+    generation = generation_settings(st, exp["id"])
     return {
         "experiment": exp["name"], "store": str(st.root), "config": json.loads(exp["config"]),
         "embedding_model": analysis["model"], "generation": generation, "counts": analysis["counts"],
@@ -272,13 +278,11 @@ def export(res: Results, formats: list[str], out: Path,
     """Write every table of the experiment's results in each format into ``out``; return the
     files written. ``extra``: more tables to write beside the experiment's (the store's compare
     tables), ``extra_json`` the same as data for the JSON file."""
-    from store import training
     from workbench import trained
 
     st, exp, runs, result, encoders = res.st, res.exp, res.runs, res.result, res.encoders
     meta = metadata(st, exp, res.analysis)
-    every = training.runs(st, exp["id"], planned_only=False)
-    epochs = training.epochs(st, [r["id"] for r in runs])
+    every, epochs = res.every_run, res.epochs
     tables = {**res.tables(), **(extra or {})}
     data = {"metadata": meta, **result, **(extra_json or {})}
     if encoders:

@@ -4,7 +4,7 @@ training runs and its image encoders' analyses.
 
 Everything that reads finished results goes through :func:`results_of`: ``synthdiv report``,
 ``synthdiv export`` (tables and datasets), ``synthdiv figures``, the workbench's export key and the
-notebook API (``synthdiv.open_store``). On a read-only store an analysis that is not current is
+notebook API (``workbench.notebook.open_store``). On a read-only store an analysis that is not current is
 computed and not saved (:func:`workbench.analysis.compute`).
 """
 
@@ -37,6 +37,16 @@ class Results:
         return with_pixel(self.analysis["result"], self.runs)
 
     @cached_property
+    def every_run(self) -> list[dict]:
+        """Every training run, those of earlier settings too (``planned`` false)."""
+        return training.runs(self.st, self.exp["id"], planned_only=False)
+
+    @cached_property
+    def epochs(self) -> dict[int, list[dict]]:
+        """The epochs of the current training runs, by run id."""
+        return training.epochs(self.st, [r["id"] for r in self.runs])
+
+    @cached_property
     def encoders(self) -> list[tuple[str, dict]]:
         """(stored name, analysis) of each image-only encoder that has embeddings."""
         from workbench.report import encoder_analyses
@@ -47,13 +57,11 @@ class Results:
         """Every table of the results as (header, rows), in a fixed order: the analysis's tables
         and class × class matrices, the training tables (every run, earlier settings' too), and
         each image encoder's tables (``TABLE.ENCODER``)."""
-        from store import training
         from workbench import trained
         from workbench.report import encoder_tables, tables_of
 
-        every = training.runs(self.st, self.exp["id"], planned_only=False)
-        epochs = training.epochs(self.st, [r["id"] for r in self.runs])
-        return {**tables_of(self.result), **trained.tables(self.runs, epochs, every), **encoder_tables(self.encoders)}
+        return {**tables_of(self.result), **trained.tables(self.runs, self.epochs, self.every_run),
+                **encoder_tables(self.encoders)}
 
     def image_scores(self) -> dict[int, dict]:
         """What CLIP (the experiment's model) makes of each embedded synthetic image: image id →
