@@ -89,6 +89,17 @@ def release(store: Store, worker_id: int) -> int:
         ).rowcount
 
 
+def put_back(store: Store, worker_id: int, job_ids: list[int]) -> int:
+    """Put back jobs ``job_ids`` that worker ``worker_id`` holds, without counting an attempt: the
+    machine making them was lost, not the jobs at fault. Returns how many went back."""
+    if not job_ids:
+        return 0
+    with store.immediate():
+        return store.conn.execute(
+            f"update jobs set state = 'pending', worker_id = null where worker_id = ? and state = 'running'"
+            f" and id in ({','.join('?' * len(job_ids))})", [worker_id, *job_ids]).rowcount
+
+
 def reclaim(store: Store, experiment_id: int) -> int:
     """Put back to pending the running jobs whose worker is dead; return how many."""
     workers.mark_lost(store, experiment_id)

@@ -223,10 +223,18 @@ def _v6(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    """Workers that are parts of another worker: the actors a cluster run's process here feeds on
+    the cluster's nodes (:mod:`workbench.cluster`) each have a row, with the id of that process's
+    row in ``parent_id`` (NULL for a worker process of its own). A part is alive while its parent is."""
+    db["workers"].add_column("parent_id", int)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest schema that read-only commands can read as it is (they never migrate): v4 only added
 # image columns that no bulk read selects, v5 a worker column that readers take when present, v6
-# the training tables, which readers take as empty when absent (store.training.has_tables).
+# the training tables, which readers take as empty when absent (store.training.has_tables), v7 a
+# worker column that readers take when present.
 # A migration that adds what readers need raises this.
 READABLE_SINCE = 3

@@ -3,6 +3,11 @@
 A worker registers itself, beats a heartbeat while it runs, and marks itself done or failed
 (with its error) when it stops. A worker is alive while its process exists (same host: pid and
 process start time match) or, seen from another host, while its heartbeat is fresh.
+
+A worker may have parts: the actors a cluster run feeds on other machines
+(:mod:`workbench.cluster`). Each has a row of its own (its node, pid and device, what it made), with
+``parent_id`` naming the worker process that feeds it, which records for it; a part is alive while
+that process is and the part is recorded as running.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def register(store: Store, experiment_id: int, kind: str, device: str = "") -> i
         for row in store.db.query("select * from workers where experiment_id = ? and kind = ? and state = 'running'",
                                   [experiment_id, kind]):
             row = dict(row)
-            if (row.get("device") or "") == device and row["pid"] != os.getpid() and is_alive(row):
+            if not row.get("parent_id") and (row.get("device") or "") == device and row["pid"] != os.getpid() and is_alive(row):
                 on = f" on {device}" if device else ""
                 raise AlreadyServed(f"a {kind} worker already serves this experiment{on} (pid {row['pid']} on {row['host']})",
                                     "this one leaves it the work")
@@ -47,6 +52,30 @@ def register(store: Store, experiment_id: int, kind: str, device: str = "") -> i
                 **({"device": device} if device else {}),
             }
         ).last_pk
+
+
+def register_part(store: Store, parent_id: int, device: str, host: str, pid: int) -> int:
+    """Record a part of the worker ``parent_id`` (an actor on a cluster node ``host``, process
+    ``pid`` there) running on ``device``; return its worker id."""
+    parent = dict(store.db["workers"].get(parent_id))
+    now = time.time()
+    return store.db["workers"].insert({
+        "experiment_id": parent["experiment_id"], "kind": parent["kind"], "pid": pid, "pid_start": "",
+        "host": host, "state": "running", "started_at": now, "heartbeat_at": now, "processed": 0,
+        "device": device, "parent_id": parent_id,
+    }).last_pk
+
+
+def parts(store: Store, parent_id: int) -> list[dict]:
+    """The rows of the parts of worker ``parent_id``, oldest first."""
+    return [dict(r) for r in store.db.query("select * from workers where parent_id = ? order by id", [parent_id])]
+
+
+def stop_parts(store: Store, parent_id: int, state: str, error: str = "") -> None:
+    """Mark the parts of worker ``parent_id`` still recorded as running ``state`` (with ``error``)."""
+    now = time.time()
+    store.db.execute("update workers set state = ?, error = ?, stopped_at = ?, heartbeat_at = ?"
+                     " where parent_id = ? and state = 'running'", [state, error or None, now, now, parent_id])
 
 
 def heartbeat(store: Store, worker_id: int, processed: int | None = None) -> None:
@@ -81,10 +110,13 @@ def give_up(store: Store, experiment_id: int, kind: str, device: str, pid: int, 
     }).last_pk
 
 
-def is_alive(row: dict, now: float | None = None) -> bool:
-    """Whether the worker in ``row`` still runs."""
+def is_alive(row: dict, now: float | None = None, parent: dict | None = None) -> bool:
+    """Whether the worker in ``row`` still runs; for a part (``parent_id`` set), whether its
+    ``parent`` row (None: not recorded as running) still runs."""
     if row["state"] != "running":
         return False
+    if row.get("parent_id"):
+        return parent is not None and is_alive(parent, now)
     if row["host"] == socket.gethostname():
         if not pid_alive(row["pid"]):
             return False
@@ -102,16 +134,30 @@ def running(store: Store, experiment_id: int, kind: str | None = None, device: s
         sql += " and kind = ?"
         args.append(kind)
     rows = [dict(r) for r in store.db.query(sql, args)]
-    return [r for r in rows if is_alive(r) and (device is None or (r.get("device") or "") == device)]
+    parents = _running_parents(store, rows)
+    return [r for r in rows if is_alive(r, parent=parents.get(r.get("parent_id")))
+            and (device is None or (r.get("device") or "") == device)]
+
+
+def _running_parents(store: Store, rows: list[dict]) -> dict[int, dict]:
+    """The rows recorded as running of the parents of the parts among ``rows``, by id."""
+    ids = sorted({r["parent_id"] for r in rows if r.get("parent_id")})
+    if not ids:
+        return {}
+    return {r["id"]: dict(r) for r in store.db.query(
+        f"select * from workers where state = 'running' and id in ({','.join('?' * len(ids))})", ids)}
 
 
 def mark_lost(store: Store, experiment_id: int) -> list[int]:
     """Mark workers that are recorded as running but dead as ``lost``; return their ids."""
     rows = [dict(r) for r in store.db.query(
         "select * from workers where experiment_id = ? and state = 'running'", [experiment_id])]
-    lost = [r["id"] for r in rows if not is_alive(r)]
-    for wid in lost:
-        stop(store, wid, "lost", "the process ended without saying so (killed or crashed)")
+    parents = _running_parents(store, rows)
+    lost = [r for r in rows if not is_alive(r, parent=parents.get(r.get("parent_id")))]
+    for r in lost:
+        stop(store, r["id"], "lost", "the process feeding this actor ended (killed or crashed)" if r.get("parent_id")
+             else "the process ended without saying so (killed or crashed)")
+    lost = [r["id"] for r in lost]
     return lost
 
 
@@ -138,9 +184,11 @@ def board(store: Store, experiment_id: int, now: float | None = None) -> list[di
     rows = [dict(r) for r in store.db.query(
         f"select * from workers where id in (select max(id) from workers where experiment_id = ? group by {seat})",
         [experiment_id])]
+    parents = _running_parents(store, rows)
     out = []
     for r in rows:
-        state = r["state"] if r["state"] != "running" or is_alive(r, now) else "lost"
+        alive = is_alive(r, now, parents.get(r.get("parent_id")))
+        state = r["state"] if r["state"] != "running" or alive else "lost"
         end = r["stopped_at"] if r["state"] != "running" else (r["heartbeat_at"] or now)
         span = (end or now) - (r["started_at"] or now)
         out.append({

@@ -131,6 +131,41 @@ def test_jobs_of_a_dead_worker_are_reclaimed_and_a_live_ones_are_not(tmp_path):
         assert st.db["workers"].get(ghost)["state"] == "lost"
 
 
+def test_a_cluster_actor_lives_as_long_as_the_process_feeding_it(tmp_path):
+    """An actor's row (a part: node, pid there, device) is alive while its parent worker is; when
+    the parent dies, the actor counts as lost, says why, and holds no job (the parent does)."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st)
+        head = workers.register(st, e, "generation", "ray")
+        actor = workers.register_part(st, head, "ray:node7/gpu3", "node7", 4242)
+        workers.heartbeat(st, actor, 12)
+        assert {w["id"] for w in workers.running(st, e, "generation")} == {head, actor}
+        assert workers.register(st, e, "generation", "cuda:0")  # a part never stands in another seat's way
+        seats = {w["device"]: w for w in workers.board(st, e)}
+        assert seats["ray:node7/gpu3"]["state"] == "running" and seats["ray:node7/gpu3"]["host"] == "node7"
+        assert seats["ray:node7/gpu3"]["processed"] == 12 and seats["ray:node7/gpu3"]["pid"] == 4242
+        jobs.claim(st, e, head, 4)
+        st.db.execute("update workers set pid = ?, pid_start = '' where id = ?", [dead.pid, head])  # the head died
+        assert {w["device"]: w["state"] for w in workers.board(st, e)}["ray:node7/gpu3"] == "lost"
+        assert jobs.reclaim(st, e) == 4
+        assert st.db["workers"].get(actor)["state"] == "lost"
+        assert "feeding this actor ended" in st.db["workers"].get(actor)["error"]
+
+
+def test_jobs_put_back_from_a_lost_actor_count_no_attempt(tmp_path):
+    with open_store(tmp_path, create=True) as st:
+        e, _ = make_experiment(st)
+        head = workers.register(st, e, "generation", "ray")
+        held = jobs.claim(st, e, head, 6)
+        assert jobs.put_back(st, head, [j["id"] for j in held[:4]]) == 4
+        rows = {r["id"]: dict(r) for r in st.db.query("select id, state, attempts, worker_id from jobs")}
+        assert [rows[j["id"]]["state"] for j in held] == ["pending"] * 4 + ["running"] * 2
+        assert all(rows[j["id"]]["attempts"] == 0 and rows[j["id"]]["worker_id"] is None for j in held[:4])
+        assert jobs.put_back(st, head + 1, [held[4]["id"]]) == 0  # only the jobs the worker holds
+
+
 def test_a_reused_pid_does_not_count_as_the_old_worker(tmp_path):
     with open_store(tmp_path, create=True) as st:
         e, _ = make_experiment(st)
