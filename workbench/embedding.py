@@ -176,10 +176,15 @@ def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int,
     Several embedding workers (``seat.share`` (i, n)) split the items by id, so none embeds what
     another does; the first of them runs the live analysis."""
     share = seat.share if seat is not None else (0, 1)
-    embedder = load_embedder(cfg)
+    return follow_with(st, experiment_id, [load_embedder(cfg), *load_image_encoders(cfg)], flag, beat, share)
+
+
+def follow_with(st: Store, experiment_id: int, models: list, flag, beat, share: tuple[int, int] = (0, 1)) -> str:
+    """:func:`follow` with ``models`` — CLIP first, then each image-only encoder ([embedding]
+    image_models) — loaded here or standing for models on a cluster
+    (:mod:`workbench.cluster_embedding`). Each has its own backlog and reader."""
+    embedder = models[0]
     live = LiveAnalysis(st, experiment_id, embedder.name) if share[0] == 0 else None
-    # CLIP, then each image-only encoder ([embedding] image_models), each with its own backlog and reader
-    models = [embedder, *load_image_encoders(cfg)]
     todos = [backlog(st, experiment_id, m.name, share) for m in models]
     readers = [ImageReader(st.root, m) for m in models]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL.PngImagePlugin import PngInfo
@@ -13,6 +14,7 @@ from store import jobs
 from store.core import Store
 from workbench.placement import Seat
 from store.images import relative_path
+from synthdiv.errors import SynthdivError
 from synthdiv.generate import BadImage, GenerationSettings, Generator
 from synthdiv.sources import resolve_source
 from workbench.config import ExperimentConfig
@@ -29,6 +31,36 @@ def png_bytes(image, text: dict[str, str]) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG", pnginfo=info)
     return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An image already encoded as PNG, with its provenance text (:func:`png_text`), where it was
+    made (a cluster actor): the writer writes its bytes as they are."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Written:
+    """An image already written to its place under the store's images folder by the actor that
+    made it (``[cluster] shared_dir``), with the SHA-256 of the file: the writer records its row."""
+
+    sha256: str
+    width: int
+    height: int
+
+
+def png_text(job: dict, settings: GenerationSettings, prov: dict) -> dict[str, str]:
+    """The provenance every image file carries as PNG text: enough to make it again."""
+    return {
+        "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],
+        "synthdiv:template": job["template"], "synthdiv:seed": job["seed"],
+        "synthdiv:model": prov["model_id"], "synthdiv:scheduler": prov["scheduler"],
+        "synthdiv:steps": settings.steps, "synthdiv:guidance": settings.guidance,
+    }
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -99,12 +131,15 @@ class BatchWriter:
         self._pending = None
         self._store = None
 
-    def submit(self, batch: list[dict], images: list, readings: list | None = None) -> None:
-        """Store ``images`` of the jobs in ``batch``; ``readings``: what the model read of each
-        prompt (:meth:`Generator.readings`, taken in the generating thread: a tokenizer is not
-        shared across threads), recorded with the image."""
+    def submit(self, batch: list[dict], images: list, readings: list | None = None,
+               provenance: dict | None = None) -> None:
+        """Store ``images`` of the jobs in ``batch`` (PIL images, or :class:`Encoded` or
+        :class:`Written` ones); ``readings``: what the model read of each prompt
+        (:meth:`Generator.readings`, taken in the generating thread: a tokenizer is not shared
+        across threads), recorded with the image. ``provenance``: this batch's, when it is not the
+        writer's (a cluster's actors each have their own device)."""
         self.wait()
-        self._pending = self._pool.submit(self._write, batch, images, readings)
+        self._pending = self._pool.submit(self._write, batch, images, readings, provenance or self.prov)
 
     def wait(self) -> None:
         if self._pending is not None:
@@ -124,16 +159,16 @@ class BatchWriter:
         if self._store is not None:
             self._store.close()
 
-    def _write(self, batch: list[dict], images: list, readings: list | None) -> None:
+    def _write(self, batch: list[dict], images: list, readings: list | None, prov: dict) -> None:
         from synthdiv.prompts import Reading
 
         from store import open_store
 
         if self._store is None:
             self._store = open_store(self.root)
-        st, settings, prov = self._store, self.settings, self.prov
+        st, settings = self._store, self.settings
         encode = self._encoders.map if self._encoders is not None else map
-        files = encode(self._file, batch, images)  # the PNGs (in parallel); the rows below, in order
+        files = encode(self._file, batch, images, [prov] * len(batch))  # the PNGs (in parallel); the rows below, in order
         read = readings or [Reading(None, None)] * len(batch)
         for job, image, (rel, digest), reading in zip(batch, images, files, read, strict=True):
             jobs.finish(st, job["id"], {
@@ -149,18 +184,18 @@ class BatchWriter:
             })
             self.beat.processed += 1
 
-    def _file(self, job: dict, image) -> tuple[str, str]:
+    def _file(self, job: dict, image, prov: dict) -> tuple[str, str]:
         """Encode one image with its provenance as PNG text and write it atomically; its path
         (relative to the store) and SHA-256. Runs in the encoder threads (zlib releases the GIL)."""
-        settings, prov = self.settings, self.prov
         rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
-        text = {
-            "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],
-            "synthdiv:template": job["template"], "synthdiv:seed": job["seed"],
-            "synthdiv:model": prov["model_id"], "synthdiv:scheduler": prov["scheduler"],
-            "synthdiv:steps": settings.steps, "synthdiv:guidance": settings.guidance,
-        }
-        data = png_bytes(image, text)
+        if isinstance(image, Written):
+            if not (self.root / rel).is_file():
+                raise SynthdivError(
+                    f"the actor on {prov['device']} wrote {rel} in the shared folder, and this machine does not see it"
+                    f" under {self.root}", "make cluster.shared_dir a folder every node and this machine see at the"
+                    " same path (a network file system), or leave it out to have the images sent here")
+            return rel, image.sha256
+        data = image.data if isinstance(image, Encoded) else png_bytes(image, png_text(job, self.settings, prov))
         write_atomic(self.root / rel, data)
         return rel, hashlib.sha256(data).hexdigest()
 
@@ -194,10 +229,12 @@ def make_batch(generator: Generator, batch: list[dict], settings: GenerationSett
     return images, generator.readings([j["prompt"] for j in batch]), fitted
 
 
-def record_batch(st: Store, batch: list[dict], images: list, readings: list, writer: BatchWriter) -> int:
+def record_batch(st: Store, batch: list[dict], images: list, readings: list, writer: BatchWriter,
+                 provenance: dict | None = None) -> int:
     """Store a made batch as every engine does: a job whose image is bad fails, saying why and what
     to do (never stored as good); the good images go to ``writer`` with what the model read of
-    their prompts. Returns how many were handed to the writer."""
+    their prompts (and ``provenance``, when it is not the writer's). Returns how many were handed
+    to the writer."""
     good = []
     for job, image, reading in zip(batch, images, readings, strict=True):
         if isinstance(image, BadImage):
@@ -206,7 +243,7 @@ def record_batch(st: Store, batch: list[dict], images: list, readings: list, wri
         else:
             good.append((job, image, reading))
     if good:
-        writer.submit([j for j, _, _ in good], [i for _, i, _ in good], [r for _, _, r in good])
+        writer.submit([j for j, _, _ in good], [i for _, i, _ in good], [r for _, _, r in good], provenance)
     return len(good)
 
 
