@@ -21,7 +21,9 @@ Every row is measured in this run against a baseline measured in the same run, o
 - store ingest (image rows and embedding rows per second) and one dashboard refresh with
   1,000,000 images in the store (target < 100 ms);
 - the training worker's loop vs a plain timm/torch training loop over the same PNG files and
-  settings (training images per second, target ≥ 0.95; :mod:`benchmarks.training`).
+  settings (training images per second, target ≥ 0.95; :mod:`benchmarks.training`);
+- generation on a local Ray cluster's actors vs the local generation worker, same job (target ≥
+  0.8 on a CPU machine; :mod:`benchmarks.cluster`). Needs the ``ray`` extra.
 
 Models: the shipped ``mini-digits`` pair (CPU machines) — the loops are the same on a GPU.
 """
@@ -39,10 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.cluster import bench_ray
 from benchmarks.training import bench_training
 
 ROWS: list[tuple[str, str, str, str, str, str]] = []
-SECTIONS = ("generation", "embedding", "end-to-end", "files", "metrics", "analysis", "store", "train")
+SECTIONS = ("generation", "embedding", "end-to-end", "files", "metrics", "analysis", "store", "train", "ray")
 
 
 def row(what: str, ours: str, baseline: str, ratio: float | None, target: str, met: bool | None,
@@ -477,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             "analysis": lambda: bench_analysis([(20, 50, 24)] if args.quick else [(100, 200, 100), (1000, 100, 50)]),
             "store": lambda: bench_store(folder, images),
             "train": lambda: bench_training(folder, args.quick, row),
+            "ray": lambda: bench_ray(folder, 3 if args.quick else 10, row),
         }
         wanted = set(args.only or SECTIONS)
         if "embedding" in wanted:

@@ -341,7 +341,9 @@ class SetupScreen(Screen):
                                             "names": self._chosen_classes()},
                                 "templates": {"custom": list(self.templates)},
                                 "generation": {}, "embedding": {}, "real": {}, "train": {}}
-        for k in ("embedding", "generation", "real", "train"):
+        if self.data.get("cluster"):
+            data["cluster"] = {}  # where it runs (no field here): as the experiment had it
+        for k in ("embedding", "generation", "real", "train", "cluster"):
             for key, value in self.data.get(k, {}).items():  # keys the screen has no field for
                 data[k][key] = value
         store = self.store

@@ -43,7 +43,7 @@ The experiment file format is described in docs/config.md.
 def _cmd_run(args: argparse.Namespace) -> int:
     from workbench.run import run_experiment
 
-    return run_experiment(args.config, args.store, text_console(), yes=args.yes)
+    return run_experiment(args.config, args.store, text_console(), yes=args.yes, ray=args.ray)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -358,6 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="DIR", help="store folder (default: the config's store key, else runs/NAME)")
     p.add_argument("--yes", action="store_true",
                    help="run a plan of more than 2,000,000 images (refused without it: usually a typo)")
+    p.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                   help="generate and embed on a Ray cluster, the store staying here (as [cluster] engine = \"ray\";"
+                   " docs/ray.md): ADDRESS is auto (the default: RAY_ADDRESS, a cluster ray start began on this"
+                   " machine, else a new one here), local (a new one here), HOST:PORT or ray://HOST:PORT."
+                   " Needs the ray extra: pip install \"synthdiv[ray]\"")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("status", help="counts of images, embeddings and jobs in a store")

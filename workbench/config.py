@@ -61,6 +61,23 @@ class EmbeddingConfig:
     image_models: tuple[str, ...] = ()  # image-only encoders (synthdiv.image_encoders), resolved
 
 
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """The ``[cluster]`` section: where the generation and embedding models run. ``local`` (the
+    default): worker processes on this machine's devices (``devices`` of each section). ``ray``:
+    actors on a Ray cluster, fed by one process here that owns the store (:mod:`workbench.cluster`).
+    How an experiment runs, not what it makes: changing it never changes an image."""
+
+    engine: str = "local"
+    address: str = "auto"  # auto | local | HOST:PORT | ray://HOST:10001 (workbench.cluster.connect)
+    actors: int = 0  # generation actors; 0: one per GPU of the cluster (one on a cluster without GPUs)
+    in_flight: int = 2  # batches handed to each actor at once (back-pressure: the head holds no more)
+    shared_dir: str = ""  # a folder every node and this machine see at this path: the actors write the images there
+
+
 TRAIN_RUN = re.compile(r"mix-([1-9][0-9]?)x")  # real train images + K× as many synthetic ones
 OPTIMIZERS = ("adamw", "sgd")
 
@@ -105,6 +122,7 @@ class ExperimentConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     store: str = ""  # resolved store folder ("" when the file gives none)
     real: str = ""  # the real image set: "" (none), "digits", "digits-test", or a folder (resolved)
     real_mapping: str = ""  # a CSV of folder,class lines for a folder source (resolved)
@@ -136,6 +154,7 @@ class ExperimentConfig:
             generation=GenerationConfig(**d["generation"]),
             embedding=EmbeddingConfig(**{**d["embedding"], "image_models": tuple(d["embedding"].get("image_models", ()))}),
             train=_train_from_stored(d.get("train")),
+            cluster=ClusterConfig(**d.get("cluster", {})),
             store=d.get("store", ""),
             real=d.get("real", ""),
             real_mapping=d.get("real_mapping", ""),
@@ -185,13 +204,14 @@ class ExperimentConfig:
 
 
 _SECTIONS = {
-    "": {"name", "store", "classes", "templates", "generation", "embedding", "real", "train", "sweep"},
+    "": {"name", "store", "classes", "templates", "generation", "embedding", "real", "train", "cluster", "sweep"},
     "real": {"source", "mapping", "test_fraction", "split", "label_column"},
     "classes": {"set", "names"},
     "templates": {"builtin", "custom"},
     "generation": set(GenerationConfig.__dataclass_fields__),
     "embedding": set(EmbeddingConfig.__dataclass_fields__),
     "train": set(TrainConfig.__dataclass_fields__),
+    "cluster": set(ClusterConfig.__dataclass_fields__),
 }
 
 
@@ -244,8 +264,9 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     emb_t = data.get("embedding", {})
     real_t = data.get("real", {})
     train_t = data.get("train", {})
-    for section, table in (("classes", classes_t), ("templates", templates_t),
-                           ("generation", gen_t), ("embedding", emb_t), ("real", real_t), ("train", train_t)):
+    cluster_t = data.get("cluster", {})
+    for section, table in (("classes", classes_t), ("templates", templates_t), ("generation", gen_t),
+                           ("embedding", emb_t), ("real", real_t), ("train", train_t), ("cluster", cluster_t)):
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: {section} must be a table", f"write it as [{section}]")
         _check_keys(table, section, where)
@@ -351,10 +372,13 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     per_class = len(templates) * g["images_per_prompt"]
     train = _parse_train(train_t, where, base_dir, source, per_class)
 
+    cluster = _parse_cluster(cluster_t, where, base_dir)
+
     return ExperimentConfig(
         name=name,
         definitions=definitions,
         train=train,
+        cluster=cluster,
         real=real,
         real_mapping=mapping,
         real_test_fraction=test_fraction,
@@ -367,6 +391,36 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
         embedding=EmbeddingConfig(**emb),
         store=store,
     )
+
+
+def _parse_cluster(t: dict, where: str, base_dir: Path) -> ClusterConfig:
+    d = ClusterConfig()
+    c = {k: _typed(t, k, type(getattr(d, k)), getattr(d, k), where, "cluster") for k in _SECTIONS["cluster"]}
+    c["engine"] = c["engine"].strip().lower()
+    if c["engine"] not in ENGINES:
+        raise ConfigError(f"{where}: cluster.engine is {c['engine']!r}",
+                          'use "local" (this machine\'s devices) or "ray" (a Ray cluster)')
+    c["address"] = check_address(c["address"], f"{where}: cluster.address")
+    _int_range(c["actors"], 0, 100_000, "cluster.actors", where)
+    _int_range(c["in_flight"], 1, 16, "cluster.in_flight", where)
+    if c["shared_dir"].strip():
+        p = Path(c["shared_dir"].strip()).expanduser()
+        c["shared_dir"] = str(p if p.is_absolute() else (base_dir / p))
+    return ClusterConfig(**c)
+
+
+def check_address(value: str, what: str) -> str:
+    """A Ray cluster address as ``cluster.address`` or ``--ray`` take it: ``auto``, ``local``,
+    ``HOST:PORT`` (the GCS port ``ray start --head`` prints) or ``ray://HOST:PORT`` (Ray Client)."""
+    text = value.strip()
+    if text.lower() in ("auto", "local", ""):
+        return text.lower() or "auto"
+    body = text.removeprefix("ray://")
+    host, _, port = body.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(ch.isspace() for ch in body):
+        raise ConfigError(f"{what} is {value!r}", 'use "auto", "local", HOST:PORT (e.g. "10.0.0.1:6379") or'
+                          ' ray://HOST:10001')
+    return text
 
 
 def _image_models(value, where: str, base_dir: Path) -> tuple[str, ...]:
@@ -458,6 +512,8 @@ def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
     }
     if cfg.train.runs:
         data["train"] = {**asdict(cfg.train), "runs": list(cfg.train.runs), "devices": as_toml(cfg.train.devices)}
+    if cfg.cluster != ClusterConfig():
+        data["cluster"] = asdict(cfg.cluster)
     if cfg.store:
         data["store"] = cfg.store
     if cfg.real:

@@ -5,7 +5,9 @@ The worker entry point (:mod:`workbench.worker`), the supervisor (:mod:`workbenc
 else lists kinds. Adding a kind is one entry here plus its body module.
 
 A body is named as ``"module:function"`` and imported only inside the worker process, so reading
-the registry (the UI does, on every refresh) never imports torch. It is called as
+the registry (the UI does, on every refresh) never imports torch. A kind with a ``cluster_body``
+runs on a Ray cluster when the experiment asks for one: a single worker process here (on the seat
+``ray``) owns the kind's work in the store and feeds actors on the cluster's nodes. It is called as
 ``body(store, experiment_id, config, worker_id, stop_flag, heartbeat)`` and returns the worker's
 final state, ``done`` or ``stopped``; it counts its progress in ``heartbeat.processed``.
 """
@@ -37,9 +39,10 @@ class WorkerKind:
     section: str = ""  # the config section whose ``devices`` places it and whose ``device`` it runs on
     auto: str = "each"  # what ``devices = "auto"`` gives it: "each" visible GPU, or "one" (the last)
     configured: Callable[[object], bool] = lambda cfg: True  # whether an ExperimentConfig asks for it at all
+    cluster_body: str = ""  # its body with ``[cluster] engine = "ray"`` (the seat's device is "ray"); "" runs here
 
-    def load_body(self) -> Callable[..., str]:
-        module, _, function = self.body.partition(":")
+    def load_body(self, on_cluster: bool = False) -> Callable[..., str]:
+        module, _, function = (self.cluster_body if on_cluster else self.body).partition(":")
         return getattr(importlib.import_module(module), function)
 
 
@@ -56,13 +59,14 @@ KINDS: dict[str, WorkerKind] = {
             name="generation", body="workbench.generation:generate_jobs",
             needed=lambda now: now.generating,
             bar="generate", progress=lambda now: (now.done, now.total), processed="images made",
-            section="generation", auto="each",
+            section="generation", auto="each", cluster_body="workbench.cluster_generation:generate_on_cluster",
         ),
         WorkerKind(
             name="embedding", body="workbench.embedding:follow",
             needed=lambda now: now.generating or not now.embedding_done,
             bar="embed", progress=lambda now: (now.embedded, now.total), processed="images embedded",
             nice=19, live_analysis=True, follows="generation", section="embedding", auto="one",
+            cluster_body="workbench.cluster_embedding:follow_on_cluster",
         ),
         # Training reads the finished images: it starts once generation is over (beside the
         # embedding worker's last minutes) and shares the runs among its workers, one per device.

@@ -15,6 +15,10 @@ applies: with ``CUDA_VISIBLE_DEVICES=2,3``, ``cuda:0`` is the GPU the driver cal
 process is started with ``CUDA_VISIBLE_DEVICES`` naming its one GPU (empty for a CPU worker), so
 a model can never spill onto another worker's GPU; it records the device it was given.
 
+With ``[cluster] engine = "ray"``, each kind that can run on a cluster (generation, embedding)
+gets one seat, ``ray``: one process here that feeds the cluster's actors (:mod:`workbench.cluster`);
+it uses no GPU of this machine. Training is placed here as always.
+
 The older single ``device`` key still works: ``device = "cuda:1"`` with ``devices`` unset means
 ``devices = ["cuda:1"]``.
 """
@@ -28,6 +32,7 @@ from typing import Any, Mapping
 from synthdiv.errors import ConfigError
 
 AUTO = "auto"
+CLUSTER = "ray"  # the seat of a kind that runs on a Ray cluster
 
 
 def local_device(device: str) -> str:
@@ -47,14 +52,23 @@ class Seat:
     share: tuple[int, int] = (0, 1)  # (i, n): worker i of the kind's n, for work split by id (embedding)
 
 
-def plan(cfg, gpus: list[str] | None = None, cores: int | None = None) -> list[Seat]:
+def plan(cfg, gpus: list[str] | None = None, cores: int | None = None, cluster: str | None = None) -> list[Seat]:
     """Every worker the experiment ``cfg`` gets, kind by kind (:data:`workbench.kinds.KINDS`):
-    each kind placed by its config section's ``devices``. ``gpus``: :func:`visible_gpus` when None."""
+    each kind placed by its config section's ``devices``. ``gpus``: :func:`visible_gpus` when None.
+    ``cluster``: the address of the Ray cluster the run joined (:func:`workbench.cluster.serve`),
+    which its cluster seats join."""
     from workbench.kinds import configured
 
     gpus = visible_gpus() if gpus is None else gpus
     out = []
+    on_cluster = cfg.cluster.engine == "ray"
     for kind in configured(cfg).values():
+        if on_cluster and kind.cluster_body:
+            from workbench.cluster import SERVED
+
+            served = ((SERVED, cluster),) if cluster else ()
+            out.append(Seat(kind.name, CLUSTER, (("CUDA_VISIBLE_DEVICES", ""), *served)))
+            continue
         section = getattr(cfg, kind.section)
         spec = section.devices
         if spec == AUTO and section.device != AUTO:  # recorded before devices existed: its one device

@@ -53,10 +53,12 @@ def default_store(cfg: ExperimentConfig) -> Path:
     return Path(cfg.store) if cfg.store else Path("runs") / slug(cfg.name, 80)
 
 
-def run_experiment(config_path: str, store_dir: str | None, console: Console, yes: bool = False) -> int:
+def run_experiment(config_path: str, store_dir: str | None, console: Console, yes: bool = False,
+                   ray: str | None = None) -> int:
     """Run the file's experiment, or each experiment of its sweep in turn (every one checked
-    first); 0 when all finished, 130 on Ctrl-C, else 1 (the others still ran)."""
-    cfgs = load_configs(config_path)
+    first); 0 when all finished, 130 on Ctrl-C, else 1 (the others still ran). ``ray``: the
+    address of a Ray cluster to run on (``--ray``), in place of the file's ``[cluster]``."""
+    cfgs = on_cluster(load_configs(config_path), ray)
     sizes = [check_size(cfg, yes) for cfg in cfgs]
     if len(cfgs) > 1:
         console.print(f"Sweep: {len(cfgs)} experiments, {sum(sizes):,} images in all: "
@@ -70,6 +72,22 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console, ye
             return status
         worst = max(worst, status)
     return worst
+
+
+def on_cluster(cfgs: list[ExperimentConfig], address: str | None) -> list[ExperimentConfig]:
+    """The experiments, on the Ray cluster at ``address`` when one is given; ray's extra is
+    checked here for any that runs on a cluster, before anything is written (exit 2 without it)."""
+    from dataclasses import replace
+
+    from workbench.cluster import require_ray
+    from workbench.config import check_address
+
+    if address is not None:
+        address = check_address(address, "--ray")
+        cfgs = [replace(c, cluster=replace(c.cluster, engine="ray", address=address)) for c in cfgs]
+    if any(c.cluster.engine == "ray" for c in cfgs):
+        require_ray()
+    return cfgs
 
 
 def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console: Console) -> int:
@@ -88,6 +106,9 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
             f"Experiment {cfg.name}: {len(cfg.classes)} classes × {len(cfg.templates)} templates"
             f" × {cfg.generation.images_per_prompt} seeds = {p.jobs} images, store {root}"
         )
+        if cfg.cluster.engine == "ray":
+            console.print(f"On the Ray cluster ({cfg.cluster.address}): the models run in actors there; the store stays"
+                          f" here. Logs: {root / 'logs'}")
         if p.added and p.added != p.jobs:
             console.print(f"{p.added} new jobs added to the experiment.")
         if p.reclaimed:
@@ -111,7 +132,9 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
             )
             _headline(st, exp_id, model_name, console)
             return 0
-        supervisor = Supervisor(st, exp_id, root, cfg.name, plan(cfg),
+        from workbench.cluster import serve
+
+        supervisor = Supervisor(st, exp_id, root, cfg.name, plan(cfg, cluster=serve(cfg)),
                                 lambda text, style: console.print(text, style=style or None))
         other = supervisor.register()
         if other is not None:

@@ -320,7 +320,14 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
             say(f"The experiment already has a supervisor (pid {other['pid']}); this one leaves it the work.", "")
             return 0
         cfg = from_experiment(exp)
-        sup.place(plan(cfg))
+        from workbench.cluster import serve
+
+        try:
+            sup.place(plan(cfg, cluster=serve(cfg)))
+        except SynthdivError as exc:  # no ray extra, or a cluster that cannot be reached
+            say(exc.message, "red")
+            sup.close("failed")
+            return 2
         from workbench.embedding import fetch_models
 
         try:  # hub models come into the cache first, so their stored names have their commits

@@ -18,7 +18,7 @@ from dataclasses import replace
 from store import experiments, open_store
 from workbench.config import from_experiment
 from workbench.kinds import KINDS
-from workbench.placement import Seat, local_device
+from workbench.placement import CLUSTER, Seat, local_device
 from workbench.worker_common import run_worker
 
 
@@ -38,11 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         exp = experiments.get(st, args.experiment)
     cfg = from_experiment(exp)
     kind = KINDS[args.kind]
-    if args.device:  # its model runs where it was placed
+    on_cluster = args.device == CLUSTER
+    if args.device and not on_cluster:  # its model runs where it was placed
         cfg = replace(cfg, **{kind.section: replace(getattr(cfg, kind.section), device=local_device(args.device))})
     if kind.nice:
         os.nice(kind.nice)  # for this process and the threads it starts (workbench.kinds says why)
-    work = kind.load_body()
+    work = kind.load_body(on_cluster)
     if args.threads:
         import torch
 

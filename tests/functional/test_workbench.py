@@ -198,6 +198,8 @@ async def test_every_documented_key_round_trips_through_the_setup_screen(tmp_pat
                   "epochs": 3, "batch_size": 16, "lr": 0.01, "optimizer": "sgd", "weight_decay": 0.0001,
                   "image_size": 32, "crop_scale": 0.5, "flip": False, "real_per_class": 1, "seed": 4,
                   "compile": True, "device": "cpu", "devices": ["cpu"]},
+        "cluster": {"engine": "ray", "address": "10.0.0.1:6379", "actors": 3, "in_flight": 4,
+                    "shared_dir": str(tmp_path / "shared")},
     }
     from safetensors.torch import save_file
     import torch
