@@ -17,6 +17,7 @@ again (as a local worker's do) and its actors end with it (Ray ends the actors o
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from workbench.worker_common import io_threads
 MAX_LOSSES = 5  # actors lost in a row with no batch made in between: the worker gives up
 MAX_FAILED_BATCHES = 3  # batches in a row whose model call raised: the worker gives up
 WAIT_S = 1.0  # how long one look for finished batches waits (stop signals are seen between looks)
+UNPLACED_NOTE_S = 60.0  # how often the log says that actors are still waiting for room on the cluster
 
 
 @dataclass
@@ -130,9 +132,13 @@ class Feeder:
 
     def run(self, flag, writer: BatchWriter) -> str:
         out_of_work = False
+        noted = time.monotonic()
         while True:
             if flag.stop.is_set():
                 return "stopped"
+            if time.monotonic() - noted > UNPLACED_NOTE_S:
+                noted = time.monotonic()
+                self._note_unplaced()
             if not out_of_work:
                 out_of_work = self._top_up()
             waiting = self._waiting()
@@ -150,6 +156,14 @@ class Feeder:
                 self._collect(ref, writer)
             if done and out_of_work:
                 out_of_work = False  # a lost batch may have come back to the queue
+
+    def _note_unplaced(self) -> None:
+        """Say in the log when actors are still waiting for the cluster to give them room."""
+        waiting = sum(p.info is None for p in self.parts)
+        if waiting:
+            free = {k: round(v, 2) for k, v in self.ray.available_resources().items() if k in ("CPU", "GPU")}
+            print(f"{waiting} of {len(self.parts)} actors are not running yet (loading their model, or waiting for"
+                  f" room: the cluster has {free or 'nothing'} free)", flush=True)
 
     def _waiting(self) -> list:
         refs = []

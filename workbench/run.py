@@ -134,10 +134,15 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
             return 0
         from workbench.cluster import serve
 
-        supervisor = Supervisor(st, exp_id, root, cfg.name, plan(cfg, cluster=serve(cfg)),
-                                lambda text, style: console.print(text, style=style or None))
+        supervisor = Supervisor(st, exp_id, root, cfg.name, [], lambda text, style: console.print(text, style=style or None))
         other = supervisor.register()
-        if other is not None:
+        if other is None:  # ours to run: its workers placed (a Ray cluster joined, or started, only now)
+            try:
+                supervisor.place(plan(cfg, cluster=serve(cfg)))
+            except BaseException:
+                supervisor.close("failed")
+                raise
+        else:
             console.print(f"Following the supervisor already running for {cfg.name} (pid {other['pid']} on"
                           f" {other['host']}: started by the workbench or another synthdiv run).")
         main_thread = threading.current_thread() is threading.main_thread()  # signals are the main thread's

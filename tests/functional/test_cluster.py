@@ -99,16 +99,57 @@ def test_a_bad_cluster_setting_exits_2_naming_it(tmp_path, capsys):
     assert not (tmp_path / "A").exists() and not (tmp_path / "B").exists()
 
 
+def test_actors_are_one_per_gpu_or_share_the_cpus_and_never_more_than_the_gpus():
+    from types import SimpleNamespace
+
+    from synthdiv.errors import ConfigError
+    from workbench.cluster import EMBEDDING_GPU, GENERATION_GPU, embedding_actor_options, generation_actors
+
+    def cluster(**resources):
+        return SimpleNamespace(cluster_resources=lambda: resources)
+
+    assert generation_actors(cluster(CPU=64, GPU=8), 0) == (8, {"num_gpus": GENERATION_GPU, "num_cpus": 1})
+    assert generation_actors(cluster(CPU=64, GPU=8), 3)[0] == 3
+    with pytest.raises(ConfigError, match="cluster.actors is 9, but the cluster has 8 GPUs"):
+        generation_actors(cluster(CPU=64, GPU=8), 9)
+    assert generation_actors(cluster(CPU=2), 0) == (1, {"num_cpus": 2})
+    assert generation_actors(cluster(CPU=16), 4) == (4, {"num_cpus": 4})
+    assert GENERATION_GPU + EMBEDDING_GPU <= 1  # the embedding actor fits beside a generation actor on a GPU
+    assert embedding_actor_options(cluster(CPU=64, GPU=8)) == {"num_gpus": EMBEDDING_GPU, "num_cpus": 0}
+
+
+def test_a_shared_folder_becomes_the_stores_images_folder_and_stored_images_are_never_moved(tmp_path):
+    from synthdiv.errors import SynthdivError
+    from workbench.cluster_generation import link_shared_images
+
+    (tmp_path / "S" / "images").mkdir(parents=True)  # an empty images folder: replaced by the link
+    link_shared_images(tmp_path / "S", str(tmp_path / "shared"))
+    link_shared_images(tmp_path / "S", str(tmp_path / "shared"))  # again: already linked
+    assert (tmp_path / "S" / "images").resolve() == tmp_path / "shared" / "images"
+    with pytest.raises(SynthdivError, match="links to .* not to"):
+        link_shared_images(tmp_path / "S", str(tmp_path / "elsewhere"))
+    (tmp_path / "T" / "images" / "c0000-zero").mkdir(parents=True)
+    (tmp_path / "T" / "images" / "c0000-zero" / "t0000-s1.png").write_bytes(b"png")
+    with pytest.raises(SynthdivError, match="already keeps images") as err:
+        link_shared_images(tmp_path / "T", str(tmp_path / "shared2"))
+    assert "move the contents" in err.value.fix
+    assert (tmp_path / "T" / "images" / "c0000-zero" / "t0000-s1.png").read_bytes() == b"png"
+
+
 @pytest.mark.slow
 @needs_loopback
 def test_a_run_on_a_ray_cluster_it_starts_makes_every_image_once_with_its_row_and_provenance(tmp_path, ray_env):
+    """Two actors write the files into a shared folder (the store's images folder links to it);
+    the rows, and the database, stay in the store."""
     store = tmp_path / "D"
-    config = write_config(tmp_path, cluster_text(actors=2))
+    config = write_config(tmp_path, cluster_text(actors=2, shared_dir=str(tmp_path / "shared")))
     run = in_loopback(synthdiv("run", str(config), "--store", str(store), "--ray", "local"), ray_env, tmp_path)
     out, _ = run.communicate(timeout=600)
     assert run.returncode == 0, out
     assert "On the Ray cluster (local)" in out
     assert_complete(store)
+    assert (store / "images").is_symlink() and (store / "images").resolve() == (tmp_path / "shared" / "images")
+    assert len(list((tmp_path / "shared" / "images").rglob("*.png"))) == 24 and (store / "synthdiv.db").is_file()
     host = os.uname().nodename
     made = rows(store, "select device, worker_id from images")
     assert {m["device"] for m in made} == {f"cpu@{host}"}  # where each image was made

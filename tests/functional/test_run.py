@@ -29,7 +29,7 @@ def assert_complete(store, n=24, prompts=6):
     data = status_json(store)
     assert data["images"] == n and data["image_embeddings"] == n and data["text_embeddings"] == prompts
     assert data["jobs"] == {"pending": 0, "running": 0, "done": n, "failed": 0}
-    pngs = sorted(store.rglob("*.png"))
+    pngs = sorted((store / "images").rglob("*.png"))
     assert len(pngs) == n
     with open_store(store) as st:
         assert consistency(st) == {"files_without_rows": [], "rows_without_files": []}
