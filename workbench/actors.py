@@ -40,7 +40,8 @@ class GenerationActor:
         self.generator = load_generator(cfg)
         self.settings = settings_of(cfg)
         self.fits = batch_size_of(cfg, self.generator.device.type)  # halved for good on CUDA out of memory
-        device = self.generator.provenance["device"]
+        gpus = self.info["gpus"]  # the GPU's number on its node, not the cuda:0 it is to this process
+        device = f"cuda:{','.join(gpus)}" if gpus else self.generator.provenance["device"]
         self.provenance = {**self.generator.provenance, "device": f"{device}@{self.info['node']}"}
         self.shared = Path(shared_dir) if shared_dir else None
 

@@ -25,6 +25,7 @@ USAGE_STATS = "RAY_USAGE_STATS_ENABLED"
 SERVED = "SYNTHDIV_RAY_ADDRESS"  # the cluster a run's supervisor joined, for its workers to join
 GENERATION_GPU = 0.9
 EMBEDDING_GPU = 0.1
+MAX_LOSSES = 5  # actors of a kind lost in a row, with nothing made between: the worker stops and says why
 
 
 def require_ray(what: str = 'a Ray cluster ([cluster] engine = "ray", or --ray)'):
@@ -114,3 +115,27 @@ def actor_error(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None)
     text = describe(cause if isinstance(cause, BaseException) else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def record_actor(st, worker_id: int, info: dict, label: str) -> int:
+    """Record a ready actor (``info``: :func:`where_am_i`) as a part of worker ``worker_id``, say so
+    in the log, and return its worker row."""
+    from store import workers
+
+    print(f"{label} is ready on {info['node']} ({info['ip']}, pid {info['pid']}, {info['seat']})", flush=True)
+    return workers.register_part(st, worker_id, info["seat"], info["node"], info["pid"])
+
+
+def check_losses(kind: str, losses: int, why: str) -> None:
+    """Stop the worker, saying why, once ``losses`` actors of ``kind`` were lost in a row."""
+    if losses >= MAX_LOSSES:
+        raise SynthdivError(f"{losses} {kind} actors in a row were lost on the cluster; the last {why}",
+                            "see the worker's log and the Ray logs of the nodes; fix the cause and run again")
+
+
+def let_go(ray, handle) -> None:
+    """End an actor (one already gone is fine)."""
+    try:
+        ray.kill(handle)
+    except Exception:  # noqa: BLE001 - already gone, or its node is
+        pass

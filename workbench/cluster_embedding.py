@@ -6,7 +6,7 @@ The worker reads the stored images here (an image that cannot be read is made ag
 sends each batch to the actor, and stores the vectors that come back; one batch is in flight at a
 time, while the next is read. An actor lost mid-batch is replaced and the batch sent again (an
 embedding is stored only once it has come back, so nothing is lost or stored twice); after
-:data:`MAX_LOSSES` losses in a row the worker stops and says why.
+:data:`~workbench.cluster.MAX_LOSSES` losses in a row the worker stops and says why.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from types import SimpleNamespace
 from store import workers
 from store.core import Store
 from synthdiv.errors import SynthdivError
+from workbench.cluster import check_losses, let_go
 from workbench.config import ExperimentConfig
 from workbench.embedding import follow_with
 from workbench.placement import Seat
 
-MAX_LOSSES = 5
 
 
 class RemoteEmbedding:
@@ -43,7 +43,7 @@ class RemoteEmbedding:
     def _start(self) -> dict:
         from ray.exceptions import RayActorError
 
-        from workbench.cluster import actor_error
+        from workbench.cluster import actor_error, record_actor
 
         while True:
             self.handle = self.remote.remote(self.stored)
@@ -52,9 +52,7 @@ class RemoteEmbedding:
             except RayActorError as exc:
                 self._lost(f"could not start: {actor_error(exc)}")
                 continue
-            self.row = workers.register_part(self.st, self.worker_id, info["seat"], info["node"], info["pid"])
-            print(f"The embedding actor is ready on {info['node']} ({info['ip']}, pid {info['pid']}, {info['seat']})",
-                  flush=True)
+            self.row = record_actor(self.st, self.worker_id, info, "The embedding actor")
             return info
 
     def _lost(self, why: str) -> None:
@@ -63,13 +61,8 @@ class RemoteEmbedding:
             workers.stop(self.st, self.row, "lost", f"the actor {why}", processed=self.processed)
             self.row = None
         print(f"The embedding actor {why}; starting another.", flush=True)
-        if self.losses >= MAX_LOSSES:
-            raise SynthdivError(f"{self.losses} embedding actors in a row were lost on the cluster; the last {why}",
-                                "see the worker's log and the Ray logs of the nodes; fix the cause and run again")
-        try:
-            self.ray.kill(self.handle)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+        check_losses("embedding", self.losses, why)
+        let_go(self.ray, self.handle)
 
     def call(self, method: str, model: str, items: list, images: int = 0):
         """The actor's ``method`` on ``items``, sent again to a new actor when it is lost."""
@@ -96,10 +89,7 @@ class RemoteEmbedding:
     def close(self, state: str) -> None:
         if self.row is not None:
             workers.stop(self.st, self.row, state, processed=self.processed)
-        try:
-            self.ray.kill(self.handle)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+        let_go(self.ray, self.handle)
         workers.stop_parts(self.st, self.worker_id, state)
 
 

@@ -10,7 +10,7 @@ worker row of its own (a part of this worker's: node, device, pid, images made).
 Faults: an actor (or its node) lost mid-batch — Ray says so on the batches it held — has those
 jobs put back in the queue, not counted as failed attempts, and a new actor started in its place
 (Ray puts it wherever there is room); the jobs are made once, by whichever actor claims them
-next. After :data:`MAX_LOSSES` actors lost in a row with no batch made between, the worker stops
+next. After :data:`~workbench.cluster.MAX_LOSSES` actors lost in a row with no batch made between, the worker stops
 and says why. If this process dies, its jobs go back to the queue when ``synthdiv run`` starts
 again (as a local worker's do) and its actors end with it (Ray ends the actors of a finished driver).
 """
@@ -24,12 +24,12 @@ from pathlib import Path
 from store import jobs, workers
 from store.core import Store
 from synthdiv.errors import SynthdivError
+from workbench.cluster import check_losses, let_go
 from workbench.config import ExperimentConfig
 from workbench.generation import BatchWriter, batch_size_of, record_batch, remove_stale_temporaries, settings_of
 from workbench.placement import Seat
 from workbench.worker_common import io_threads
 
-MAX_LOSSES = 5  # actors lost in a row with no batch made in between: the worker gives up
 MAX_FAILED_BATCHES = 3  # batches in a row whose model call raised: the worker gives up
 WAIT_S = 1.0  # how long one look for finished batches waits (stop signals are seen between looks)
 UNPLACED_NOTE_S = 60.0  # how often the log says that actors are still waiting for room on the cluster
@@ -184,23 +184,21 @@ class Feeder:
         return False
 
     def _part_of(self, ref) -> Part:
-        return next(p for p in self.parts if ref is p.ready or ref in p.batches)
+        return next(p for p in self.parts if ref == p.ready or ref in p.batches)
 
     def _collect(self, ref, writer: BatchWriter) -> None:
         from ray.exceptions import RayActorError, RayTaskError
 
-        from workbench.cluster import actor_error
+        from workbench.cluster import actor_error, record_actor
 
         part = self._part_of(ref)
-        if ref is part.ready:
+        if part.info is None and ref == part.ready:
             try:
                 part.info = self.ray.get(ref)
             except RayActorError as exc:
                 self._lost(part, f"could not start: {actor_error(exc)}")
                 return
-            part.row = workers.register_part(self.st, self.worker_id, part.info["seat"], part.info["node"], part.info["pid"])
-            print(f"Actor {part.index} is ready on {part.info['node']} ({part.info['ip']}, pid {part.info['pid']},"
-                  f" {part.info['seat']})", flush=True)
+            part.row = record_actor(self.st, self.worker_id, part.info, f"Actor {part.index}")
             return
         batch = part.batches.pop(ref)
         try:
@@ -235,13 +233,8 @@ class Feeder:
             workers.stop(self.st, part.row, "lost", f"the actor {why}", processed=part.made)
         self.losses += 1
         print(f"Actor {part.index}{where} {why}; {back} of its jobs went back to the queue.", flush=True)
-        if self.losses >= MAX_LOSSES:
-            raise SynthdivError(f"{self.losses} generation actors in a row were lost on the cluster; the last {why}",
-                                "see the worker's log and the Ray logs of the nodes; fix the cause and run again")
-        try:
-            self.ray.kill(part.handle)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+        check_losses("generation", self.losses, why)
+        let_go(self.ray, part.handle)
         self._start()
 
     def close(self, state: str) -> None:
@@ -249,8 +242,5 @@ class Feeder:
         for p in self.parts:
             if p.row is not None:
                 workers.stop(self.st, p.row, state, processed=p.made)
-            try:
-                self.ray.kill(p.handle)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+            let_go(self.ray, p.handle)
         workers.stop_parts(self.st, self.worker_id, state)

@@ -100,8 +100,9 @@ async def test_the_compare_screen_shows_the_sweep_and_changes_its_baseline(swept
 
 @pytest.mark.slow
 def test_the_guidance_sweep_example_runs_and_compares(tmp_path):
-    """examples/guidance-sweep.toml as shipped, at 2 images per prompt (the shipped 6 take ~7
-    minutes on 2 cores): four paired experiments, then synthdiv compare's table and JSON."""
+    """examples/guidance-sweep.toml as shipped, at 2 images per prompt and 8 training epochs (the
+    shipped 6 and 30 take ~7 minutes on 2 cores): four paired experiments, then synthdiv compare's
+    table and JSON."""
     from pathlib import Path
 
     from workbench.config import load_configs
@@ -109,9 +110,9 @@ def test_the_guidance_sweep_example_runs_and_compares(tmp_path):
     example = Path(__file__).resolve().parents[2] / "examples" / "guidance-sweep.toml"
     assert [c.generation.guidance for c in load_configs(example)] == [1.0, 1.5, 3.0, 5.0]
     text = example.read_text()
-    assert "images_per_prompt = 6" in text
+    assert "images_per_prompt = 6" in text and "epochs = 30" in text
     config = tmp_path / "sweep.toml"
-    config.write_text(text.replace("images_per_prompt = 6", "images_per_prompt = 2"))
+    config.write_text(text.replace("images_per_prompt = 6", "images_per_prompt = 2").replace("epochs = 30", "epochs = 8"))
     store = tmp_path / "runs" / "guidance"
     run = run_cli("run", str(config), "--store", str(store), timeout=900)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]

@@ -232,6 +232,31 @@ async def test_every_documented_key_round_trips_through_the_setup_screen(tmp_pat
 
 # --- dashboard -----------------------------------------------------------------------------------
 
+async def test_dashboard_lists_a_cluster_runs_actors_like_local_workers(tmp_path):
+    """A cluster run: the process here feeding the actors, and each actor with its node, GPU, pid
+    there, images per second and images made; a lost actor says why."""
+    from store import workers
+
+    e = build(tmp_path, done=20)
+    with open_store(tmp_path) as st:
+        head = workers.register(st, e, "generation", "ray")
+        for i, node in enumerate(("node1", "node2")):
+            part = workers.register_part(st, head, f"ray:{node}/gpu{i}", node, 3300 + i)
+            st.db.execute("update workers set started_at = started_at - 10 where id = ?", [part])
+            workers.heartbeat(st, part, 19 + i)
+        gone = workers.register_part(st, head, "ray:node3/gpu0", "node3", 4100)
+        workers.stop(st, gone, "lost", "the actor was lost (ActorDiedError: node3 went away)", processed=4)
+    app = WorkbenchApp(tmp_path, refresh_s=60)
+    async with app.run_test(size=(140, 40)) as pilot:
+        assert await until(pilot, lambda: "ray:node2/gpu1" in text_of(app))
+        lines = {line.split()[1]: line for line in text_of(app).splitlines()
+                 if line.strip().startswith("generation ")}
+        assert lines["ray:node1/gpu0"].split()[2:4] == ["3300", "running"] and " 19 " in lines["ray:node1/gpu0"] + " "
+        assert 1.5 < float(lines["ray:node1/gpu0"].split()[4]) <= 1.9  # images per second: 19 in about 10 s
+        assert "lost" in lines["ray:node3/gpu0"] and "node3 went away" in lines["ray:node3/gpu0"]
+        assert "ray" in lines
+
+
 async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_path):
     e = build(tmp_path, done=20)
     with open_store(tmp_path) as st:  # a second analysis, later: the sparkline has two points
