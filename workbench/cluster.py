@@ -117,6 +117,14 @@ def actor_error(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def losses() -> tuple[type[BaseException], ...]:
+    """The Ray errors that mean an actor's work is lost with it: the actor died or cannot be
+    reached (its node went away), or what it made was lost before it came back."""
+    from ray import exceptions as e
+
+    return (e.RayActorError, e.ObjectLostError, e.NodeDiedError, e.ActorUnschedulableError)
+
+
 def record_actor(st, worker_id: int, info: dict, label: str) -> int:
     """Record a ready actor (``info``: :func:`where_am_i`) as a part of worker ``worker_id``, say so
     in the log, and return its worker row."""

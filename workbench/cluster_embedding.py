@@ -41,15 +41,13 @@ class RemoteEmbedding:
         self.models = [RemoteModel(self, m) for m in info["models"]]
 
     def _start(self) -> dict:
-        from ray.exceptions import RayActorError
-
-        from workbench.cluster import actor_error, record_actor
+        from workbench.cluster import actor_error, losses, record_actor
 
         while True:
             self.handle = self.remote.remote(self.stored)
             try:
                 info = self.ray.get(self.handle.describe.remote())
-            except RayActorError as exc:
+            except losses() as exc:
                 self._lost(f"could not start: {actor_error(exc)}")
                 continue
             self.row = record_actor(self.st, self.worker_id, info, "The embedding actor")
@@ -66,14 +64,14 @@ class RemoteEmbedding:
 
     def call(self, method: str, model: str, items: list, images: int = 0):
         """The actor's ``method`` on ``items``, sent again to a new actor when it is lost."""
-        from ray.exceptions import RayActorError, RayTaskError
+        from ray.exceptions import RayTaskError
 
-        from workbench.cluster import actor_error
+        from workbench.cluster import actor_error, losses
 
         while True:
             try:
                 out = self.ray.get(getattr(self.handle, method).remote(model, items))
-            except RayActorError as exc:
+            except losses() as exc:
                 self._lost(f"was lost ({actor_error(exc)})")
                 self._start()
                 continue

@@ -187,15 +187,15 @@ class Feeder:
         return next(p for p in self.parts if ref == p.ready or ref in p.batches)
 
     def _collect(self, ref, writer: BatchWriter) -> None:
-        from ray.exceptions import RayActorError, RayTaskError
+        from ray.exceptions import RayTaskError
 
-        from workbench.cluster import actor_error, record_actor
+        from workbench.cluster import actor_error, losses, record_actor
 
         part = self._part_of(ref)
         if part.info is None and ref == part.ready:
             try:
                 part.info = self.ray.get(ref)
-            except RayActorError as exc:
+            except losses() as exc:
                 self._lost(part, f"could not start: {actor_error(exc)}")
                 return
             part.row = record_actor(self.st, self.worker_id, part.info, f"Actor {part.index}")
@@ -203,7 +203,7 @@ class Feeder:
         batch = part.batches.pop(ref)
         try:
             images, readings, _ = self.ray.get(ref)
-        except RayActorError as exc:
+        except losses() as exc:
             self._lost(part, f"was lost ({actor_error(exc)})", batch)
             return
         except RayTaskError as exc:  # the model raised: each job of the batch counts an attempt

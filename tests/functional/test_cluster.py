@@ -174,7 +174,8 @@ def test_a_run_on_a_ray_cluster_it_starts_makes_every_image_once_with_its_row_an
 @needs_loopback
 def test_a_lost_actor_and_a_killed_head_lose_and_duplicate_nothing(tmp_path, ray_env):
     """A cluster started with ray start; one generation actor killed mid-run (its jobs go back and
-    are made once elsewhere); then the head's processes killed (synthdiv run again resumes)."""
+    are made once elsewhere), and the embedding actor (another takes its batch); then the head's
+    processes killed (synthdiv run again resumes)."""
     store = tmp_path / "D"
     text = cluster_text(engine="ray", actors=2, in_flight=1, address="127.0.0.1:6390").replace(
         "images_per_prompt = 4", "images_per_prompt = 20").replace("steps = 4", "steps = 20").replace(
@@ -200,6 +201,14 @@ def test_a_lost_actor_and_a_killed_head_lose_and_duplicate_nothing(tmp_path, ray
             time.sleep(0.2)
         assert actor is not None, proc.communicate()[0]
         os.kill(actor["pid"], signal.SIGKILL)  # an actor lost mid-run, its batch in hand
+        embedder = None
+        while embedder is None and time.monotonic() < deadline and proc.poll() is None:
+            made = rows(store, "select * from workers where parent_id is not null and kind = 'embedding'"
+                        " and state = 'running' and processed >= 1")
+            embedder = made[0] if made else None
+            time.sleep(0.2)
+        assert embedder is not None, proc.communicate()[0]
+        os.kill(embedder["pid"], signal.SIGKILL)  # the embedding actor too: its batch is sent again to a new one
         while time.monotonic() < deadline and proc.poll() is None:
             if rows(store, "select id from jobs where state = 'done' limit 1 offset 70"):
                 break
@@ -218,8 +227,10 @@ def test_a_lost_actor_and_a_killed_head_lose_and_duplicate_nothing(tmp_path, ray
     again = re.search(r"Generated (\d+) images", second)
     assert again and 0 < int(again.group(1)) < 120, second  # the second run made what the first had not
     assert_complete(store, n=120, prompts=6)  # every image once, its file and its row
-    lost = rows(store, "select * from workers where id = ?", [actor["id"]])[0]
-    assert lost["state"] == "lost" and "the actor was lost" in lost["error"]
+    for gone in (actor, embedder):
+        lost = rows(store, "select * from workers where id = ?", [gone["id"]])[0]
+        assert lost["state"] == "lost" and "the actor was lost" in lost["error"], lost
+    assert "The embedding actor was lost" in (store / "logs" / "embedding-ray.log").read_text()
     log = (store / "logs" / "generation-ray.log").read_text()
     assert "of its jobs went back to the queue" in log
     held = rows(store, "select count(*) as n from images group by job_id having n > 1")
