@@ -21,6 +21,7 @@ examples:
   synthdiv                                     the workbench on the default experiment (digits, offline)
   synthdiv run examples/tiny.toml              run an experiment headless (resumes if run again)
   synthdiv run examples/tiny.toml --store D    ... into store folder D
+  synthdiv run E.toml --ray 10.0.0.1:6379      ... on a Ray cluster's GPUs, the store here (docs/ray.md)
   synthdiv status D                            counts of images, embeddings and jobs in D
   synthdiv status D --json                     the same as JSON
   synthdiv check D                             every image file against its recorded SHA-256
