@@ -178,9 +178,10 @@ class Supervisor:
             return live[0] if live else None
         return None
 
-    def close(self, state: str = "done") -> None:
+    def close(self, state: str = "done", error: str = "") -> None:
         """Record how the workers a full disk kept from recording their end ended (the others that
-        stopped since may have freed the space), then this supervisor's own end."""
+        stopped since may have freed the space), then this supervisor's own end (and ``error``,
+        why it failed, for status and the dashboard)."""
         for worker_id, why in self.unrecorded:
             try:
                 workers.stop(self.st, worker_id, "failed", why)
@@ -188,7 +189,7 @@ class Supervisor:
                 pass
         self.unrecorded.clear()
         if self.row is not None:
-            workers.stop(self.st, self.row, state)
+            workers.stop(self.st, self.row, state, error)
             self.row = None
 
     # --- watching -------------------------------------------------------------------------------
@@ -326,7 +327,7 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
             sup.place(plan(cfg, cluster=serve(cfg)))
         except SynthdivError as exc:  # no ray extra, or a cluster that cannot be reached
             say(exc.message, "red")
-            sup.close("failed")
+            sup.close("failed", exc.message)
             return 2
         from workbench.embedding import fetch_models
 
@@ -334,7 +335,7 @@ def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Ev
             encoders = fetch_models(cfg)[1]
         except SynthdivError as exc:
             say(exc.message, "red")
-            sup.close("failed")
+            sup.close("failed", exc.message)
             return 2
         model = embedding_model(cfg, st, exp["id"])
         say(f"Supervising {exp['name']}: " + ", ".join(s.name for s in sup.slots.values()), "")

@@ -87,6 +87,26 @@ def test_without_ray_installed_ray_runs_exit_2_naming_the_extra(tmp_path, monkey
     assert not (tmp_path / "A").exists() and not (tmp_path / "B").exists()  # nothing written
 
 
+def test_the_workbenchs_supervisor_without_ray_says_why_on_its_row(tmp_path, monkeypatch):
+    """g in the workbench on a cluster experiment without the extra: the supervisor stops before
+    any worker starts, and its row (which status and the dashboard show) names the extra."""
+    from store import workers
+    from workbench.config import load_config
+    from workbench.control import prepare
+    from workbench.supervisor import supervise
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    cfg = load_config(write_config(tmp_path, cluster_text(engine="ray")))
+    with open_store(tmp_path / "S", create=True) as st:
+        e = prepare(st, cfg).experiment_id
+    said = []
+    assert supervise(tmp_path / "S", cfg.name, say=lambda text, style: said.append(text)) == 2
+    with open_store(tmp_path / "S") as st:
+        rows = workers.board(st, e)
+    assert [(w["kind"], w["state"]) for w in rows] == [("supervisor", "failed")]
+    assert 'pip install "synthdiv[ray]"' in rows[0]["error"] and any("synthdiv[ray]" in t for t in said)
+
+
 def test_a_bad_cluster_setting_exits_2_naming_it(tmp_path, capsys):
     from workbench import cli
 
