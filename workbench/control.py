@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,10 +141,13 @@ def live_workers(st: Store) -> list[dict]:
 def stop_workers(st: Store) -> int:
     """Ask every supervisor and worker of the store to stop (SIGTERM: a supervisor stops its
     workers and exits; a worker finishes the batch in hand and puts the rest of its jobs back).
-    Supervisors are asked first, so none restarts a worker that was asked to stop. Returns how
-    many processes were asked."""
+    Supervisors are asked first, so none restarts a worker that was asked to stop. Only this
+    machine's processes are signalled: the actors of a cluster run end with the process that feeds
+    them. Returns how many processes were asked."""
     asked = 0
     for w in sorted(live_workers(st), key=lambda w: w["kind"] != SUPERVISOR):
+        if w.get("parent_id") or w["host"] != socket.gethostname():
+            continue  # a cluster's actor (its pid is another machine's): the process feeding it ends it
         try:
             os.kill(w["pid"], signal.SIGTERM)
             asked += 1

@@ -107,6 +107,32 @@ def test_the_workbenchs_supervisor_without_ray_says_why_on_its_row(tmp_path, mon
     assert 'pip install "synthdiv[ray]"' in rows[0]["error"] and any("synthdiv[ray]" in t for t in said)
 
 
+def test_pause_signals_the_process_feeding_the_actors_never_an_actors_pid_here(tmp_path):
+    """An actor's pid is its node's: on this machine the same number may be another process."""
+    from store import workers
+    from store.core import process_start_token
+    from tests.unit.test_store import make_experiment
+    from workbench.control import stop_workers
+
+    head = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with open_store(tmp_path, create=True) as st:
+            e, _ = make_experiment(st)
+            row = workers.register(st, e, "generation", "ray")
+            st.db.execute("update workers set pid = ?, pid_start = ? where id = ?",
+                          [head.pid, process_start_token(head.pid), row])
+            workers.register_part(st, row, "ray:node7/gpu0", os.uname().nodename, bystander.pid)
+            assert stop_workers(st) == 1
+        assert head.wait(timeout=10) == -signal.SIGTERM
+        time.sleep(0.2)
+        assert bystander.poll() is None
+    finally:
+        for p in (head, bystander):
+            p.kill()
+            p.wait()
+
+
 def test_a_bad_cluster_setting_exits_2_naming_it(tmp_path, capsys):
     from workbench import cli
 
