@@ -56,8 +56,8 @@ def connect(address: str):
         raise SynthdivError(f"cannot join the Ray cluster at {address} ({first_line_of(exc)})",
                             "start one with ray start --head (docs/ray.md) and give its address, e.g. --ray"
                             " 10.0.0.1:6379, or use --ray local for one on this machine; a cluster with token"
-                            " authentication (Ray's default) also needs RAY_AUTH_MODE=token here, and its token in"
-                            " ~/.ray/auth_token or RAY_AUTH_TOKEN") from None
+                            " authentication also needs RAY_AUTH_MODE=token here, and its token in"
+                            " ~/.ray/auth_token or RAY_AUTH_TOKEN (docs/ray.md)") from None
     return ray
 
 
