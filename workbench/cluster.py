@@ -49,6 +49,9 @@ def connect(address: str):
         return ray
     os.environ.setdefault(USAGE_STATS, "0")
     target = os.environ.get(SERVED) or (None if address == "auto" else address)
+    named = target or os.environ.get("RAY_ADDRESS", "")
+    if named and named not in ("auto", "local"):
+        answers(named)  # Ray itself retries an address where nothing listens for many minutes
     try:
         ray.init(address=target, include_dashboard=False,
                  logging_level="error", configure_logging=True)
@@ -59,6 +62,19 @@ def connect(address: str):
                             " authentication also needs RAY_AUTH_MODE=token here, and its token in"
                             " ~/.ray/auth_token or RAY_AUTH_TOKEN (docs/ray.md)") from None
     return ray
+
+
+def answers(address: str, timeout_s: float = 10.0) -> None:
+    """Check that something listens at the cluster ``address`` (``HOST:PORT`` or
+    ``ray://HOST:PORT``); a :class:`SynthdivError` naming it at once when nothing does."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line_of(exc)
+        raise SynthdivError(f"cannot join the Ray cluster at {address}: nothing answers there ({why})",
+                            "start one with ray start --head (docs/ray.md) and give the address it prints, e.g. --ray"
+                            " 10.0.0.1:6379, or use --ray local for one on this machine") from None
 
 
 def serve(cfg) -> str | None:

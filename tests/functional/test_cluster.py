@@ -218,6 +218,19 @@ def test_a_run_on_a_ray_cluster_it_starts_makes_every_image_once_with_its_row_an
 
 @pytest.mark.slow
 @needs_loopback
+def test_a_cluster_that_is_not_there_exits_2_naming_the_address_and_how_to_start_one(tmp_path, ray_env):
+    config = write_config(tmp_path, tiny_text())
+    run = in_loopback(synthdiv("run", str(config), "--store", str(tmp_path / "D"), "--ray", "127.0.0.1:6391"),
+                      ray_env, tmp_path)
+    out, _ = run.communicate(timeout=300)
+    assert run.returncode == 2, out
+    text = " ".join(out.split())
+    assert "cannot join the Ray cluster at 127.0.0.1:6391: nothing answers there" in text and "ray start --head" in text
+    assert not rows(tmp_path / "D", "select id from workers where kind != 'supervisor' or state = 'running'")
+
+
+@pytest.mark.slow
+@needs_loopback
 def test_a_lost_actor_and_a_killed_head_lose_and_duplicate_nothing(tmp_path, ray_env):
     """A cluster started with ray start; one generation actor killed mid-run (its jobs go back and
     are made once elsewhere), and the embedding actor (another takes its batch); then the head's
@@ -239,21 +252,20 @@ def test_a_lost_actor_and_a_killed_head_lose_and_duplicate_nothing(tmp_path, ray
     proc = in_loopback(script, ray_env, tmp_path, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
-        actor = None
-        while actor is None and time.monotonic() < deadline and proc.poll() is None:
-            made = rows(store, "select * from workers where parent_id is not null and kind = 'generation'"
-                        " and state = 'running' and processed >= 4")
-            actor = made[0] if made else None
-            time.sleep(0.2)
-        assert actor is not None, proc.communicate()[0]
+
+        def running_actor(kind: str, made: int) -> dict:
+            """The first actor of ``kind`` running with at least ``made`` items done, once there is one."""
+            while time.monotonic() < deadline and proc.poll() is None:
+                found = rows(store, "select * from workers where parent_id is not null and kind = ?"
+                             " and state = 'running' and processed >= ?", [kind, made])
+                if found:
+                    return found[0]
+                time.sleep(0.2)
+            raise AssertionError(f"no running {kind} actor: {proc.communicate()[0]}")
+
+        actor = running_actor("generation", 4)
         os.kill(actor["pid"], signal.SIGKILL)  # an actor lost mid-run, its batch in hand
-        embedder = None
-        while embedder is None and time.monotonic() < deadline and proc.poll() is None:
-            made = rows(store, "select * from workers where parent_id is not null and kind = 'embedding'"
-                        " and state = 'running' and processed >= 1")
-            embedder = made[0] if made else None
-            time.sleep(0.2)
-        assert embedder is not None, proc.communicate()[0]
+        embedder = running_actor("embedding", 1)
         os.kill(embedder["pid"], signal.SIGKILL)  # the embedding actor too: its batch is sent again to a new one
         while time.monotonic() < deadline and proc.poll() is None:
             if rows(store, "select id from jobs where state = 'done' limit 1 offset 70"):
