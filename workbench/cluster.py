@@ -17,6 +17,7 @@ embedding actor reserves none.
 from __future__ import annotations
 
 import os
+import re
 import socket
 
 from synthdiv.errors import ConfigError, MissingExtra, SynthdivError, describe, first_line_of
@@ -126,11 +127,28 @@ def where_am_i(ray, index: int) -> dict:
     }
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours the actor names in its messages
+
+
 def actor_error(exc: BaseException) -> str:
-    """What a failed actor call says: the error the actor raised (not Ray's wrapping of it)."""
+    """What a failed actor call says, in one line: the error the actor raised (not Ray's wrapping
+    of it), also when it was raised while the actor started (Ray then gives its traceback)."""
     cause = getattr(exc, "cause", None)
-    text = describe(cause if isinstance(cause, BaseException) else exc).strip()
+    if isinstance(cause, BaseException):
+        text = describe(cause)
+    else:
+        lines = [ANSI.sub("", line).strip() for line in str(exc).splitlines() if line.strip()]
+        if len(lines) > 1 and "creation task" in lines[0]:  # its traceback's last line says what went wrong
+            return f"{_unqualified(lines[-1])} (raised as the actor started)"
+        text = describe(exc)
+    text = ANSI.sub("", text).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _unqualified(line: str) -> str:
+    """``pkg.module.SomeError: text`` as ``SomeError: text`` (a line without a colon as it is)."""
+    name, colon, text = line.partition(": ")
+    return f"{name.rpartition('.')[2]}: {text}" if colon and " " not in name else line
 
 
 def losses() -> tuple[type[BaseException], ...]:

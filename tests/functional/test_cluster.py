@@ -164,6 +164,24 @@ def test_actors_are_one_per_gpu_or_share_the_cpus_and_never_more_than_the_gpus()
     assert embedding_actor_options(cluster(CPU=64, GPU=8)) == {"num_gpus": EMBEDDING_GPU, "num_cpus": 0}
 
 
+def test_an_actor_that_fails_as_it_starts_is_reported_by_its_error_not_rays_wrapping():
+    from workbench.cluster import actor_error
+
+    class Died(Exception):  # what Ray raises: its own words first, then the actor's traceback
+        cause = None
+
+    died = Died("The actor died because of an error raised in its creation task, \x1b[36mray::GenerationActor.__init__()"
+                "\x1b[39m (pid=3083, ip=127.0.0.1)\n  File \"workbench/actors.py\", line 40, in __init__\n"
+                "synthdiv.errors.ModelError: generation.model: model folder /m does not exist: give an existing folder")
+    assert actor_error(died) == ("ModelError: generation.model: model folder /m does not exist: give an existing folder"
+                                 " (raised as the actor started)")
+
+    class TaskFailed(Exception):  # a batch that raised: Ray keeps the actor's exception as the cause
+        cause = ValueError("prompt batch too large")
+
+    assert actor_error(TaskFailed("ray wrapping")) == "ValueError: prompt batch too large"
+
+
 def test_a_shared_folder_becomes_the_stores_images_folder_and_stored_images_are_never_moved(tmp_path):
     from synthdiv.errors import SynthdivError
     from workbench.cluster_generation import link_shared_images
