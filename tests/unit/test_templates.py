@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from synthdiv.errors import TemplateError
@@ -55,14 +55,16 @@ def test_builtin_set_is_clips_80_imagenet_templates():
 
 
 @given(st.text())
+@example("{definition}")  # a prompt that gives the definition and never the name: a template like any other
 def test_parsing_any_text_either_works_or_says_why(text):
     try:
         t = parse_template(text)
     except TemplateError as exc:
         assert exc.message
         return
-    out = t.render("\x00")
-    assert out.count("\x00") == len(t.pieces) - 1 >= 1
+    out = t.render("\x00", "\x01")  # every placeholder filled: the class name, or its definition
+    assert out.count("\x00") + out.count("\x01") == len(t.pieces) - 1 >= 1
+    assert out.count("\x01") == t.fields.count("{definition}")
 
 
 PRINTABLE = st.characters(blacklist_characters="{}", blacklist_categories=("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"))
