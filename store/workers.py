@@ -71,13 +71,6 @@ def parts(store: Store, parent_id: int) -> list[dict]:
     return [dict(r) for r in store.db.query("select * from workers where parent_id = ? order by id", [parent_id])]
 
 
-def stop_parts(store: Store, parent_id: int, state: str, error: str = "") -> None:
-    """Mark the parts of worker ``parent_id`` still recorded as running ``state`` (with ``error``)."""
-    now = time.time()
-    store.db.execute("update workers set state = ?, error = ?, stopped_at = ?, heartbeat_at = ?"
-                     " where parent_id = ? and state = 'running'", [state, error or None, now, now, parent_id])
-
-
 def heartbeat(store: Store, worker_id: int, processed: int | None = None) -> None:
     if processed is None:
         store.db.execute("update workers set heartbeat_at = ? where id = ?", [time.time(), worker_id])

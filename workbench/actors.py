@@ -8,7 +8,6 @@ Ray imports this module on the nodes, so synthdiv must be installed there (docs/
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,9 +53,8 @@ class GenerationActor:
         :class:`~workbench.generation.Encoded` PNG, or (with a shared folder) a
         :class:`~workbench.generation.Written` one; what the model read of each prompt; the batch
         size that fits."""
-        from store.images import relative_path
         from synthdiv.generate import BadImage
-        from workbench.generation import Encoded, Written, make_batch, png_bytes, png_text, write_atomic
+        from workbench.generation import Encoded, Written, make_batch, png_bytes, png_text, write_image_file
 
         images, readings, fitted = make_batch(self.generator, batch, self.settings, self.fits)
         if fitted < self.fits:
@@ -71,9 +69,8 @@ class GenerationActor:
             if self.shared is None:
                 out.append(Encoded(data, image.width, image.height))
                 continue
-            rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
-            write_atomic(self.shared / rel, data)
-            out.append(Written(hashlib.sha256(data).hexdigest(), image.width, image.height))
+            _, digest = write_image_file(self.shared, job, data)
+            out.append(Written(digest, image.width, image.height))
         return out, readings, fitted
 
 

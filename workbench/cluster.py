@@ -29,12 +29,16 @@ EMBEDDING_GPU = 0.1
 MAX_LOSSES = 5  # actors of a kind lost in a row, with nothing made between: the worker stops and says why
 
 
-def require_ray(what: str = 'a Ray cluster ([cluster] engine = "ray", or --ray)'):
+JOIN_FIX = ("start one with ray start --head (docs/ray.md) and give the address it prints, e.g. --ray 10.0.0.1:6379,"
+            " or use --ray local for one on this machine")
+
+
+def require_ray():
     """The ``ray`` module; :class:`MissingExtra` (exit 2, naming ``synthdiv[ray]``) without it."""
     try:
         import ray
     except ImportError:
-        raise MissingExtra(what, "ray") from None
+        raise MissingExtra('a Ray cluster ([cluster] engine = "ray", or --ray)', "ray") from None
     return ray
 
 
@@ -58,10 +62,8 @@ def connect(address: str):
                  logging_level="error", configure_logging=True)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise SynthdivError(f"cannot join the Ray cluster at {address} ({first_line_of(exc)})",
-                            "start one with ray start --head (docs/ray.md) and give its address, e.g. --ray"
-                            " 10.0.0.1:6379, or use --ray local for one on this machine; a cluster with token"
-                            " authentication also needs RAY_AUTH_MODE=token here, and its token in"
-                            " ~/.ray/auth_token or RAY_AUTH_TOKEN (docs/ray.md)") from None
+                            f"{JOIN_FIX}; a cluster with token authentication also needs RAY_AUTH_MODE=token here,"
+                            " and its token in ~/.ray/auth_token or RAY_AUTH_TOKEN (docs/ray.md)") from None
     return ray
 
 
@@ -73,9 +75,7 @@ def answers(address: str, timeout_s: float = 10.0) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except (OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line_of(exc)
-        raise SynthdivError(f"cannot join the Ray cluster at {address}: nothing answers there ({why})",
-                            "start one with ray start --head (docs/ray.md) and give the address it prints, e.g. --ray"
-                            " 10.0.0.1:6379, or use --ray local for one on this machine") from None
+        raise SynthdivError(f"cannot join the Ray cluster at {address}: nothing answers there ({why})", JOIN_FIX) from None
 
 
 def serve(cfg) -> str | None:
@@ -96,7 +96,8 @@ def cluster_gpus(ray) -> int:
 def generation_actors(ray, wanted: int) -> tuple[int, dict]:
     """How many generation actors to start (``wanted``: ``[cluster] actors``, 0 for one per GPU)
     and the Ray options of each."""
-    gpus = cluster_gpus(ray)
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
     if gpus:
         n = wanted or gpus
         if n > gpus:
@@ -104,8 +105,7 @@ def generation_actors(ray, wanted: int) -> tuple[int, dict]:
                               "ask for at most one generation actor per GPU, or 0 for one on each")
         return n, {"num_gpus": GENERATION_GPU, "num_cpus": 1}
     n = wanted or 1
-    cpus = int(ray.cluster_resources().get("CPU", 1))
-    return n, {"num_cpus": max(1, cpus // n)}
+    return n, {"num_cpus": max(1, int(resources.get("CPU", 1)) // n)}
 
 
 def embedding_actor_options(ray) -> dict:

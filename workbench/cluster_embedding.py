@@ -38,7 +38,8 @@ class RemoteEmbedding:
         self.processed = 0
         self.losses = 0
         info = self._start()
-        self.models = [RemoteModel(self, m) for m in info["models"]]
+        # the actor's row counts images once, as CLIP (the first model) embeds them
+        self.models = [RemoteModel(self, m, counts=i == 0) for i, m in enumerate(info["models"])]
 
     def _start(self) -> dict:
         from workbench.cluster import actor_error, losses, record_actor
@@ -88,7 +89,6 @@ class RemoteEmbedding:
         if self.row is not None:
             workers.stop(self.st, self.row, state, processed=self.processed)
         let_go(self.ray, self.handle)
-        workers.stop_parts(self.st, self.worker_id, state)
 
 
 class RemoteModel:
@@ -97,9 +97,9 @@ class RemoteModel:
 
     device = SimpleNamespace(type="cluster")  # not "cpu": the reader may use threads, no model runs here
 
-    def __init__(self, remote: RemoteEmbedding, info: dict) -> None:
+    def __init__(self, remote: RemoteEmbedding, info: dict, counts: bool) -> None:
         self.remote, self.name, self.batch_size, self.texts = remote, info["name"], info["batch_size"], info["texts"]
-        self.counts = True  # whether its images count as the actor's (CLIP's do; the image encoders' are the same images)
+        self.counts = counts  # whether its images count as the actor's (the image encoders' are CLIP's images again)
 
     def pixels(self, image):
         return image
@@ -118,8 +118,6 @@ def follow_on_cluster(st: Store, experiment_id: int, cfg: ExperimentConfig, work
     from workbench.cluster import connect
 
     remote = RemoteEmbedding(connect(cfg.cluster.address), st, cfg, worker_id)
-    for m in remote.models[1:]:
-        m.counts = False  # the actor's row counts images once, as CLIP embeds them
     state = "failed"
     try:
         state = follow_with(st, experiment_id, remote.models, flag, beat)

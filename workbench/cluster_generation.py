@@ -142,15 +142,11 @@ class Feeder:
             if not out_of_work:
                 out_of_work = self._top_up()
             waiting = self._waiting()
-            if not waiting:
-                if out_of_work and not any(p.batches for p in self.parts):
-                    if jobs.counts(self.st, self.experiment_id)["pending"]:
-                        out_of_work = False  # jobs came back (a lost actor's, a requeued image): go on
-                        continue
-                    return "done"
-                if not self.parts:
-                    raise SynthdivError("no generation actor is left on the cluster", "see the log above for why")
-                continue
+            if not waiting:  # every actor ready and idle, and the queue was empty when last asked
+                if jobs.counts(self.st, self.experiment_id)["pending"]:
+                    out_of_work = False  # jobs came back (a lost actor's, a requeued image): go on
+                    continue
+                return "done"
             done, _ = self.ray.wait(waiting, num_returns=1, timeout=WAIT_S)
             for ref in done:
                 self._collect(ref, writer)
@@ -243,4 +239,3 @@ class Feeder:
             if p.row is not None:
                 workers.stop(self.st, p.row, state, processed=p.made)
             let_go(self.ray, p.handle)
-        workers.stop_parts(self.st, self.worker_id, state)

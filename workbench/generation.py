@@ -78,6 +78,14 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def write_image_file(root: Path, job: dict, data: bytes) -> tuple[str, str]:
+    """Write a job's PNG ``data`` atomically to its place under ``root`` (a store folder, or a
+    cluster's shared folder); its path relative to ``root`` and its SHA-256."""
+    rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
+    write_atomic(root / rel, data)
+    return rel, hashlib.sha256(data).hexdigest()
+
+
 def remove_stale_temporaries(images_dir: Path) -> int:
     """Delete temporary files left by dead processes (their pid is in the name)."""
     return remove_files_of_dead(images_dir.rglob(".*.tmp"), lambda name: name.rsplit(".", 2)[-2])
@@ -187,8 +195,8 @@ class BatchWriter:
     def _file(self, job: dict, image, prov: dict) -> tuple[str, str]:
         """Encode one image with its provenance as PNG text and write it atomically; its path
         (relative to the store) and SHA-256. Runs in the encoder threads (zlib releases the GIL)."""
-        rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
         if isinstance(image, Written):
+            rel = relative_path(job["class_id"], job["class_name"], job["template_id"], job["seed"])
             if not (self.root / rel).is_file():
                 raise SynthdivError(
                     f"the actor on {prov['device']} wrote {rel} in the shared folder, and this machine does not see it"
@@ -196,8 +204,7 @@ class BatchWriter:
                     " same path (a network file system), or leave it out to have the images sent here")
             return rel, image.sha256
         data = image.data if isinstance(image, Encoded) else png_bytes(image, png_text(job, self.settings, prov))
-        write_atomic(self.root / rel, data)
-        return rel, hashlib.sha256(data).hexdigest()
+        return write_image_file(self.root, job, data)
 
 
 def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat,
