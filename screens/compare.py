@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from screens.charts import Chart
 from synthdiv.measures import HEADLINE
-from workbench.messages import ComparisonRead, ShowsWorkerErrors
+from screens.messages import ComparisonRead, ShowsWorkerErrors
 
 # Short headings of the headline measures (synthdiv.measures.HEADLINE defines them).
 HEADINGS = {

@@ -25,8 +25,8 @@ from screens.charts import Chart
 from screens.heatmap import heatmap
 from screens.plot import text_plot
 from screens.status import experiment_view, workers_view
-from synthdiv.analysis import CAUSE_COLUMNS
-from workbench.messages import StoreRead, StoreUnreadable
+from synthdiv.measures import CAUSE_COLUMNS
+from screens.messages import StoreRead, StoreUnreadable
 
 DIVERSITY = (
     ("class", "class"), ("n_synthetic", "n syn"), ("n_real", "n real"), ("vendi_synthetic", "Vendi syn"),

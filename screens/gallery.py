@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Static
 
 from screens.pictures import Picture, mode_of, read_picture
 from synthdiv.errors import describe
-from workbench.messages import GalleryChoices, GalleryDetail, GalleryPage, ShowsWorkerErrors
+from screens.messages import GalleryChoices, GalleryDetail, GalleryPage, ShowsWorkerErrors
 
 THUMB = 16  # pixels across a thumbnail (16 cells wide, 8 rows high)
 NEIGHBOURS = 3

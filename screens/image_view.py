@@ -16,7 +16,7 @@ from textual.widgets import Footer, Header, Static
 from screens.gallery import NEIGHBOURS, neighbour_caption, picture, provenance
 from screens.pictures import MAX_SIDE, Picture, mode_of, read_picture
 from synthdiv.errors import describe
-from workbench.messages import ClassGridShown, ImageShown, ShowsWorkerErrors
+from screens.messages import ClassGridShown, ImageShown, ShowsWorkerErrors
 
 
 def redraw(screen: Screen, mode: str) -> None:

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from synthdiv.errors import SynthdivError
 from synthdiv.templates import parse_template
-from workbench.messages import ShowsWorkerErrors, TemplateQueued, TemplateRows
+from screens.messages import ShowsWorkerErrors, TemplateQueued, TemplateRows
 
 COLUMNS = (("template", "template"), ("n", "images"), ("diversity", "diversity"), ("adherence", "adherence"),
            ("clip_score", "CLIP score"))

@@ -11,6 +11,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from store.workers import STATE_WORDS, worker_name, worker_problem
+from synthdiv.errors import first_line
+
 
 def _bar(done: int, total: int) -> Table:
     grid = Table.grid(padding=(0, 1))
@@ -18,27 +21,6 @@ def _bar(done: int, total: int) -> Table:
     grid.add_column()
     grid.add_row(ProgressBar(total=max(total, 1), completed=done, width=30), f"{done}/{total}")
     return grid
-
-
-def worker_name(w: dict) -> str:
-    """A worker as people name it: "generation worker on cuda:1", "embedding worker", "supervisor"."""
-    if w["kind"] == "supervisor":
-        return "supervisor"
-    return f"{w['kind']} worker" + (f" on {w['device']}" if w.get("device") else "")
-
-
-STATE_WORDS = {"given_up": "given up"}
-
-
-def first_line(text: str | None) -> str:
-    """The first line of an error text ("" for none)."""
-    return (text or "").strip().split("\n", 1)[0]
-
-
-def worker_problem(w: dict) -> tuple[str, str]:
-    """A stopped worker's trouble: who and how it ended ("generation worker on cpu given up"),
-    and the first line of why."""
-    return f"{worker_name(w)} {STATE_WORDS.get(w['state'], w['state'])}", first_line(w["error"])
 
 
 def running_line(running: list[dict], hosts: bool = False) -> str:

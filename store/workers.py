@@ -18,6 +18,7 @@ import time
 
 from store.core import Store, pid_alive, process_start_token
 from store.errors import StoreError
+from synthdiv.errors import first_line
 
 LEASE_S = 120.0  # a heartbeat older than this means the worker is gone
 
@@ -191,3 +192,21 @@ def board(store: Store, experiment_id: int, now: float | None = None) -> list[di
             "error": (r["error"] or "").strip().split("\n", 1)[0],  # its first line
         })
     return sorted(out, key=lambda w: (w["kind"] != "supervisor", w["kind"], w["device"]))
+
+
+# --- how people name a worker row (the CLI and the dashboard say it the same way) ---------------
+
+def worker_name(w: dict) -> str:
+    """A worker as people name it: "generation worker on cuda:1", "embedding worker", "supervisor"."""
+    if w["kind"] == "supervisor":
+        return "supervisor"
+    return f"{w['kind']} worker" + (f" on {w['device']}" if w.get("device") else "")
+
+
+STATE_WORDS = {"given_up": "given up"}
+
+
+def worker_problem(w: dict) -> tuple[str, str]:
+    """A stopped worker's trouble: who and how it ended ("generation worker on cpu given up"),
+    and the first line of why."""
+    return f"{worker_name(w)} {STATE_WORDS.get(w['state'], w['state'])}", first_line(w["error"])

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthdiv import confidence, metrics
-from synthdiv.measures import HEADLINE
+from synthdiv.measures import CAUSE_COLUMNS, HEADLINE  # noqa: F401 (CAUSE_COLUMNS: read from here too)
 from synthdiv.probe import class_text_vectors, linear_probe, zero_shot_predict
 
 VERSION = 2  # of the result's tables: 2 added the headline intervals, equal n and the new checks
@@ -317,14 +317,6 @@ def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray,
 
 
 # The four-causes table's columns with their short headings, for every place that shows it.
-CAUSE_COLUMNS = (
-    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"),
-    ("concept_centroid_cosine", "cent"),
-    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
-    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
-    ("ambiguity_zero_shot_confusion", "zs conf"),
-)
-
 TABLES = ("headline", "four_causes", "diversity", "accuracy", "top_confusions", "geometry", "memorisation", "summary")
 MATRICES = ("similarity_text", "similarity_synthetic_text", "similarity_synthetic_real", "confusion")
 

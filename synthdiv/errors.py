@@ -24,6 +24,11 @@ class SynthdivError(Exception):
         return f"{self.problem}: {self.fix}" if self.fix else self.problem
 
 
+def first_line(text: str | None) -> str:
+    """The first line of a stored error text ("" for none)."""
+    return (text or "").strip().split("\n", 1)[0]
+
+
 def first_line_of(exc: BaseException) -> str:
     """The first line of an exception's text, or its type's name when it has none (for messages
     that wrap a library's failure in one line)."""

@@ -67,3 +67,13 @@ HEADLINE: tuple[Measure, ...] = (
 )
 
 BY_KEY = {m.key: m for m in HEADLINE}
+
+
+# The four-causes table's columns (key, heading), in order: the report, export and dashboard read it.
+CAUSE_COLUMNS = (
+    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"),
+    ("concept_centroid_cosine", "cent"),
+    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
+    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
+    ("ambiguity_zero_shot_confusion", "zs conf"),
+)

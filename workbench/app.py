@@ -31,7 +31,7 @@ from store.status import summary
 from synthdiv.errors import SynthdivError, describe
 from workbench import control
 from workbench.config import from_experiment, to_table
-from workbench.messages import (
+from screens.messages import (
     Exported,
     Launched,
     RunningCounted,

@@ -48,7 +48,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from screens.status import first_line, running_line, training_line, worker_problem, workers_view
+    from synthdiv.errors import first_line
+    from screens.status import running_line, training_line, workers_view
+    from store.workers import worker_problem
     from store import experiments, open_store
     from store.status import experiment_summary, summary
 
@@ -255,7 +257,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from store import open_store
-    from workbench.compare import comparison_of, print_comparison, tables_of
+    from workbench.compare import comparison_of, tables_of
+    from workbench.printing import print_comparison
     from workbench.report import FORMATS, write_tables
 
     names = [n.strip() for n in args.experiments.split(",") if n.strip()] if args.experiments else None

@@ -1,13 +1,10 @@
 """Comparing the experiments of a store (``synthdiv compare``, the Compare screen, and the compare
 tables of ``synthdiv export``): gather each experiment's analysis and config, compare them
-(:mod:`synthdiv.compare`), print, and write the tables."""
+(:mod:`synthdiv.compare`), and give the tables (printed by :mod:`workbench.printing`)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 from store import experiments, training
 from store.core import Store
@@ -105,76 +102,3 @@ def tables_of(comparison: dict) -> dict[str, tuple[list[str], list[list]]]:
         out[f"compare_{name}"] = (head, [[r.get(c) if not isinstance(r.get(c), (list, tuple)) else shown(r.get(c))
                                           for c in head] for r in rows])
     return out
-
-
-def print_comparison(console: Console, comparison: dict, limit: int = 15) -> None:
-    """The three tables and, for a sweep of one numeric key, a plot of each headline against it."""
-    keys = comparison["varying"]
-    exps = comparison["experiments"]
-    # measures down, experiments across (a sweep of several values fits the terminal this way)
-    short = short_names([r["experiment"] for r in exps])
-    prefix = exps[0]["experiment"][: -len(short[exps[0]["experiment"]])] if exps else ""
-    table = Table(title="Headline numbers per experiment" + (f" of {prefix.rstrip('/')}" if prefix else "")
-                  + ", 95 % bootstrap intervals below each", title_justify="left")
-    table.add_column("")
-    for r in exps:
-        table.add_column(short[r["experiment"]], justify="right", overflow="fold")
-    for k in keys:
-        table.add_row(k, *(shown(r.get(k)) for r in exps), style="bold")
-    measures = [m for m in HEADLINE if any(r.get(m.key) is not None for r in exps)]
-    for m in measures:
-        table.add_row(LABELS.get(m.key, m.key),
-                      *(_with_interval(r.get(m.key), r.get(m.key + "_low"), r.get(m.key + "_high")) for r in exps))
-    console.print(table)
-
-    base = comparison["baseline"]
-    short = short_names([r["experiment"] for r in exps])
-    for name in (r["experiment"] for r in exps):
-        diffs = [r for r in comparison["differences"] if r["experiment"] == name and r["difference"] is not None]
-        if not diffs:
-            continue
-        table = Table(title=f"{short[name]} against {short[base]}: mean per-class difference, paired over classes"
-                            " (* the interval excludes 0)", title_justify="left")
-        for head, justify in (("measure", "left"), ("difference", "right"), ("95 % interval", "right"),
-                              ("classes", "right")):
-            table.add_column(head, justify=justify)
-        for r in diffs:
-            mark = " *" if r["excludes_zero"] else ""
-            table.add_row(LABELS.get(r["measure"], r["measure"]), f"{r['difference']:+.3f}{mark}",
-                          "—" if r["low"] is None else f"[{r['low']:+.3f}, {r['high']:+.3f}]", str(r["n_classes"]))
-        console.print(table)
-
-    rows = comparison["per_class"][:limit]
-    measure = LABELS.get(comparison["per_class_measure"], comparison["per_class_measure"])
-    table = Table(title=f"{measure} per class against {short[base]}, largest differences first"
-                        + (f" (top {len(rows)} of {len(comparison['per_class'])})"
-                           if len(comparison["per_class"]) > len(rows) else "") + " (* interval excludes 0)",
-                  title_justify="left")
-    for head, justify in (("experiment", "left"), ("class", "left"), ("value", "right"), ("baseline", "right"),
-                          ("difference", "right"), ("95 % interval", "right")):
-        table.add_column(head, justify=justify)
-    for r in rows:
-        table.add_row(short.get(r["experiment"], r["experiment"]), r["class"], fmt(r["value"]), fmt(r["baseline_value"]),
-                      f"{r['difference']:+.3f}" + (" *" if r["excludes_zero"] else ""),
-                      f"[{r['low']:+.3f}, {r['high']:+.3f}]")
-    console.print(table)
-
-    axis = comparison.get("axis")
-    if axis:
-        from screens.plot import text_plot
-
-        for m in (m for m in measures if m.key in PLOTTED):
-            points = [(r[axis], r.get(m.key), r.get(m.key + "_low"), r.get(m.key + "_high"))
-                      for r in comparison["experiments"] if r.get(m.key) is not None]
-            if len(points) >= 2:
-                console.print(f"{LABELS.get(m.key, m.key)} against {axis} (bars: 95 % interval)", style="bold")
-                console.print("\n".join(text_plot(points, width=min(60, console.width - 12), height=8)))
-    for note in comparison.get("notes", []):
-        console.print(note, style="dim")
-
-
-def _with_interval(value, low, high) -> str:
-    """A value with its interval on the line below (two decimals), or the value alone."""
-    if value is None:
-        return "—"
-    return fmt(value) + ("" if low is None else f"\n[{low:.2f}, {high:.2f}]")

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from store import embeddings, experiments, real
 from store.core import Store
-from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
+from synthdiv.analysis import MATRICES, TABLES
+from synthdiv.measures import CAUSE_COLUMNS
 from synthdiv.embed import embedder_identity, resolve_embedder
 from synthdiv.errors import SynthdivError
 from synthdiv.measures import HEADLINE

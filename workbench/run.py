@@ -247,7 +247,8 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
 
 
 def _report_failures(st: Store, exp_id: int, console: Console) -> None:
-    from screens.status import first_line, worker_problem
+    from store.workers import worker_problem
+    from synthdiv.errors import first_line
 
     for w in workers.recent(st, exp_id, limit=4):
         if w["state"] in ("failed", "lost", "given_up") and w["error"]:

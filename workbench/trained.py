@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from screens.status import first_line
+from synthdiv.errors import first_line
 from synthdiv import confidence
 
 RUN_WORDS = {"synthetic": "synthetic→real (CAS)", "real": "real→real (ceiling)"}

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthdiv.analysis import CAUSE_COLUMNS, MATRICES, TABLES
+from synthdiv.analysis import MATRICES, TABLES
+from synthdiv.measures import CAUSE_COLUMNS
 from tests.helpers import TINY, run_cli, write_config
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,48 @@
+"""The layers of docs/architecture.md hold on every import, and the check would catch a breach.
+
+The contracts live in pyproject.toml (``[tool.importlinter]``); import-linter reads every import of
+the four packages, at module level and inside functions, and follows chains through other modules.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import REPO
+
+PACKAGES = ("synthdiv", "store", "workbench", "screens")
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` on the packages under ``root`` (they shadow any installed copy)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    script = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+    return subprocess.run([sys.executable, "-c", script, "--config", str(root / "pyproject.toml"), "--no-cache"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_tree_keeps_every_layer_contract():
+    out = lint_imports(REPO)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Contracts: 4 kept, 0 broken." in out.stdout
+
+
+def test_a_deliberate_breach_of_each_layer_fails(tmp_path):
+    for name in PACKAGES:
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "data"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    breaches = {
+        "synthdiv/leak.py": "from store import open_store\n",  # the science opens a database
+        "store/leak.py": "def f():\n    import torch\n",  # the store loads a model (inside a function)
+        "screens/leak.py": "from workbench.config import parse_config\n",  # an arrow up
+        "workbench/leak.py": "from synthdiv import text\nfrom screens.plot import text_plot\n",  # wiring draws
+    }
+    for path, text in breaches.items():
+        (tmp_path / path).write_text(text)
+    out = lint_imports(tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Contracts: 0 kept, 4 broken." in out.stdout
+    for path in breaches:
+        assert path.removesuffix(".py").replace("/", ".") in out.stdout
