@@ -33,29 +33,27 @@ from textual.widgets.selection_list import Selection
 
 from synthdiv.classes import load_class_set
 from synthdiv.errors import SynthdivError
+from synthdiv.settings import Setting, labelled
 from synthdiv.templates import builtin_templates, parse_template
 
-# (config section, key, label, type): the settings tab, in order
-SETTINGS: tuple[tuple[str, str, str, type], ...] = (
-    ("", "name", "experiment name", str),
-    ("", "store", "store folder", str),
-    ("generation", "model", "generation model (preset/hub id/folder)", str),
-    ("generation", "scheduler", "scheduler", str),
-    ("generation", "steps", "steps", int),
-    ("generation", "guidance", "guidance", float),
-    ("generation", "width", "width (px)", int),
-    ("generation", "height", "height (px)", int),
-    ("generation", "images_per_prompt", "images per prompt", int),
-    ("generation", "batch_size", "batch size", int),
-    ("generation", "seed", "seed", int),
-    ("embedding", "model", "embedder (preset, open_clip arch, folder)", str),
-    ("embedding", "pretrained", "embedder weights (tag or file)", str),
-    ("real", "source", "real images (digits, digits-test, folder)", str),
-    ("train", "runs", "pixel classifiers (synthetic, real, mix-1x)", lambda raw: [r.strip() for r in raw.split(",") if r.strip()]),
-)
-GENERATION_DEFAULTS = {"scheduler": "default", "steps": 25, "guidance": 7.5, "width": 512, "height": 512,
-                       "images_per_prompt": 4, "batch_size": 4, "seed": 0}
+# The settings tab: every declared setting with a label (synthdiv.settings), in the doc's order.
+SETTINGS: tuple[Setting, ...] = labelled()
 PREVIEW_CLASSES = 3
+
+
+def _typed_field(s: Setting, raw: str) -> Any:
+    """A field's text as its setting's kind (None: an empty number field, so the default holds);
+    a list of strings is written comma-separated. Raises naming the field on a bad number."""
+    if s.kind == "strings":
+        return [r.strip() for r in raw.split(",") if r.strip()]
+    if s.kind in ("int", "number"):
+        if not raw:
+            return None
+        try:
+            return int(raw) if s.kind == "int" else float(raw)
+        except ValueError:
+            raise SynthdivError(f"{s.label} is {raw!r}", f"write a{'n integer' if s.kind == 'int' else ' number'}") from None
+    return raw
 
 
 def _field_id(section: str, key: str) -> str:
@@ -138,22 +136,20 @@ class SetupScreen(Screen):
             with TabPane("Settings", id="tab-settings"):
                 with VerticalScroll():
                     with Grid(id="settings-grid"):
-                        for section, key, label, _ in SETTINGS:
-                            yield Label(label)
-                            yield Input(self._value(section, key), id=_field_id(section, key), compact=True)
+                        for s in SETTINGS:
+                            yield Label(s.label)
+                            yield Input(self._value(s), id=_field_id(s.section, s.key), compact=True)
         with Horizontal(id="footer-box"):
             yield Static(id="setup-status")
             yield Button("Start ^s", id="start", variant="success", compact=True)
         yield Footer()
 
-    def _value(self, section: str, key: str) -> str:
-        if section == "":
-            return str(self.store if key == "store" else self.data.get(key, ""))
-        table = self.data.get(section, {})
-        if section == "generation":
-            return str(table.get(key, GENERATION_DEFAULTS.get(key, "")))
-        value = table.get(key, "")
-        return ", ".join(value) if isinstance(value, list) else str(value)
+    def _value(self, s: Setting) -> str:
+        """The field's text: the experiment's value, else the declared default."""
+        if s.section == "":
+            return str(self.store if s.key == "store" else self.data.get(s.key, s.default))
+        value = self.data.get(s.section, {}).get(s.key, s.default)
+        return ", ".join(value) if isinstance(value, (list, tuple)) else str(value)
 
     def on_mount(self) -> None:
         self.title = "synthdiv · set up an experiment"
@@ -347,20 +343,17 @@ class SetupScreen(Screen):
             for key, value in self.data.get(k, {}).items():  # keys the screen has no field for
                 data[k][key] = value
         store = self.store
-        for section, key, label, kind in SETTINGS:
-            raw = self.query_one(f"#{_field_id(section, key)}", Input).value.strip()
-            if section == "" and key == "store":
+        for s in SETTINGS:
+            raw = self.query_one(f"#{_field_id(s.section, s.key)}", Input).value.strip()
+            if s.section == "" and s.key == "store":
                 store = raw
                 continue
-            try:
-                value = kind(raw) if raw or kind is str else None
-            except ValueError:
-                raise SynthdivError(f"{label} is {raw!r}", f"write a{'n integer' if kind is int else ' number'}") from None
-            target = data if section == "" else data[section]
-            if value is None or (value == "" and key in ("pretrained", "source")):
-                target.pop(key, None)
+            value = _typed_field(s, raw)
+            target = data if s.section == "" else data[s.section]
+            if value is None or (value == "" and s.key in ("pretrained", "source")):
+                target.pop(s.key, None)
             else:
-                target[key] = value
+                target[s.key] = value
         for section in ("real", "train"):
             if not data[section] or (section == "train" and not data["train"].get("runs")):
                 del data[section]  # no real set; no training (its other keys mean nothing without runs)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthdiv.errors import ModelError, SynthdivError, first_line_of
+from synthdiv.settings import default
 from synthdiv.sources import (
     ModelSource,
     check_hub_available,
@@ -98,11 +99,11 @@ def from_pretrained(cls, ref, **kwargs):
 class GenerationSettings:
     """What shapes an image besides its prompt and seed."""
 
-    steps: int = 25
-    guidance: float = 7.5
-    width: int = 512
-    height: int = 512
-    negative_prompt: str = ""
+    steps: int = default("generation", "steps")
+    guidance: float = default("generation", "guidance")
+    width: int = default("generation", "width")
+    height: int = default("generation", "height")
+    negative_prompt: str = default("generation", "negative_prompt")
 
 
 def quiet_libraries() -> None:

@@ -336,6 +336,20 @@ def _cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from workbench.schema import json_schema
+
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        Path(args.out).expanduser().write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _store_arguments(p: argparse.ArgumentParser, experiment_help: str) -> None:
     p.add_argument("store", metavar="DIR", help="store folder")
     p.add_argument("--experiment", metavar="NAME", help=experiment_help)
@@ -471,6 +485,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("templates", help="list the built-in prompt templates (open_clip's 80 ImageNet templates)")
     p.set_defaults(func=_cmd_templates)
+
+    p = sub.add_parser("schema", help="the JSON Schema of an experiment file, for editors",
+                       description="Print the JSON Schema (draft 2020-12) of an experiment TOML file: every key with"
+                       " its type, default, range or choices and its doc (docs/config.md), generated from the"
+                       " same declarations synthdiv checks a file with. Editors check and complete a file with it:"
+                       " for Taplo / Even Better TOML, put '#:schema ./synthdiv.schema.json' on the file's first"
+                       " line. What needs the machine (a model folder, a device, a class name) is checked by"
+                       " synthdiv run when it reads the file.")
+    p.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
+    p.set_defaults(func=_cmd_schema)
     return parser
 
 

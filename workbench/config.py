@@ -1,6 +1,8 @@
 """Experiment configuration: a TOML file, checked in full before anything is written.
 
-Every key is documented in ``docs/config.md``. Unknown keys are refused (a typo must not be
+Every key is declared once in :mod:`synthdiv.settings` (type, default, range or choices, doc) and
+checked here by one generic validator (:func:`checked`), then by small named cross-checks between
+keys. ``docs/config.md`` documents them, its tables generated from the same declarations. Unknown keys are refused (a typo must not be
 silently ignored). Paths in the file are relative to the file's folder; the stored form of a
 config has them resolved, so workers and a later ``synthdiv open`` need no file at all.
 """
@@ -21,47 +23,47 @@ from synthdiv.embed import check_embedder_available, resolve_embedder
 from synthdiv.errors import ConfigError
 from synthdiv.generate import check_device, check_dtype, check_scheduler
 from synthdiv.pipelines import check_supported, family_of
+from synthdiv.settings import SECTIONS, Setting, default, section_settings, setting
 from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
 from synthdiv.templates import builtin_templates, parse_templates
 from synthdiv.text import NAME_LIMIT, TEXT_LIMIT, check_text
 from workbench.placement import AUTO, as_toml, check_devices
 
-SEED_MODES = ("distinct", "shared")
-
-
 @dataclass(frozen=True)
 class GenerationConfig:
-    model: str = "tiny-random"
-    revision: str = ""
-    base_config: str = ""  # a single-file checkpoint's base: the diffusers folder or hub id with its configs
-    scheduler: str = "default"
-    steps: int = 25
-    guidance: float = 7.5
-    width: int = 512
-    height: int = 512
-    negative_prompt: str = ""
-    images_per_prompt: int = 4
-    seed: int = 0
-    seeds: str = "distinct"
-    batch_size: int = 4  # 0: automatic (the largest that fits, see auto_batch_size)
-    device: str = "auto"  # the older one-device key: devices = [device]
-    devices: str = "auto"  # placement (workbench.placement): "auto", "cuda:0,cuda:2" or a CPU worker count "3"
-    compile: bool = False  # torch.compile the UNet on CUDA (slow first batch, faster after)
-    dtype: str = "auto"  # auto | float16 | bfloat16 | float32 (synthdiv.generate.resolve_dtype)
+    """The ``[generation]`` section (each key declared in :mod:`synthdiv.settings`)."""
+
+    model: str = default("generation", "model")
+    revision: str = default("generation", "revision")
+    base_config: str = default("generation", "base_config")
+    scheduler: str = default("generation", "scheduler")
+    steps: int = default("generation", "steps")
+    guidance: float = default("generation", "guidance")
+    width: int = default("generation", "width")
+    height: int = default("generation", "height")
+    negative_prompt: str = default("generation", "negative_prompt")
+    images_per_prompt: int = default("generation", "images_per_prompt")
+    seed: int = default("generation", "seed")
+    seeds: str = default("generation", "seeds")
+    batch_size: int = default("generation", "batch_size")
+    device: str = default("generation", "device")
+    devices: str = default("generation", "devices")
+    compile: bool = default("generation", "compile")
+    dtype: str = default("generation", "dtype")
 
 
 @dataclass(frozen=True)
 class EmbeddingConfig:
-    model: str = "tiny-random"
-    pretrained: str = ""
-    batch_size: int = 64
-    device: str = "auto"
-    devices: str = "auto"
-    dtype: str = "auto"  # auto: float16 on CUDA, float32 on the CPU
-    image_models: tuple[str, ...] = ()  # image-only encoders (synthdiv.image_encoders), resolved
+    """The ``[embedding]`` section (each key declared in :mod:`synthdiv.settings`); ``image_models``
+    resolved."""
 
-
-ENGINES = ("local", "ray")
+    model: str = default("embedding", "model")
+    pretrained: str = default("embedding", "pretrained")
+    batch_size: int = default("embedding", "batch_size")
+    device: str = default("embedding", "device")
+    devices: str = default("embedding", "devices")
+    dtype: str = default("embedding", "dtype")
+    image_models: tuple[str, ...] = default("embedding", "image_models")
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,14 @@ class ClusterConfig:
     actors on a Ray cluster, fed by one process here that owns the store (:mod:`workbench.cluster`).
     How an experiment runs, not what it makes: changing it never changes an image."""
 
-    engine: str = "local"
-    address: str = "auto"  # auto | local | HOST:PORT | ray://HOST:10001 (workbench.cluster.connect)
-    actors: int = 0  # generation actors; 0: one per GPU of the cluster (one on a cluster without GPUs)
-    in_flight: int = 2  # batches handed to each actor at once (back-pressure: the head holds no more)
-    shared_dir: str = ""  # a folder every node and this machine see at this path: the actors write the images there
+    engine: str = default("cluster", "engine")
+    address: str = default("cluster", "address")
+    actors: int = default("cluster", "actors")
+    in_flight: int = default("cluster", "in_flight")
+    shared_dir: str = default("cluster", "shared_dir")
 
 
 TRAIN_RUN = re.compile(r"mix-([1-9][0-9]?)x")  # real train images + K× as many synthetic ones
-OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass(frozen=True)
@@ -87,22 +88,22 @@ class TrainConfig:
     """The ``[train]`` section: image classifiers trained on the experiment's pixels
     (:mod:`synthdiv.classifier`) and tested on the real test split. No ``runs``: no training."""
 
-    runs: tuple[str, ...] = ()  # "synthetic", "real", "mix-1x", "mix-2x", … (docs/config.md)
-    model: str = "digits-cnn"  # a preset of synthdiv.classifier or any timm architecture name
-    weights: str = ""  # a local .safetensors file to start from (resolved); "" = from scratch
-    epochs: int = 30
-    batch_size: int = 128
-    lr: float = 1e-3
-    optimizer: str = "adamw"
-    weight_decay: float = 0.05
-    image_size: int = 0  # 0: the generated images' width
-    crop_scale: float = 0.08  # random resized crop: the least share of the image kept (1: no crop)
-    flip: bool = True  # random horizontal flips
-    real_per_class: int = 0  # real train images per class in the real and mix runs; 0: as many as synthetic
-    seed: int = 0
-    compile: bool = False  # torch.compile the model on CUDA
-    device: str = "auto"
-    devices: str = "auto"
+    runs: tuple[str, ...] = default("train", "runs")
+    model: str = default("train", "model")
+    weights: str = default("train", "weights")
+    epochs: int = default("train", "epochs")
+    batch_size: int = default("train", "batch_size")
+    lr: float = default("train", "lr")
+    optimizer: str = default("train", "optimizer")
+    weight_decay: float = default("train", "weight_decay")
+    image_size: int = default("train", "image_size")
+    crop_scale: float = default("train", "crop_scale")
+    flip: bool = default("train", "flip")
+    real_per_class: int = default("train", "real_per_class")
+    seed: int = default("train", "seed")
+    compile: bool = default("train", "compile")
+    device: str = default("train", "device")
+    devices: str = default("train", "devices")
 
 
 def _train_from_stored(d: dict[str, Any] | None) -> TrainConfig:
@@ -126,7 +127,7 @@ class ExperimentConfig:
     store: str = ""  # resolved store folder ("" when the file gives none)
     real: str = ""  # the real image set: "" (none), "digits", "digits-test", or a folder (resolved)
     real_mapping: str = ""  # a CSV of folder,class lines for a folder source (resolved)
-    real_test_fraction: float = 0.5  # share of a folder source's images in the test split
+    real_test_fraction: float = default("real", "test_fraction")  # share of a folder source's images in the test split
     real_split: str = ""  # a dataset source's splits (synthdiv.real_hf, synthdiv.real_wds)
     real_label_column: str = ""  # a dataset source's label column ("": label for hf:, cls for wds:)
     definitions: tuple[str, ...] = ()  # each class's definition, in class order, when a template uses {definition}
@@ -158,7 +159,7 @@ class ExperimentConfig:
             store=d.get("store", ""),
             real=d.get("real", ""),
             real_mapping=d.get("real_mapping", ""),
-            real_test_fraction=d.get("real_test_fraction", 0.5),
+            real_test_fraction=d.get("real_test_fraction", default("real", "test_fraction")),
             real_split=d.get("real_split", ""),
             real_label_column=d.get("real_label_column", ""),
             definitions=tuple(d.get("definitions", ())),
@@ -203,20 +204,15 @@ class ExperimentConfig:
         return out
 
 
-_SECTIONS = {
-    "": {"name", "store", "classes", "templates", "generation", "embedding", "real", "train", "cluster", "sweep"},
-    "real": {"source", "mapping", "test_fraction", "split", "label_column"},
-    "classes": {"set", "names"},
-    "templates": {"builtin", "custom"},
-    "generation": set(GenerationConfig.__dataclass_fields__),
-    "embedding": set(EmbeddingConfig.__dataclass_fields__),
-    "train": set(TrainConfig.__dataclass_fields__),
-    "cluster": set(ClusterConfig.__dataclass_fields__),
-}
+# --- the generic validator: every key checked by its declaration (synthdiv.settings) --------------
+
+_KNOWN = {section: {s.key for s in section_settings(section)} for section in SECTIONS}
+_KNOWN[""] |= set(SECTIONS[1:]) | {"sweep"}
+_PYTHON = {"string": str, "int": int, "number": float, "bool": bool}
 
 
 def _check_keys(table: dict, section: str, where: str) -> None:
-    known = _SECTIONS[section]
+    known = _KNOWN[section]
     for key in table:
         if key not in known:
             full = f"{section}.{key}" if section else key
@@ -227,75 +223,121 @@ def _check_keys(table: dict, section: str, where: str) -> None:
             )
 
 
-def _typed(table: dict, key: str, kind: type, default: Any, where: str, section: str) -> Any:
-    value = table.get(key, default)
+def _typed(s: Setting, value: Any, where: str) -> Any:
+    """``value`` as the declared kind (an int is taken as a number), or the error naming the key."""
+    if s.kind == "strings":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: {s.name} must be a list of strings", f"e.g. {s.example}")
+        return list(value)
+    kind = _PYTHON[s.kind]
     ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
     if not ok:
         raise ConfigError(
-            f"{where}: {section}.{key} must be {'a number' if kind is float else kind.__name__}, not {value!r}",
+            f"{where}: {s.name} must be {'a number' if kind is float else kind.__name__}, not {value!r}",
             "fix the value (see docs/config.md)",
         )
     return value
 
 
-def _int_range(value: int, lo: int, hi: int, name: str, where: str) -> int:
-    if not lo <= value <= hi:
-        raise ConfigError(f"{where}: {name} is {value}", f"use a value from {lo} to {hi}")
+def checked(table: dict, section: str, key: str, where: str, prepare=None) -> Any:
+    """``[section] key`` of ``table`` (its default when absent), of its declared type, in its
+    declared range and among its choices. ``prepare``: a normalisation applied before the range
+    and choices are checked (``str.lower`` for a case-blind choice)."""
+    s = setting(section, key)
+    value = _typed(s, table.get(key, s.default), where)
+    if prepare is not None:
+        value = prepare(value)
+    why = s.problem(value)
+    if why == "multiple":
+        raise ConfigError(f"{where}: {s.name} is {value}", f"use a multiple of {s.multiple_of}")
+    if why:
+        raise ConfigError(f"{where}: {s.name} is {value!r}" if s.choices else f"{where}: {s.name} is {value}", s.fix())
     return value
 
+
+def checked_section(table: dict, section: str, where: str, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every declared key of a section (but ``skip``, checked by their own rules), by :func:`checked`."""
+    return {s.key: checked(table, section, s.key, where) for s in section_settings(section) if s.key not in skip}
+
+
+# --- the config, section by section, with the cross-checks between keys ---------------------------
 
 def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> ExperimentConfig:
     """Check a config table (as read from TOML) and return the experiment it describes."""
     _check_keys(data, "", where)
     if "sweep" in data:
         raise ConfigError(f"{where}: a sweep is not allowed here", "run a sweep file with synthdiv run")
-    name = data.get("name")
+    name = _parse_name(data.get("name"), where)
+    tables = _sections(data, where)
+    class_set, labels = _parse_classes(tables["classes"], where, base_dir)
+    templates = _parse_templates(tables["templates"], where)
+    generation = _parse_generation(tables["generation"], where, base_dir)
+    embedding = _parse_embedding(tables["embedding"], where, base_dir)
+    store = _parse_store(data.get("store", ""), where, base_dir)
+    real, source = _parse_real(tables["real"], where, base_dir, class_set, labels)
+    per_class = len(templates) * generation.images_per_prompt
+    return ExperimentConfig(
+        name=name,
+        definitions=_definitions(templates, class_set, labels, where),
+        train=_parse_train(tables["train"], where, base_dir, source, per_class),
+        cluster=_parse_cluster(tables["cluster"], where, base_dir),
+        **real,
+        class_set=class_set.name,
+        classes=tuple((label, class_set.prompt_names[label]) for label in labels),
+        templates=tuple(t.text for t in templates),
+        generation=generation,
+        embedding=embedding,
+        store=store,
+    )
+
+
+def _parse_name(name: Any, where: str) -> str:
     if name is not None and not isinstance(name, str):
         raise ConfigError(f"{where}: name must be a string, not {name!r}", f'write it in quotes: name = "{name}"')
     if not name or not name.strip():
         raise ConfigError(f"{where}: name is missing", 'add a line such as name = "my-experiment" at the top')
-    name = check_text(name.strip(), f"{where}: name", NAME_LIMIT, ConfigError)
+    return check_text(name.strip(), f"{where}: name", NAME_LIMIT, ConfigError)
 
-    classes_t = data.get("classes", {})
-    templates_t = data.get("templates", {})
-    gen_t = data.get("generation", {})
-    emb_t = data.get("embedding", {})
-    real_t = data.get("real", {})
-    train_t = data.get("train", {})
-    cluster_t = data.get("cluster", {})
-    for section, table in (("classes", classes_t), ("templates", templates_t), ("generation", gen_t),
-                           ("embedding", emb_t), ("real", real_t), ("train", train_t), ("cluster", cluster_t)):
+
+def _sections(data: dict[str, Any], where: str) -> dict[str, dict]:
+    """Each section's table (empty when absent), its keys checked."""
+    out = {}
+    for section in SECTIONS[1:]:
+        table = data.get(section, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: {section} must be a table", f"write it as [{section}]")
         _check_keys(table, section, where)
+        out[section] = table
+    return out
 
-    set_spec = _typed(classes_t, "set", str, "digits", where, "classes")
-    class_set = load_class_set(set_spec, base_dir)
-    names = classes_t.get("names")
-    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
-        raise ConfigError(f"{where}: classes.names must be a list of strings", 'e.g. names = ["goldfish", "tabby cat"]')
+
+def _parse_classes(t: dict, where: str, base_dir: Path):
+    """The class set and the labels chosen from it, in the experiment's order."""
+    class_set = load_class_set(checked(t, "classes", "set", where), base_dir)
+    names = t.get("names")
+    if names is not None:
+        names = checked(t, "classes", "names", where)
     for n in names or []:
         check_text(n, f"{where}: the class name {n[:40]!r} in classes.names", NAME_LIMIT, ConfigError)
-    labels = select_classes(class_set, names)
+    return class_set, select_classes(class_set, names)
 
+
+def _parse_templates(t: dict, where: str):
     texts: list[str] = []
-    if _typed(templates_t, "builtin", bool, False, where, "templates"):
+    if checked(t, "templates", "builtin", where):
         texts += builtin_templates()
-    custom = templates_t.get("custom", [])
-    if not isinstance(custom, list) or not all(isinstance(t, str) for t in custom):
-        raise ConfigError(f"{where}: templates.custom must be a list of strings", 'e.g. custom = ["a photo of a {}."]')
-    texts += custom
+    texts += checked(t, "templates", "custom", where)
     if not texts:
         raise ConfigError(
             f"{where}: no prompt templates", 'set templates.builtin = true or list templates.custom = ["a photo of a {}."]'
         )
-    templates = parse_templates(texts)
+    return parse_templates(texts)
 
-    d = GenerationConfig()
-    g = {k: _typed(gen_t, k, type(getattr(d, k)), getattr(d, k), where, "generation")
-         for k in _SECTIONS["generation"] - {"devices"}}
+
+def _parse_generation(t: dict, where: str, base_dir: Path) -> GenerationConfig:
+    g = checked_section(t, "generation", where, skip=("devices",))
     source = resolve_source(g["model"], f"{where}: generation.model", base_dir, g["base_config"])
     check_hub_available(source, "generation.model", g["revision"] or None)
     if g["base_config"] and source.kind != "file":
@@ -306,103 +348,75 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     check_scheduler(g["scheduler"])
     check_dtype(g["dtype"], f"{where}: generation.dtype")
     check_text(g["negative_prompt"], f"{where}: generation.negative_prompt", TEXT_LIMIT, ConfigError)
+    _check_family(source, g, where)
+    g["device"] = check_device(g["device"], f"{where}: generation.device")
+    g["devices"] = check_devices(t.get("devices", AUTO), g["device"], f"{where}: generation.devices")
+    return GenerationConfig(**g)
+
+
+def _check_family(source, g: dict[str, Any], where: str) -> None:
+    """The model's family takes the scheduler and the negative prompt asked for (a hub model not
+    in the cache yet is checked when it loads)."""
     family = family_of(source, g["revision"] or None, f"{where}: generation.model")
-    if family is not None:  # None: a hub model not in the cache yet, checked when it loads
+    if family is not None:
         check_supported(family, scheduler=g["scheduler"], negative_prompt=g["negative_prompt"],
                         what=f"{where}: generation")
-    g["device"] = check_device(g["device"], f"{where}: generation.device")
-    g["devices"] = check_devices(gen_t.get("devices", AUTO), g["device"], f"{where}: generation.devices")
-    _int_range(g["steps"], 1, 1000, "generation.steps", where)
-    if not 0.0 <= g["guidance"] <= 100.0:
-        raise ConfigError(f"{where}: generation.guidance is {g['guidance']}", "use a value from 0 to 100")
-    for k in ("width", "height"):
-        _int_range(g[k], 8, 4096, f"generation.{k}", where)
-        if g[k] % 8:
-            raise ConfigError(f"{where}: generation.{k} is {g[k]}", "use a multiple of 8")
-    _int_range(g["images_per_prompt"], 1, 100_000, "generation.images_per_prompt", where)
-    _int_range(g["seed"], 0, 2**31 - 1, "generation.seed", where)
-    _int_range(g["batch_size"], 0, 4096, "generation.batch_size", where)
-    if g["seeds"] not in SEED_MODES:
-        raise ConfigError(f"{where}: generation.seeds is {g['seeds']!r}", "use distinct or shared")
 
-    e_d = EmbeddingConfig()
-    emb = {k: _typed(emb_t, k, type(getattr(e_d, k)), getattr(e_d, k), where, "embedding")
-           for k in _SECTIONS["embedding"] - {"devices", "image_models"}}
-    emb["image_models"] = _image_models(emb_t.get("image_models", []), where, base_dir)
+
+def _parse_embedding(t: dict, where: str, base_dir: Path) -> EmbeddingConfig:
+    emb = checked_section(t, "embedding", where, skip=("devices", "image_models"))
+    emb["image_models"] = _image_models(t.get("image_models", []), where, base_dir)
     spec = resolve_embedder(emb["model"], emb["pretrained"], base_dir)
     check_embedder_available(spec, f"{where}: embedding.model")
     emb["model"], emb["pretrained"] = spec.model, spec.pretrained
-    _int_range(emb["batch_size"], 1, 65536, "embedding.batch_size", where)
     check_dtype(emb["dtype"], f"{where}: embedding.dtype")
     emb["device"] = check_device(emb["device"], f"{where}: embedding.device")
-    emb["devices"] = check_devices(emb_t.get("devices", AUTO), emb["device"], f"{where}: embedding.devices")
+    emb["devices"] = check_devices(t.get("devices", AUTO), emb["device"], f"{where}: embedding.devices")
+    return EmbeddingConfig(**emb)
 
-    store = data.get("store", "")
+
+def _parse_store(store: Any, where: str, base_dir: Path) -> str:
     if not isinstance(store, str):
         raise ConfigError(f"{where}: store must be a folder path", 'e.g. store = "runs/tiny"')
-    if store:
-        p = Path(store).expanduser()
-        store = str(p if p.is_absolute() else (base_dir / p))
+    if not store:
+        return ""
+    p = Path(store).expanduser()
+    return str(p if p.is_absolute() else (base_dir / p))
 
-    real = _typed(real_t, "source", str, "", where, "real").strip()
-    mapping = _typed(real_t, "mapping", str, "", where, "real").strip()
-    test_fraction = _typed(real_t, "test_fraction", float, 0.5, where, "real")
-    real_split = _typed(real_t, "split", str, "", where, "real").strip()
-    label_column = _typed(real_t, "label_column", str, "", where, "real").strip()
-    if not 0.0 < test_fraction < 1.0:
-        raise ConfigError(f"{where}: real.test_fraction is {test_fraction}", "use a value between 0 and 1")
+
+def _parse_real(t: dict, where: str, base_dir: Path, class_set, labels) -> tuple[dict[str, Any], Any]:
+    """The ``[real]`` section as ExperimentConfig's fields, and its checked source (None: none)."""
+    r = {key: value.strip() if isinstance(value, str) else value
+         for key, value in checked_section(t, "real", where).items()}
     from synthdiv.real import real_source
 
-    source = real_source(real, mapping, test_fraction, base_dir, known=class_set.labels, split=real_split,
-                         label_column=label_column)
+    source = real_source(r["source"], r["mapping"], r["test_fraction"], base_dir, known=class_set.labels,
+                         split=r["split"], label_column=r["label_column"])
     if source is not None:
-        real, mapping = source.spec, source.mapping  # a folder's paths resolved
+        r["source"], r["mapping"] = source.spec, source.mapping  # a folder's paths resolved
         source.check({label: class_set.prompt_names[label] for label in labels}, where)
+    fields = {"real": r["source"], "real_mapping": r["mapping"], "real_test_fraction": r["test_fraction"],
+              "real_split": r["split"], "real_label_column": r["label_column"]}
+    return fields, source
 
-    definitions: tuple[str, ...] = ()
-    if any(t.uses_definition for t in templates):
-        known = class_set.definitions or {}
-        missing = [label for label in labels if not known.get(label)]
-        if missing:
-            raise ConfigError(f"{where}: a template uses {{definition}}, and class {missing[0]!r} has no definition",
-                              "use an ImageNet class set (WordNet glosses), or give the class file a second column"
-                              " after a tab: name<TAB>definition")
-        definitions = tuple(known[label] for label in labels)
 
-    per_class = len(templates) * g["images_per_prompt"]
-    train = _parse_train(train_t, where, base_dir, source, per_class)
-
-    cluster = _parse_cluster(cluster_t, where, base_dir)
-
-    return ExperimentConfig(
-        name=name,
-        definitions=definitions,
-        train=train,
-        cluster=cluster,
-        real=real,
-        real_mapping=mapping,
-        real_test_fraction=test_fraction,
-        real_split=real_split,
-        real_label_column=label_column,
-        class_set=class_set.name,
-        classes=tuple((label, class_set.prompt_names[label]) for label in labels),
-        templates=tuple(t.text for t in templates),
-        generation=GenerationConfig(**g),
-        embedding=EmbeddingConfig(**emb),
-        store=store,
-    )
+def _definitions(templates, class_set, labels, where: str) -> tuple[str, ...]:
+    """Each class's definition, when a template uses ``{definition}`` (every class must have one)."""
+    if not any(t.uses_definition for t in templates):
+        return ()
+    known = class_set.definitions or {}
+    missing = [label for label in labels if not known.get(label)]
+    if missing:
+        raise ConfigError(f"{where}: a template uses {{definition}}, and class {missing[0]!r} has no definition",
+                          "use an ImageNet class set (WordNet glosses), or give the class file a second column"
+                          " after a tab: name<TAB>definition")
+    return tuple(known[label] for label in labels)
 
 
 def _parse_cluster(t: dict, where: str, base_dir: Path) -> ClusterConfig:
-    d = ClusterConfig()
-    c = {k: _typed(t, k, type(getattr(d, k)), getattr(d, k), where, "cluster") for k in _SECTIONS["cluster"]}
-    c["engine"] = c["engine"].strip().lower()
-    if c["engine"] not in ENGINES:
-        raise ConfigError(f"{where}: cluster.engine is {c['engine']!r}",
-                          'use "local" (this machine\'s devices) or "ray" (a Ray cluster)')
+    c = checked_section(t, "cluster", where, skip=("engine",))
+    c["engine"] = checked(t, "cluster", "engine", where, prepare=lambda v: v.strip().lower())
     c["address"] = check_address(c["address"], f"{where}: cluster.address")
-    _int_range(c["actors"], 0, 100_000, "cluster.actors", where)
-    _int_range(c["in_flight"], 1, 16, "cluster.in_flight", where)
     if c["shared_dir"].strip():
         p = Path(c["shared_dir"].strip()).expanduser()
         c["shared_dir"] = str(p if p.is_absolute() else (base_dir / p))
@@ -442,12 +456,22 @@ def _image_models(value, where: str, base_dir: Path) -> tuple[str, ...]:
 
 def _parse_train(t: dict, where: str, base_dir: Path, source, synthetic_per_class: int) -> TrainConfig:
     """The checked ``[train]`` section; ``synthetic_per_class``: the images the plan makes per class."""
-    d = TrainConfig()
-    tr = {k: _typed(t, k, type(getattr(d, k)), getattr(d, k), where, "train")
-          for k in _SECTIONS["train"] - {"devices", "runs"}}
-    runs = t.get("runs", [])
-    if not isinstance(runs, list) or not all(isinstance(r, str) for r in runs):
-        raise ConfigError(f"{where}: train.runs must be a list of strings", 'e.g. runs = ["synthetic", "real", "mix-1x"]')
+    tr = checked_section(t, "train", where, skip=("devices",))
+    runs = tr.pop("runs")
+    _check_runs(runs, source, where)
+    from synthdiv.classifier import check_model
+
+    check_model(tr["model"], "train.model")
+    if tr["weights"]:
+        tr["weights"] = _weights_file(tr["weights"], base_dir, where)
+    _check_mixes(runs, tr["real_per_class"] or synthetic_per_class, synthetic_per_class, where)
+    tr["device"] = check_device(tr["device"], f"{where}: train.device")
+    tr["devices"] = check_devices(t.get("devices", AUTO), tr["device"], f"{where}: train.devices")
+    return TrainConfig(runs=tuple(runs), **tr)
+
+
+def _check_runs(runs: list[str], source, where: str) -> None:
+    """Each run is one synthdiv trains, listed once, with the real images it needs."""
     for r in runs:
         if r not in ("synthetic", "real") and not TRAIN_RUN.fullmatch(r):
             raise ConfigError(f"{where}: train.runs has {r[:40]!r}",
@@ -460,30 +484,19 @@ def _parse_train(t: dict, where: str, base_dir: Path, source, synthetic_per_clas
     if source is not None and "train" not in source.splits and any(r != "synthetic" for r in runs):
         raise ConfigError(f"{where}: train.runs {[r for r in runs if r != 'synthetic'][0]!r} needs real train images,"
                           f" and real.source {source.spec} has none", 'use real.source = "digits", or runs = ["synthetic"]')
-    from synthdiv.classifier import check_model
 
-    check_model(tr["model"], "train.model")
-    if tr["weights"]:
-        w = Path(tr["weights"]).expanduser()
-        w = (w if w.is_absolute() else base_dir / w).resolve()
-        if w.suffix != ".safetensors" or not w.is_file():
-            raise ConfigError(f"{where}: train.weights {w} is not a .safetensors file",
-                              "give the path of a local .safetensors weights file (pickled .pt/.pth files are never loaded)")
-        tr["weights"] = str(w)
-    _int_range(tr["epochs"], 1, 10_000, "train.epochs", where)
-    _int_range(tr["batch_size"], 1, 65536, "train.batch_size", where)
-    _int_range(tr["image_size"], 0, 4096, "train.image_size", where)
-    _int_range(tr["real_per_class"], 0, 10_000_000, "train.real_per_class", where)
-    _int_range(tr["seed"], 0, 2**31 - 1, "train.seed", where)
-    if not 0.0 < tr["lr"] <= 10.0:
-        raise ConfigError(f"{where}: train.lr is {tr['lr']}", "use a learning rate above 0 and at most 10 (e.g. 0.001)")
-    if not 0.0 <= tr["weight_decay"] <= 10.0:
-        raise ConfigError(f"{where}: train.weight_decay is {tr['weight_decay']}", "use a value from 0 to 10 (e.g. 0.05)")
-    if not 0.0 < tr["crop_scale"] <= 1.0:
-        raise ConfigError(f"{where}: train.crop_scale is {tr['crop_scale']}", "use a share above 0 and at most 1 (1: no crop)")
-    if tr["optimizer"] not in OPTIMIZERS:
-        raise ConfigError(f"{where}: train.optimizer is {tr['optimizer']!r}", f"use {' or '.join(OPTIMIZERS)}")
-    real_n = tr["real_per_class"] or synthetic_per_class
+
+def _weights_file(text: str, base_dir: Path, where: str) -> str:
+    w = Path(text).expanduser()
+    w = (w if w.is_absolute() else base_dir / w).resolve()
+    if w.suffix != ".safetensors" or not w.is_file():
+        raise ConfigError(f"{where}: train.weights {w} is not a .safetensors file",
+                          "give the path of a local .safetensors weights file (pickled .pt/.pth files are never loaded)")
+    return str(w)
+
+
+def _check_mixes(runs: list[str], real_n: int, synthetic_per_class: int, where: str) -> None:
+    """A ``mix-Kx`` run needs K × ``real_n`` synthetic images per class."""
     for r in runs:
         m = TRAIN_RUN.fullmatch(r)
         if m and int(m.group(1)) * real_n > synthetic_per_class:
@@ -491,9 +504,6 @@ def _parse_train(t: dict, where: str, base_dir: Path, source, synthetic_per_clas
                 f"{where}: train.runs {r!r} needs {int(m.group(1))} × {real_n} = {int(m.group(1)) * real_n} synthetic"
                 f" images per class, and the plan makes {synthetic_per_class}",
                 f"set train.real_per_class to at most {synthetic_per_class // int(m.group(1))}, or make more images")
-    tr["device"] = check_device(tr["device"], f"{where}: train.device")
-    tr["devices"] = check_devices(t.get("devices", AUTO), tr["device"], f"{where}: train.devices")
-    return TrainConfig(runs=tuple(runs), **tr)
 
 
 def to_table(cfg: ExperimentConfig) -> dict[str, Any]:

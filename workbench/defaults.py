@@ -2,7 +2,8 @@
 text-to-image model, embedded by the shipped mini CLIP and compared with the real digits.
 
 The same experiment as ``examples/digits.toml`` (a test keeps them equal), as a config table, so
-the workbench needs no file to start from. Why guidance 1.5: docs/mini-models.md.
+the workbench needs no file to start from; what it does not set takes its declared default
+(:mod:`synthdiv.settings`). Why guidance 1.5: docs/mini-models.md.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ _DEFAULT: dict[str, Any] = {
         "a picture of a handwritten digit {}",
     ]},
     "generation": {
-        "model": "mini-digits", "scheduler": "default", "steps": 25, "guidance": 1.5,
-        "width": 16, "height": 16, "images_per_prompt": 10, "seed": 0, "batch_size": 50,
+        "model": "mini-digits", "guidance": 1.5, "width": 16, "height": 16, "images_per_prompt": 10,
+        "batch_size": 50,
     },
     "embedding": {"model": "mini-digits", "batch_size": 256},
     "real": {"source": "digits"},

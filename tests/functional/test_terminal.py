@@ -84,7 +84,8 @@ def test_setup_run_gallery_export_quit_and_reopen(tmp_path):
 
         values = ("e2e", "runs/e2e", "tiny-random", None, "4", None, "32", "32", "3", None, None,
                   "tiny-random", None, "", "")  # ... no real set, so no pixel classifiers
-        for (_, _, label, _), value in zip(SETTINGS, values, strict=True):
+        for setting, value in zip(SETTINGS, values, strict=True):
+            label = setting.label
             if value is not None:
                 term.keys("C-u")
                 if value:
