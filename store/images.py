@@ -153,3 +153,12 @@ def rate(store: Store, experiment_id: int, window_s: float = 60.0, now: float | 
         "select count(*), min(created_at) from images where experiment_id = ? and created_at >= ?",
         [experiment_id, now - window_s]).fetchone()
     return n / max(now - first, 1.0) if n else 0.0
+
+
+def generation_settings(st: Store, experiment_id: int) -> list[dict]:
+    """How the experiment's images were made: one row per distinct model, revision, hash,
+    scheduler, steps, guidance, size, dtype and device, with how many ``images`` each."""
+    return [dict(r) for r in st.conn.execute(
+        "select model_id, model_revision, model_hash, scheduler, steps, guidance, width, height, dtype, device,"
+        " count(*) as images from images where experiment_id = ? group by model_id, model_revision, model_hash,"
+        " scheduler, steps, guidance, width, height, dtype, device", [experiment_id])]

@@ -92,3 +92,51 @@ def kill_and_see_it_restarted(run: subprocess.Popen, store: Path, pid: int, work
         lost = st.conn.execute("select state, error from workers where pid = ?", [pid]).fetchone()
         assert lost["state"] == "lost" and "SIGKILL" in lost["error"]
     return text
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder ``build(folder)`` fills once per test run, however many xdist workers ask for it:
+    the first builds it under a file lock in the run's shared temporary folder, the others wait
+    and reuse it. Without xdist, a fresh folder of this session. Callers must not change it."""
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / ".built").exists():
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)  # a build that died half-way is made again
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
+def _figure(text: str) -> tuple[float, float, str]:
+    """A printed figure ("2,506 img/s", "118.5 s"): its value, half its last printed digit, its unit."""
+    import re
+
+    m = re.fullmatch(r"\s*([\d,]*\.?\d+)\s*(\S+)\s*", text)
+    assert m, f"not a figure: {text!r}"
+    digits = m.group(1).replace(",", "")
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    return float(digits), 0.5 * 10 ** -decimals, m.group(2)
+
+
+def assert_ratio_of(ours: str, baseline: str, ratio: str, per: int = 1) -> None:
+    """A benchmark row's printed ratio is the ratio of its two printed timings, within their
+    rounding: ours ÷ baseline for rates (img/s: higher is better), baseline ÷ ours for times (s);
+    ``per``: the ratio is divided by it (a scaling row's efficiency, rate ratio ÷ workers)."""
+    (o, ho, unit), (b, hb, base_unit) = _figure(ours), _figure(baseline)
+    assert unit == base_unit, (ours, baseline)
+    r, hr, _ = _figure(ratio + " x")
+    if unit.endswith("/s"):
+        low, high = (o - ho) / (b + hb), (o + ho) / max(b - hb, 1e-12)
+    else:
+        low, high = (b - hb) / (o + ho), (b + hb) / max(o - ho, 1e-12)
+    low, high = low / per, high / per
+    assert low - hr <= r <= high + hr, f"ratio {ratio} is not {ours} against {baseline} (÷ {per}): {low:.3f}–{high:.3f}"

@@ -74,7 +74,7 @@ class StoreView:
         return control.experiment(st, self.experiment)
 
     def model(self, st, exp: dict) -> str:
-        from workbench.report import embedding_model
+        from workbench.results import embedding_model
 
         return embedding_model(from_experiment(exp), st, exp["id"])
 
@@ -365,7 +365,7 @@ class WorkbenchApp(ShowsWorkerErrors, App):
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export(self) -> None:
-        from workbench.report import FORMATS, export
+        from workbench.export import FORMATS, export
         from workbench.results import NoResultsYet, results_of
 
         out = self.store_root.resolve() / "exports" / time.strftime("%Y%m%d-%H%M%S")

@@ -140,9 +140,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from store import open_store
-    from workbench.report import print_causes, print_encoders, print_summary
+    from workbench.printing import print_causes, print_encoders, print_summary
     from workbench.results import results_of
-    from workbench.trained import print_training
+    from workbench.printing import print_training
 
     with open_store(args.store, readonly=True) as st:
         res = results_of(st, args.experiment)
@@ -173,7 +173,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if given:
             raise SynthdivError(f"{flag} filters a dataset export", "add --dataset imagefolder, hf or webdataset")
     from store import experiments, open_store
-    from workbench.report import FORMATS, export
+    from workbench.export import FORMATS, export
     from workbench.results import output_folder, results_of
 
     formats = _formats(args.format or ",".join(FORMATS), FORMATS, "export", f"use one or more of {', '.join(FORMATS)}")
@@ -259,7 +259,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from store import open_store
     from workbench.compare import comparison_of, tables_of
     from workbench.printing import print_comparison
-    from workbench.report import FORMATS, write_tables
+    from workbench.export import FORMATS, write_tables
 
     names = [n.strip() for n in args.experiments.split(",") if n.strip()] if args.experiments else None
     formats = _formats(args.format, ("table", *FORMATS), "compare",

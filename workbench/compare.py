@@ -10,9 +10,9 @@ from store import experiments, training
 from store.core import Store
 from synthdiv.compare import compare, swept_axis
 from synthdiv.errors import SynthdivError
-from synthdiv.measures import HEADLINE
 from workbench.config import from_experiment, to_table
-from workbench.report import LABELS, columns_of, embedding_model, fmt
+from workbench.results import embedding_model
+from workbench.tables import columns_of, fmt
 from workbench.trained import with_pixel
 
 

@@ -121,7 +121,7 @@ def start_needed(st: Store, root: Path, exp: dict) -> list[str]:
     """Start a supervisor (:mod:`workbench.supervisor`) for the (prepared) experiment ``exp``
     when it needs workers and has none; it places and starts them, and goes on when the UI quits.
     Returns the kinds it will start (empty when a supervisor already runs or nothing is needed)."""
-    from workbench.report import embedding_model
+    from workbench.results import embedding_model
     from workbench.supervisor import start_supervisor
 
     if workers.running(st, exp["id"], SUPERVISOR):

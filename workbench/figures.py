@@ -33,7 +33,9 @@ from store import embeddings, experiments, images, real
 from synthdiv.decode import open_rgb
 from synthdiv.errors import MissingExtra, SynthdivError
 from synthdiv.metrics import normalise
-from workbench.report import LABELS, generation_settings, md_text
+from store.images import generation_settings
+from workbench.export import md_text
+from workbench.tables import LABELS
 from workbench.results import Results
 
 FORMATS = ("png", "pdf", "svg")

@@ -1,16 +1,111 @@
-"""The command line's result tables on the terminal (``synthdiv compare``; rich tables and text
-plots). What the tables hold is built elsewhere (:mod:`workbench.compare`); this module only draws
-it, with the text views it shares with the workbench's screens (:mod:`screens.plot`)."""
+"""The command line's result tables on the terminal (``synthdiv run``, ``report``, ``compare``:
+rich tables and text plots). What the tables hold is built elsewhere (:mod:`workbench.results`,
+:mod:`workbench.tables`, :mod:`workbench.trained`, :mod:`workbench.compare`); this module only
+draws it, with the text views it shares with the workbench's screens (:mod:`screens.plot`)."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from screens.plot import text_plot
-from synthdiv.measures import HEADLINE
+from synthdiv.measures import CAUSE_COLUMNS, HEADLINE
 from workbench.compare import PLOTTED, short_names, shown
-from workbench.report import LABELS, fmt
+from workbench.console import note as console_note
+from workbench.tables import LABELS, fmt, headline_rows, interval_text, n_text
+from workbench.trained import finished_run, gap, run_label, run_rows
+
+
+CAUSE_LEGEND = (
+    "concept: s→r real accuracy of the synthetic-trained probe on CLIP, px s→r of the synthetic-trained pixel "
+    "classifier ([train] runs), cent synthetic·real centroid cosine; "
+    "adherence: adh zero-shot accuracy on synthetic; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
+    "ambiguity: name highest text similarity to another class (nearest), zs conf share of real images "
+    "zero-shot put in another class"
+)
+
+
+def print_summary(console: Console, result: dict, model: str, encoder: bool = False) -> None:
+    """The headline numbers, each with its 95 % bootstrap interval and the n it rests on (of an
+    image-only ``encoder``: those it gives)."""
+    c = result["counts"]
+    table = Table(title=f"Headline numbers ({'image encoder' if encoder else 'CLIP'} {model}; {c['synthetic']} synthetic, {c['real_test']} real test,"
+                        f" {c['real_train']} real train images; 95 % bootstrap intervals)", title_justify="left",
+                  box=None)
+    wide = console.width >= 120  # the definitions fit beside the numbers
+    for head, style, justify in (("", "bold", "left"), ("value", None, "right"), ("95 % interval", None, "right"),
+                                 ("n", "dim", "right"), *((("", "dim", "left"),) if wide else ())):
+        table.add_column(head, style=style, justify=justify)
+    what = {m.key: m.what for m in HEADLINE}
+    for row in headline_rows(result):
+        if row["value"] is None:
+            continue
+        table.add_row(LABELS.get(row["measure"], row["measure"]), fmt(row["value"]), interval_text(row),
+                      n_text(row), *((what.get(row["measure"], ""),) if wide else ()))
+    console.print(table)
+
+
+def print_causes(console: Console, result: dict, limit: int | None = 15) -> None:
+    rows = result["four_causes"][:limit] if limit else result["four_causes"]
+    more = len(result["four_causes"]) - len(rows)
+    table = Table(title="The four causes per class, worst first" + (f" (top {len(rows)}; --all for every class)"
+                                                                    if more else ""), title_justify="left")
+    # the pixel classifier's column only where it has numbers ([train] runs): the table is wide
+    cols = [(key, head) for key, head in CAUSE_COLUMNS
+            if key != "concept_pixel_synthetic_to_real" or any(r.get(key) is not None for r in rows)]
+    for key, head in cols:
+        table.add_column(head, justify="left" if key in ("class", "ambiguity_nearest_class") else "right")
+    for r in rows:
+        table.add_row(*(fmt(r.get(key)) for key, _ in cols))
+    console.print(table)
+    console.print(CAUSE_LEGEND, style="dim")
+    for note in result.get("notes", [])[:5]:
+        console.print(console_note(note))
+
+
+def print_encoders(console: Console, analyses: list[tuple[str, dict]]) -> None:
+    """Each image-only encoder's headline numbers and its per-class diversity and probe columns."""
+    for name, analysis in analyses:
+        result = analysis["result"]
+        print_summary(console, result, name, encoder=True)
+        table = Table(title=f"Per class, image encoder {name}", title_justify="left", box=None)
+        cols = (("class", "class"), ("synthetic_to_real", "s→r"), ("real_to_real", "r→r"), ("vendi_ratio", "Vendi÷"),
+                ("distance_ratio", "dist÷"), ("precision", "prec"), ("recall", "rec"), ("frechet", "Fréchet"))
+        for key, head in cols:
+            table.add_column(head, justify="left" if key == "class" else "right")
+        accuracy = {r["class"]: r for r in result["accuracy"]}
+        for row in result["diversity"]:
+            both = {**accuracy.get(row["class"], {}), **row}
+            table.add_row(*(fmt(both.get(key)) for key, _ in cols))
+        console.print(table)
+
+
+def print_training(console: Console, runs: list[dict]) -> None:
+    """The runs, their accuracies with intervals, the gap and the judge (nothing without runs)."""
+    if not runs:
+        return
+    model = runs[0]["settings"]["recipe"]["model"]
+    table = Table(title=f"Pixel classifiers ({model}, trained on the images, tested on the real test split;"
+                        " 95 % bootstrap intervals over classes)", title_justify="left", box=None)
+    for head, justify in (("run", "left"), ("trained on", "right"), ("state", "left"), ("accuracy", "right"),
+                          ("95 % interval", "right"), ("n test", "right")):
+        table.add_column(head, justify=justify, style="bold" if head == "run" else None)
+    for row in run_rows(runs):
+        on = "" if row["n_synthetic"] is None else f"{row['n_synthetic']} syn + {row['n_real']} real"
+        state = row["state"] if row["state"] in ("done",) else f"{row['state']} {row['epoch']}/{row['epochs']}"
+        ci = "—" if row["low"] is None else f"[{fmt(row['low'])}, {fmt(row['high'])}]"
+        table.add_row(run_label(row["run"]), on, state, fmt(row["accuracy"]), ci, fmt(row["n_test"]))
+        if row["error"]:
+            table.add_row("", "", Text(row["error"][:120], style="red"), "", "", "")  # text, never markup
+    real = finished_run(runs, "real")
+    judge = real["result"].get("judge") if real is not None else None
+    for label, h in (("gap (real − synthetic)", gap(runs)),
+                     ("judge on synthetic", judge and {**judge, "value": judge["accuracy"], "n": judge["n_classes"]})):
+        if h is not None:
+            ci = "—" if h["low"] is None else f"[{fmt(h['low'])}, {fmt(h['high'])}]"
+            table.add_row(label, f"{h['n']} classes", "", fmt(h["value"]), ci, "")
+    console.print(table)
 
 
 def print_comparison(console: Console, comparison: dict, limit: int | None = 15) -> None:

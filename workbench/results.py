@@ -1,5 +1,5 @@
-"""One experiment's results as read from its store: the experiment, the CLIP model its embeddings
-are stored under, its current analysis (with the pixel classifiers' numbers merged in), its
+"""One experiment's results as read from its store: finding the experiment and the CLIP model its
+embeddings are stored under (:func:`experiment_and_model`, :func:`embedding_model`), its current analysis (with the pixel classifiers' numbers merged in), its
 training runs and its image encoders' analyses.
 
 Everything that reads finished results goes through :func:`results_of`: ``synthdiv report``,
@@ -14,9 +14,52 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from store import training
+from store import embeddings, experiments, training
 from store.core import Store
+from synthdiv.embed import embedder_identity, resolve_embedder
 from synthdiv.errors import SynthdivError
+from synthdiv.sources import hub_snapshot
+from workbench.config import ExperimentConfig, from_experiment
+
+
+def embedding_model(cfg: ExperimentConfig, st: Store | None = None, experiment_id: int | None = None) -> str:
+    """The name the experiment's embeddings are stored under. An ``hf-hub:`` model is named with
+    its snapshot's commit; where this machine's cache lacks it (a store read elsewhere), the
+    name is the one in the store (``st``, ``experiment_id``) with the most embeddings."""
+    spec = resolve_embedder(cfg.embedding.model, cfg.embedding.pretrained)
+    name = embedder_identity(spec)[0]
+    if st is not None and experiment_id is not None and spec.kind == "hf-hub" and name == spec.model:
+        stored = {m: n for m, n in embeddings.models(st, experiment_id).items() if m.startswith(spec.model + "@")}
+        if stored:
+            name = max(stored, key=lambda m: (stored[m], m))
+    return name
+
+
+def encoder_analyses(st: Store, exp: dict) -> list[tuple[str, dict]]:
+    """(stored name, analysis) of each image-only encoder of the experiment (``[embedding]
+    image_models``) that has embeddings; the name found in the store where this machine lacks the
+    encoder's weights (a store read elsewhere)."""
+    from synthdiv.image_encoders import encoder_identity, name_stem, stored_spec
+    from workbench.analysis import ensure
+
+    out = []
+    stored = embeddings.models(st, exp["id"])
+    for text in from_experiment(exp).embedding.image_models:
+        spec = stored_spec(text)
+        here = Path(spec.ref).is_dir() if spec.kind == "local-dir" else hub_snapshot(spec.ref) is not None
+        name = encoder_identity(spec) if here else None
+        if name not in stored:  # weights not here, or changed since: the stored embeddings under this stem
+            mine = {m: n for m, n in stored.items() if m.startswith(name_stem(spec) + "@")}
+            name = max(mine, key=lambda m: (mine[m], m)) if mine else None
+        analysis = ensure(st, exp["id"], name) if name else None
+        if analysis is not None:
+            out.append((name, analysis))
+    return out
+
+
+def experiment_and_model(st: Store, name: str | None) -> tuple[dict, str]:
+    exp = experiments.get(st, name)
+    return exp, embedding_model(from_experiment(exp), st, exp["id"])
 
 
 @dataclass
@@ -49,8 +92,6 @@ class Results:
     @cached_property
     def encoders(self) -> list[tuple[str, dict]]:
         """(stored name, analysis) of each image-only encoder that has embeddings."""
-        from workbench.report import encoder_analyses
-
         return encoder_analyses(self.st, self.exp)
 
     def tables(self) -> dict[str, tuple[list[str], list[list]]]:
@@ -58,7 +99,7 @@ class Results:
         and class × class matrices, the training tables (every run, earlier settings' too), and
         each image encoder's tables (``TABLE.ENCODER``)."""
         from workbench import trained
-        from workbench.report import encoder_tables, tables_of
+        from workbench.tables import encoder_tables, tables_of
 
         return {**tables_of(self.result), **trained.tables(self.runs, self.epochs, self.every_run),
                 **encoder_tables(self.encoders)}
@@ -102,7 +143,6 @@ def results_of(st: Store, name: str | None = None) -> Results:
     """The results of experiment ``name`` (the store's only one when None); exits 2
     (:class:`NoResultsYet`) naming the experiment when it has nothing embedded to analyse yet."""
     from workbench.analysis import ensure
-    from workbench.report import experiment_and_model
 
     exp, model = experiment_and_model(st, name)
     analysis = ensure(st, exp["id"], model)

@@ -32,7 +32,6 @@ from workbench.control import prepare
 from workbench.kinds import KINDS, configured
 from workbench.plan import check_size, long_prompt_notes
 from workbench.progress import Progressed, measure
-from workbench.placement import plan
 from workbench.supervisor import Supervisor
 
 POLL_S = 0.5
@@ -100,29 +99,7 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
     with open_store(root, create=True) as st:
         p = _prepare_with_progress(st, cfg, planned, console)
         exp_id = p.experiment_id
-        for note in cfg.notes() + long_prompt_notes(cfg):
-            console.print(console_note(note))
-        console.print(
-            f"Experiment {cfg.name}: {len(cfg.classes)} classes × {len(cfg.templates)} templates"
-            f" × {cfg.generation.images_per_prompt} seeds = {p.jobs} images, store {root}"
-        )
-        if cfg.cluster.engine == "ray":
-            console.print(f"On the Ray cluster ({cfg.cluster.address}): the models run in actors there; the store stays"
-                          f" here. Logs: {root / 'logs'}")
-        if p.added and p.added != p.jobs:
-            console.print(f"{p.added} new jobs added to the experiment.")
-        if p.reclaimed:
-            console.print(f"Resuming: {p.reclaimed} jobs left unfinished by a stopped worker go back to the queue.")
-        if p.missing:
-            shown = ", ".join(p.missing[:3]) + (f" and {len(p.missing) - 3} more" if len(p.missing) > 3 else "")
-            console.print(f"{len(p.missing)} recorded images were missing from {root} ({shown}): "
-                          "they go back to the queue and will be made again.")
-        if p.retried:
-            console.print(f"Retrying {p.retried} jobs that failed before.")
-        if p.runs_retried:
-            console.print(f"Retrying {p.runs_retried} training runs that failed before (each from its last epoch).")
-        if p.real_added:
-            console.print(f"Real set: {p.real_added} images from {cfg.real} added to the store.")
+        _say_plan(console, cfg, p, root)
         before = measure(st, exp_id, model_name, encoders)
         if before.finished:
             trained = f" and {before.train_runs} training runs finished" if before.train_runs else ""
@@ -132,34 +109,18 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
             )
             _headline(st, exp_id, model_name, console)
             return 0
-        from workbench.cluster import serve
-
         supervisor = Supervisor(st, exp_id, root, cfg.name, [], lambda text, style: console.print(text, style=style or None))
-        other = supervisor.register()
-        if other is None:  # ours to run: its workers placed (a Ray cluster joined, or started, only now)
-            try:
-                supervisor.place(plan(cfg, cluster=serve(cfg)))
-            except BaseException:
-                supervisor.close("failed")
-                raise
-        else:
-            console.print(f"Following the supervisor already running for {cfg.name} (pid {other['pid']} on"
-                          f" {other['host']}: started by the workbench or another synthdiv run).")
         main_thread = threading.current_thread() is threading.main_thread()  # signals are the main thread's
         previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # a pause: stop as Ctrl-C does
         try:
-            status = _watch(st, exp_id, model_name, supervisor if other is None else _Follower(st, exp_id),
-                            before, console, list(configured(cfg)), encoders)
+            with _Bars(console, before, list(configured(cfg))) as bars:
+                status = supervisor.run(cfg, on_tick=bars.update, models=(model_name, encoders))
         except KeyboardInterrupt:
-            supervisor.stop_all()
-            jobs.reclaim(st, exp_id)
-            supervisor.close("stopped")
             console.print("Stopped. Run the same command again to resume; nothing finished is lost.")
             return 130
         finally:
             if main_thread:
                 signal.signal(signal.SIGTERM, previous)
-        supervisor.close("done")
         after = measure(st, exp_id, model_name, encoders)
         elapsed = time.monotonic() - started
         made = after.done - before.done
@@ -178,55 +139,76 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
         return 0
 
 
+def _say_plan(console: Console, cfg: ExperimentConfig, p, root: Path) -> None:
+    """What the run is about to do: notes on the config, the plan, and what resuming found."""
+    for note in cfg.notes() + long_prompt_notes(cfg):
+        console.print(console_note(note))
+    console.print(
+        f"Experiment {cfg.name}: {len(cfg.classes)} classes × {len(cfg.templates)} templates"
+        f" × {cfg.generation.images_per_prompt} seeds = {p.jobs} images, store {root}"
+    )
+    if cfg.cluster.engine == "ray":
+        console.print(f"On the Ray cluster ({cfg.cluster.address}): the models run in actors there; the store stays"
+                      f" here. Logs: {root / 'logs'}")
+    if p.added and p.added != p.jobs:
+        console.print(f"{p.added} new jobs added to the experiment.")
+    if p.reclaimed:
+        console.print(f"Resuming: {p.reclaimed} jobs left unfinished by a stopped worker go back to the queue.")
+    if p.missing:
+        shown = ", ".join(p.missing[:3]) + (f" and {len(p.missing) - 3} more" if len(p.missing) > 3 else "")
+        console.print(f"{len(p.missing)} recorded images were missing from {root} ({shown}): "
+                      "they go back to the queue and will be made again.")
+    if p.retried:
+        console.print(f"Retrying {p.retried} jobs that failed before.")
+    if p.runs_retried:
+        console.print(f"Retrying {p.runs_retried} training runs that failed before (each from its last epoch).")
+    if p.real_added:
+        console.print(f"Real set: {p.real_added} images from {cfg.real} added to the store.")
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-class _Follower:
-    """Watches the workers of another process's supervisor (a run started elsewhere) until they end."""
+class _Bars:
+    """``synthdiv run``'s progress bars, one per kind the experiment runs, with each kind's rate
+    since the run began; drawn from the first update on (a run that cannot start shows none)."""
 
-    def __init__(self, st: Store, exp_id: int) -> None:
-        self.st, self.exp_id = st, exp_id
-
-    def tend(self, now: Progressed) -> bool:
-        return bool(workers.running(self.st, self.exp_id))
-
-    def status(self) -> int:
-        return 0
-
-
-def _watch(st: Store, exp_id: int, model: str, sup, before: Progressed, console: Console,
-           kinds: list[str] | None = None, encoders: tuple[str, ...] = ()) -> int:
-    """Show progress while workers run; the first failed worker's exit status, else 0."""
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+    COLUMNS = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeElapsedColumn())
-    t0 = time.monotonic()
-    with Progress(*columns, console=console, transient=False) as bar:
-        tasks = {}
-        for name, kind in KINDS.items():
-            if kinds is not None and name not in kinds:
-                continue
-            completed, total = kind.progress(before)
-            tasks[name] = bar.add_task(kind.bar, total=total, completed=completed, rate="")
-        while True:
-            now = measure(st, exp_id, model, encoders)
-            busy = sup.tend(now)
-            if not busy:
-                now = measure(st, exp_id, model, encoders)  # what the last workers wrote before they exited
-            dt = max(time.monotonic() - t0, 1e-9)
-            for name, task in tasks.items():
-                (value, total), (start, _) = KINDS[name].progress(now), KINDS[name].progress(before)
-                rate = f"{(value - start) / dt:.2f} {KINDS[name].unit}/s" if value > start else ""
-                bar.update(task, total=total, completed=value, rate=rate)
-            if not busy:
-                return sup.status()
-            time.sleep(POLL_S)
+
+    def __init__(self, console: Console, before: Progressed, kinds: list[str]) -> None:
+        self.console, self.before, self.kinds = console, before, kinds
+        self.bar: Progress | None = None
+        self.tasks: dict[str, int] = {}
+        self.t0 = time.monotonic()
+
+    def __enter__(self) -> "_Bars":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, now: Progressed) -> None:
+        if self.bar is None:
+            self.bar = Progress(*self.COLUMNS, console=self.console, transient=False)
+            self.bar.start()
+            for name, kind in KINDS.items():
+                if name in self.kinds:
+                    completed, total = kind.progress(self.before)
+                    self.tasks[name] = self.bar.add_task(kind.bar, total=total, completed=completed, rate="")
+        dt = max(time.monotonic() - self.t0, 1e-9)
+        for name, task in self.tasks.items():
+            (value, total), (start, _) = KINDS[name].progress(now), KINDS[name].progress(self.before)
+            rate = f"{(value - start) / dt:.2f} {KINDS[name].unit}/s" if value > start else ""
+            self.bar.update(task, total=total, completed=value, rate=rate)
 
 
 def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
     """The headline numbers and the worst classes, from the (stored or fresh) analysis."""
     from workbench.analysis import ensure
-    from workbench.report import print_causes, print_summary
+    from workbench.printing import print_causes, print_summary
 
     try:
         analysis = ensure(st, exp_id, model)
@@ -237,7 +219,8 @@ def _headline(st: Store, exp_id: int, model: str, console: Console) -> None:
     if analysis is None:
         return
     from store import training
-    from workbench.trained import print_training, with_pixel
+    from workbench.printing import print_training
+    from workbench.trained import with_pixel
 
     runs = training.runs(st, exp_id)
     result = with_pixel(analysis["result"], runs)

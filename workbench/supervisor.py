@@ -302,60 +302,122 @@ class Supervisor:
                 p.kill()
                 p.wait()
 
+    # --- the lifecycle ---------------------------------------------------------------------------
+
+    def run(self, config, stop: threading.Event | None = None, on_tick: Callable | None = None,
+            models: tuple[str, tuple[str, ...]] | None = None) -> int:
+        """Supervise the experiment from start to end, the one way ``synthdiv run`` and the
+        workbench's supervisor process both do it:
+
+        1. register as the experiment's supervisor — or, when another process already is, leave it
+           the work (with ``on_tick``, someone watches: follow its workers until they end);
+        2. place the workers (a Ray cluster is joined, or started, only now: the run is ours);
+        3. fetch the models into the hub cache (unless the caller did: ``models``);
+        4. tend the workers until nothing runs and nothing more will, calling ``on_tick(progress)``
+           at each poll (``synthdiv run``'s bars);
+        5. on ``stop`` or Ctrl-C, stop the workers (each finishes its batch) and put their jobs back;
+        6. close the supervisor's row: done, stopped or failed, with why.
+
+        ``config``: the experiment's config, or a function that gives it (called once registered,
+        so whoever started this process sees it at once, before the slow imports). Returns 0, or
+        the exit status of a worker that stopped for good. Raises :class:`SynthdivError` (also
+        recorded on the row) when the workers cannot be placed or a model fetched, and
+        KeyboardInterrupt once the workers are stopped after Ctrl-C."""
+        from workbench.progress import measure
+
+        stop = stop or threading.Event()
+        other = self.register()
+        if other is not None:
+            return self._leave_to(other, stop, on_tick, models)
+        try:
+            cfg = config() if callable(config) else config
+            model, encoders = self._start(cfg, models, watched=on_tick is not None)
+        except SynthdivError as exc:
+            self.close("failed", exc.message)
+            raise
+        except BaseException:
+            self.close("failed")
+            raise
+        try:
+            while not stop.is_set():
+                now = measure(self.st, self.exp_id, model, encoders)
+                busy = self.tend(now)
+                if on_tick is not None:  # what the last workers wrote before they exited, too
+                    on_tick(now if busy else measure(self.st, self.exp_id, model, encoders))
+                if not busy:
+                    break
+                stop.wait(POLL_S)
+        except KeyboardInterrupt:
+            self._stop_and_reclaim()
+            raise
+        except BaseException:
+            self.stop_all()
+            self.close("failed")
+            raise
+        if stop.is_set():
+            self.say("Asked to stop: stopping the workers (each finishes the batch in hand).", "")
+            self._stop_and_reclaim()
+            return 0
+        self.close("done")
+        return self.status()
+
+    def _start(self, cfg, models, watched: bool) -> tuple[str, tuple[str, ...]]:
+        """Place the workers and have the models: (the embedding model's stored name, encoders).
+        Unless someone watches the progress, the log says which workers were placed."""
+        from workbench.cluster import serve
+        from workbench.embedding import fetch_models
+        from workbench.placement import plan
+        from workbench.results import embedding_model
+
+        self.place(plan(cfg, cluster=serve(cfg)))
+        if models is None:  # hub models come into the cache first, so their stored names have their commits
+            encoders = fetch_models(cfg)[1]
+            models = (embedding_model(cfg, self.st, self.exp_id), encoders)
+        if not watched:
+            self.say(f"Supervising {self.name}: " + ", ".join(s.name for s in self.slots.values()), "")
+        return models
+
+    def _leave_to(self, other: dict, stop: threading.Event, on_tick: Callable | None,
+                  models: tuple[str, tuple[str, ...]] | None) -> int:
+        """Another process supervises the experiment: nothing to do, or (``on_tick``, with the
+        ``models`` whose progress it shows) watch its workers until they end."""
+        if on_tick is None:
+            self.say(f"The experiment already has a supervisor (pid {other['pid']}); this one leaves it the work.", "")
+            return 0
+        from workbench.progress import measure
+
+        self.say(f"Following the supervisor already running for {self.name} (pid {other['pid']} on"
+                 f" {other['host']}: started by the workbench or another synthdiv run).", "")
+        model, encoders = models or ("", ())
+        while not stop.is_set():
+            busy = bool(workers.running(self.st, self.exp_id))
+            on_tick(measure(self.st, self.exp_id, model, encoders))
+            if not busy:
+                break
+            stop.wait(POLL_S)
+        return 0
+
+    def _stop_and_reclaim(self) -> None:
+        self.stop_all()
+        jobs.reclaim(self.st, self.exp_id)
+        self.close("stopped")
+
 
 def supervise(root: Path, experiment: str, say: Say = _print, stop: threading.Event | None = None) -> int:
     """Supervise the experiment's workers until it needs none (the workbench's supervisor
-    process). SIGTERM (pause, cancel) stops the workers and ends it. 0, or the exit status of a
-    worker that stopped for good."""
+    process): :meth:`Supervisor.run`, nothing added. SIGTERM (pause, cancel) stops the workers and
+    ends it. 0, 2 when the workers cannot be placed or a model fetched (said, and recorded on the
+    supervisor's row), or the exit status of a worker that stopped for good."""
     from workbench.config import from_experiment
-    from workbench.placement import plan
-    from workbench.progress import measure
-    from workbench.report import embedding_model
 
-    stop = stop or threading.Event()
     with open_store(root) as st:
         exp = experiments.get(st, experiment)
         sup = Supervisor(st, exp["id"], Path(root), exp["name"], [], say)
-        other = sup.register()  # first, before the slow imports: whoever started it sees it at once
-        if other is not None:
-            say(f"The experiment already has a supervisor (pid {other['pid']}); this one leaves it the work.", "")
-            return 0
-        cfg = from_experiment(exp)
-        from workbench.cluster import serve
-
         try:
-            sup.place(plan(cfg, cluster=serve(cfg)))
-        except SynthdivError as exc:  # no ray extra, or a cluster that cannot be reached
-            say(exc.message, "red")
-            sup.close("failed", exc.message)
-            return 2
-        from workbench.embedding import fetch_models
-
-        try:  # hub models come into the cache first, so their stored names have their commits
-            encoders = fetch_models(cfg)[1]
+            return sup.run(lambda: from_experiment(exp), stop=stop)
         except SynthdivError as exc:
             say(exc.message, "red")
-            sup.close("failed", exc.message)
             return 2
-        model = embedding_model(cfg, st, exp["id"])
-        say(f"Supervising {exp['name']}: " + ", ".join(s.name for s in sup.slots.values()), "")
-        try:
-            while not stop.is_set():
-                if not sup.tend(measure(st, exp["id"], model, encoders)):
-                    break
-                stop.wait(POLL_S)
-            if stop.is_set():
-                say("Asked to stop: stopping the workers (each finishes the batch in hand).", "")
-                sup.stop_all()
-                jobs.reclaim(st, exp["id"])
-                sup.close("stopped")
-                return 0
-        except BaseException:
-            sup.stop_all()
-            sup.close("failed")
-            raise
-        sup.close("done")
-        return sup.status()
 
 
 def main(argv: list[str] | None = None) -> int:

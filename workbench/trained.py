@@ -15,12 +15,10 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from synthdiv.errors import first_line
 from synthdiv import confidence
+from synthdiv.errors import first_line
+from workbench.tables import columns_of
 
 RUN_WORDS = {"synthetic": "synthetic→real (CAS)", "real": "real→real (ceiling)"}
 
@@ -53,14 +51,14 @@ def run_rows(runs: list[dict]) -> list[dict]:
     return out
 
 
-def _done(runs: list[dict], name: str) -> dict | None:
+def finished_run(runs: list[dict], name: str) -> dict | None:
     return next((r for r in runs if r["name"] == name and r["state"] == "done" and r["result"]), None)
 
 
 def gap(runs: list[dict]) -> dict | None:
     """real→real − synthetic→real of the pixel classifiers: the mean per-class difference with its
     paired 95 % bootstrap interval over classes (None until both runs are done)."""
-    syn, real = _done(runs, "synthetic"), _done(runs, "real")
+    syn, real = finished_run(runs, "synthetic"), finished_run(runs, "real")
     if syn is None or real is None:
         return None
     a = [c["accuracy"] for c in real["result"]["test"]["per_class"]]
@@ -115,7 +113,7 @@ def with_pixel(result: dict, runs: list[dict]) -> dict:
     the same names (their intervals over classes), and the four-causes column
     ``concept_pixel_synthetic_to_real``. Applying it again gives the same result."""
     per = {key: {c["class"]: c for c in run["result"]["test"]["per_class"]}
-           for name, key in PIXEL_MEASURES.items() if (run := _done(runs, name)) is not None}
+           for name, key in PIXEL_MEASURES.items() if (run := finished_run(runs, name)) is not None}
     out = copy.copy(result)
 
     def of(key: str, cls: str, field: str):
@@ -130,7 +128,7 @@ def with_pixel(result: dict, runs: list[dict]) -> dict:
     if "headline" in result:
         rows = {}
         for name, key in PIXEL_MEASURES.items():
-            run = _done(runs, name)
+            run = finished_run(runs, name)
             t = run["result"]["test"] if run else {}
             rows[key] = {"measure": key, "value": t.get("accuracy"), "low": t.get("low"), "high": t.get("high"),
                          "n": t.get("n_classes", 0), "resampled": "classes"}
@@ -155,41 +153,12 @@ def headline(runs: list[dict]) -> list[dict]:
     if g is not None:
         out.append({"measure": "pixel gap (real − synthetic)", "value": g["value"], "low": g["low"],
                     "high": g["high"], "n": g["n"]})
-    real = _done(runs, "real")
+    real = finished_run(runs, "real")
     if real is not None and "judge" in real["result"]:
         j = real["result"]["judge"]
         out.append({"measure": "pixel judge on synthetic", "value": j["accuracy"], "low": j["low"],
                     "high": j["high"], "n": j["n_classes"]})
     return out
-
-
-def print_training(console: Console, runs: list[dict]) -> None:
-    """The runs, their accuracies with intervals, the gap and the judge (nothing without runs)."""
-    from workbench.report import fmt
-
-    if not runs:
-        return
-    model = runs[0]["settings"]["recipe"]["model"]
-    table = Table(title=f"Pixel classifiers ({model}, trained on the images, tested on the real test split;"
-                        " 95 % bootstrap intervals over classes)", title_justify="left", box=None)
-    for head, justify in (("run", "left"), ("trained on", "right"), ("state", "left"), ("accuracy", "right"),
-                          ("95 % interval", "right"), ("n test", "right")):
-        table.add_column(head, justify=justify, style="bold" if head == "run" else None)
-    for row in run_rows(runs):
-        on = "" if row["n_synthetic"] is None else f"{row['n_synthetic']} syn + {row['n_real']} real"
-        state = row["state"] if row["state"] in ("done",) else f"{row['state']} {row['epoch']}/{row['epochs']}"
-        ci = "—" if row["low"] is None else f"[{fmt(row['low'])}, {fmt(row['high'])}]"
-        table.add_row(run_label(row["run"]), on, state, fmt(row["accuracy"]), ci, fmt(row["n_test"]))
-        if row["error"]:
-            table.add_row("", "", Text(row["error"][:120], style="red"), "", "", "")  # text, never markup
-    real = _done(runs, "real")
-    judge = real["result"].get("judge") if real is not None else None
-    for label, h in (("gap (real − synthetic)", gap(runs)),
-                     ("judge on synthetic", judge and {**judge, "value": judge["accuracy"], "n": judge["n_classes"]})):
-        if h is not None:
-            ci = "—" if h["low"] is None else f"[{fmt(h['low'])}, {fmt(h['high'])}]"
-            table.add_row(label, f"{h['n']} classes", "", fmt(h["value"]), ci, "")
-    console.print(table)
 
 
 def tables(runs: list[dict], epochs: dict[int, list[dict]],
@@ -198,8 +167,6 @@ def tables(runs: list[dict], epochs: dict[int, list[dict]],
     ``current`` false), and per class and per epoch the planned ``runs`` (empty without runs)."""
     if not runs and not every:
         return {}
-    from workbench.report import columns_of
-
     out = {}
     for name, rows in (("training_runs", run_rows(every if every is not None else runs)),
                        ("training_per_class", per_class_rows(runs)), ("training_epochs", epoch_rows(runs, epochs))):

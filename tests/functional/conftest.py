@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import run_cli, write_config
+from tests.helpers import built_once, run_cli, write_config
 
 SMALL_DIGITS = """\
 # The default experiment made small: 10 digits × 2 templates × 3 seeds, 10 steps, real digits.
@@ -33,8 +33,11 @@ source = "digits"
 @pytest.fixture(scope="session")
 def digits_store(tmp_path_factory):
     """A finished store of the shipped mini models on the digits (60 synthetic images, the real
-    digits), made by ``synthdiv run`` once per session. Tests must not change it: copy it first."""
-    root = tmp_path_factory.mktemp("digits")
-    out = run_cli("run", str(write_config(root, SMALL_DIGITS)), "--store", str(root / "S"), timeout=600)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return root / "S"
+    digits), made by ``synthdiv run`` once per test run (shared by the xdist workers). Tests must
+    not change it: copy it first."""
+
+    def build(root):
+        out = run_cli("run", str(write_config(root, SMALL_DIGITS)), "--store", str(root / "S"), timeout=600)
+        assert out.returncode == 0, out.stdout + out.stderr
+
+    return built_once(tmp_path_factory, "digits", build) / "S"
