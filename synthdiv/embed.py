@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from synthdiv.errors import ModelError, first_line_of
-from synthdiv.generate import pick_device
-from synthdiv.sources import content_hash, hub_snapshot, offline
+from synthdiv.devices import pick_device
+from synthdiv.sources import PRESETS, content_hash, hub_snapshot, offline
 
 HF_HUB = "hf-hub:"
 
@@ -58,7 +58,7 @@ def resolve_embedder(model: str, pretrained: str = "", base_dir: str | Path | No
     fix = "give tiny-random, an open_clip architecture with a pretrained tag or weights file, or a local folder"
     if not model:
         raise ModelError("embedding.model is empty", fix)
-    if model in ("tiny-random", "mini-digits"):
+    if model in PRESETS:
         return EmbedderSpec("preset", model)
     if model.startswith(HF_HUB):
         if not model[len(HF_HUB):].strip("/") or " " in model:
@@ -109,13 +109,8 @@ def embedder_identity(spec: EmbedderSpec) -> tuple[str, str]:
 
     Local weights are named by their hash, so two different files never share a name.
     """
-    if spec.kind == "preset" and spec.model == "mini-digits":
-        from synthdiv.mini import bundle
-
-        digest = content_hash(bundle.shipped() / "clip")
-        return f"mini-digits@{digest[:12]}", digest
     if spec.kind == "preset":
-        return spec.model, ""
+        return PRESETS[spec.model].clip_identity()
     if spec.kind == "local-dir":
         digest = content_hash(spec.model)
         return f"local-dir:{Path(spec.model).name}@{digest[:12]}", digest
@@ -160,18 +155,16 @@ def fetch_embedder(spec: EmbedderSpec) -> Path | None:
 
 def load_open_clip(spec: EmbedderSpec):
     """The open_clip model (on the CPU, float32), tokenizer and image transform of ``spec``."""
-    if spec.kind == "preset" and spec.model == "tiny-random":
-        from synthdiv.presets import tiny_random_clip
+    if spec.kind == "preset":  # a preset's CLIP is saved in a folder (mini-digits) or built (tiny-random)
+        folder = PRESETS[spec.model].clip_folder()
+        return _open_clip(f"local-dir:{folder}", None, spec) if folder is not None else PRESETS[spec.model].clip()
+    name = f"local-dir:{spec.model}" if spec.kind == "local-dir" else spec.model
+    return _open_clip(name, spec.pretrained if spec.kind == "arch" else None, spec)
 
-        return tiny_random_clip()
+
+def _open_clip(name: str, pretrained: str | None, spec: EmbedderSpec):
     import open_clip
 
-    if spec.kind == "preset":  # mini-digits: the shipped open_clip folder
-        from synthdiv.mini import bundle
-
-        spec = EmbedderSpec("local-dir", str(bundle.shipped() / "clip"))
-    name = f"local-dir:{spec.model}" if spec.kind == "local-dir" else spec.model
-    pretrained = spec.pretrained if spec.kind == "arch" else None
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
         tokenizer = open_clip.get_tokenizer(name)
@@ -190,7 +183,7 @@ class Embedder:
     def __init__(self, spec: EmbedderSpec, *, device: str = "auto", batch_size: int = 64, dtype: str = "auto") -> None:
         import torch
 
-        from synthdiv.generate import check_dtype
+        from synthdiv.devices import check_dtype
 
         self.spec = spec
         self.device = pick_device(device)

@@ -145,7 +145,7 @@ class ImageEncoder:
         import timm
         import torch
 
-        from synthdiv.generate import check_dtype, pick_device
+        from synthdiv.devices import check_dtype, pick_device
 
         self.spec = spec
         self.device = pick_device(device)

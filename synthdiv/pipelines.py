@@ -17,9 +17,32 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthdiv.errors import ModelError
+from synthdiv.errors import ModelError, SynthdivError
 
 PIXEL_PIPELINE = "PixelDiffusionPipeline"  # synthdiv's own (synthdiv.mini.pipeline)
+
+# User-facing scheduler names → diffusers scheduler classes.
+SCHEDULERS = {
+    "ddim": "DDIMScheduler",
+    "ddpm": "DDPMScheduler",
+    "pndm": "PNDMScheduler",
+    "lms": "LMSDiscreteScheduler",
+    "euler": "EulerDiscreteScheduler",
+    "euler-a": "EulerAncestralDiscreteScheduler",
+    "heun": "HeunDiscreteScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "unipc": "UniPCMultistepScheduler",
+}
+
+
+def check_scheduler(name: str) -> str:
+    """``name`` if it is ``default`` or a known scheduler, else a clear error."""
+    if name != "default" and name not in SCHEDULERS:
+        raise SynthdivError(
+            f"unknown scheduler {name!r}",
+            f"use default (the model's own) or one of {', '.join(SCHEDULERS)}",
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -41,43 +64,6 @@ def read_family(folder: str | Path) -> Family | None:
     entry = index.get("scheduler")
     scheduler = str(entry[1]) if isinstance(entry, list) and len(entry) == 2 and entry[1] else ""
     return Family(pipeline, scheduler)
-
-
-TINY_RANDOM = Family("StableDiffusionPipeline", "DDIMScheduler")  # synthdiv.presets.tiny_random_pipeline
-
-
-def family_of(source, revision: str | None = None, what: str = "generation.model") -> Family | None:
-    """The family of a generator ``source`` (a :class:`synthdiv.sources.ModelSource`): a preset's,
-    a local folder's or a cached hub snapshot's; None for a hub model that is not in the cache (it
-    is checked when it loads). A local folder that is not a diffusers pipeline is refused here."""
-    from synthdiv.sources import hub_snapshot, model_folder
-
-    if source.kind == "preset":
-        if source.ref == "mini-digits":
-            from synthdiv.mini import bundle
-
-            return read_family(bundle.shipped() / "t2i")
-        return TINY_RANDOM
-    if source.kind == "file":
-        key = what.split(": ")[-1].rsplit(".", 1)[0] + ".base_config"
-        family = family_of(source.base_source(), None, key)
-        if family is not None:
-            check_single_file(Path(source.ref), model_folder(source), family, what)
-        return family
-    if source.kind == "hub":
-        snap = hub_snapshot(source.ref, revision)
-        return read_family(snap) if snap is not None else None
-    folder = Path(source.ref)
-    family = read_family(folder) if folder.is_dir() else None
-    if family is None:
-        raise ModelError(
-            f"{what}: {folder} is not a diffusers pipeline folder (it has no readable model_index.json)",
-            "give the folder that save_pretrained wrote (the one holding model_index.json, unet/ or"
-            " transformer/, vae/, scheduler/ …), a hub id, or tiny-random")
-    if pipeline_type(family.pipeline) is None:
-        raise ModelError(f"{what}: {folder} holds a {family.pipeline}, which this diffusers does not know",
-                         "upgrade diffusers (pip install -U diffusers), or use another model")
-    return family
 
 
 UNET = "model.diffusion_model."  # where an original-layout (LDM) checkpoint keeps its UNet
@@ -182,10 +168,8 @@ def check_supported(family: Family, *, scheduler: str = "default", negative_prom
                     what: str = "generation") -> None:
     """Refuse (``ModelError``) a scheduler swap or a negative prompt that ``family`` cannot honour.
 
-    ``scheduler`` is a synthdiv scheduler name (``synthdiv.generate.SCHEDULERS``) or ``default``.
+    ``scheduler`` is a synthdiv scheduler name (:data:`SCHEDULERS`) or ``default``.
     """
-    from synthdiv.generate import SCHEDULERS
-
     if scheduler != "default" and family.scheduler:
         wanted = SCHEDULERS[scheduler]
         fits = compatible_schedulers(family.scheduler)

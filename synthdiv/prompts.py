@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from synthdiv.sources import ModelSource, model_folder
-
 NO_LIMIT = 100_000  # tokenizers without a configured limit report a huge model_max_length
 
 
@@ -19,37 +17,6 @@ NO_LIMIT = 100_000  # tokenizers without a configured limit report a huge model_
 class Reading:
     tokens: int | None  # tokens in the whole prompt, begin and end marks included (None: no tokenizer)
     seen: str | None  # the text the model saw when the prompt was cut; None when it saw it all
-
-
-def prompt_tokenizer(source: ModelSource, revision: str | None = None):
-    """The tokenizer the pipeline reads prompts with (its first text encoder's), loaded without any
-    weights; None when it cannot be found here (a hub model not in the cache)."""
-    if source.kind == "preset":
-        from synthdiv.tokenizer import clip_tokenizer
-
-        if source.ref == "mini-digits":
-            from synthdiv.mini.train import CONTEXT
-
-            return clip_tokenizer(CONTEXT)
-        return clip_tokenizer(77)
-    folder = model_folder(source, revision)  # a single file reads prompts with its base's tokenizer
-    if folder is None or not folder.is_dir():
-        return None
-    if (folder / "tokenizer").is_dir():
-        from transformers import AutoTokenizer
-
-        try:
-            return AutoTokenizer.from_pretrained(str(folder / "tokenizer"), local_files_only=True)
-        except Exception:  # noqa: BLE001 - a tokenizer that does not load: nothing to check against
-            return None
-    from synthdiv.mini import bundle
-
-    if bundle.is_pixel_pipeline(folder):
-        from synthdiv.mini.train import CONTEXT
-        from synthdiv.tokenizer import clip_tokenizer
-
-        return clip_tokenizer(CONTEXT)
-    return None
 
 
 def limit_of(tokenizer) -> int | None:

@@ -21,8 +21,9 @@ import tomllib
 from synthdiv.classes import load_class_set, select_classes
 from synthdiv.embed import check_embedder_available, resolve_embedder
 from synthdiv.errors import ConfigError
-from synthdiv.generate import check_device, check_dtype, check_scheduler
-from synthdiv.pipelines import check_supported, family_of
+from synthdiv.devices import check_device, check_dtype
+from synthdiv.pipelines import check_scheduler
+from synthdiv.pipelines import check_supported
 from synthdiv.settings import SECTIONS, Setting, default, section_settings, setting
 from synthdiv.sources import PRESET_NOTE, check_hub_available, resolve_source
 from synthdiv.templates import builtin_templates, parse_templates
@@ -357,7 +358,7 @@ def _parse_generation(t: dict, where: str, base_dir: Path) -> GenerationConfig:
 def _check_family(source, g: dict[str, Any], where: str) -> None:
     """The model's family takes the scheduler and the negative prompt asked for (a hub model not
     in the cache yet is checked when it loads)."""
-    family = family_of(source, g["revision"] or None, f"{where}: generation.model")
+    family = source.family(g["revision"] or None, f"{where}: generation.model")
     if family is not None:
         check_supported(family, scheduler=g["scheduler"], negative_prompt=g["negative_prompt"],
                         what=f"{where}: generation")

@@ -81,7 +81,7 @@ def check_devices(value: Any, legacy: str, what: str) -> str:
     """The ``devices`` setting (a TOML string, list or count) in its stored form: ``auto``, a
     count (``"3"``) or devices joined by commas (``"cuda:0,cuda:2"``). ``legacy``: the section's
     old ``device`` key (already checked)."""
-    from synthdiv.generate import check_device
+    from synthdiv.devices import check_device
 
     if isinstance(value, bool):
         raise ConfigError(f"{what} is {value!r}", 'use "auto", a list such as ["cuda:0", "cuda:1"], or a count of CPU workers')

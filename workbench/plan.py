@@ -62,11 +62,11 @@ def expand(cfg: ExperimentConfig) -> Plan:
 def long_prompt_notes(cfg: ExperimentConfig) -> list[str]:
     """Warnings for prompts longer than the generation model's text encoder reads (it drops the
     rest without a word: templates that differ only after the cut make the same images)."""
-    from synthdiv.prompts import prompt_tokenizer, too_long
+    from synthdiv.prompts import too_long
     from synthdiv.sources import resolve_source
 
-    tokenizer = prompt_tokenizer(resolve_source(cfg.generation.model, "generation.model", base_config=cfg.generation.base_config),
-                                 cfg.generation.revision or None)
+    source = resolve_source(cfg.generation.model, "generation.model", base_config=cfg.generation.base_config)
+    tokenizer = source.tokenizer(cfg.generation.revision or None)
     if tokenizer is None:
         return []
     limit, long = too_long(tokenizer, (prompt for _, _, prompt in prompts_and_classes(cfg)))

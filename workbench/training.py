@@ -52,7 +52,7 @@ def run_dir(root: Path, run: dict) -> Path:
 
 
 def _device(cfg: ExperimentConfig) -> str:
-    from synthdiv.generate import pick_device
+    from synthdiv.devices import pick_device
 
     return str(pick_device(cfg.train.device))
 

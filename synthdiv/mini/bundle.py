@@ -41,17 +41,24 @@ def is_pixel_pipeline(folder: str | Path) -> bool:
         return False
 
 
+def pixel_tokenizer():
+    """What a ``PixelDiffusionPipeline`` reads prompts with: CLIP's BPE tokenizer at the mini
+    text encoder's context length (rebuilt from open_clip's vocabulary; no files needed)."""
+    from synthdiv.mini.train import CONTEXT
+    from synthdiv.tokenizer import clip_tokenizer
+
+    return clip_tokenizer(CONTEXT)
+
+
 def load_pipeline(folder: str | Path, dtype=None):
     """Load a ``PixelDiffusionPipeline`` from ``folder`` (rebuilding the tokenizer if it is absent)."""
     import torch
 
-    from synthdiv.generate import from_pretrained, quiet_libraries
+    from synthdiv.loading import from_pretrained, quiet_libraries
     from synthdiv.mini.pipeline import PixelDiffusionPipeline
-    from synthdiv.mini.train import CONTEXT
-    from synthdiv.tokenizer import clip_tokenizer
 
     quiet_libraries()
     folder = Path(folder)
-    extra = {} if (folder / "tokenizer").is_dir() else {"tokenizer": clip_tokenizer(CONTEXT)}
+    extra = {} if (folder / "tokenizer").is_dir() else {"tokenizer": pixel_tokenizer()}
     return from_pretrained(PixelDiffusionPipeline, folder, torch_dtype=dtype or torch.float32,
                            local_files_only=True, **extra)

@@ -193,11 +193,11 @@ def test_a_single_file_loads_the_same_weights_as_the_folder_it_was_made_from(fam
     import torch
 
     from synthdiv.generate import Generator
-    from synthdiv.sources import ModelSource
+    from synthdiv.sources import FileSource, FolderSource
 
     base = family_models[0]["sd1"][0]
-    one = Generator(ModelSource("file", str(single_file), str(base)), device="cpu").pipe
-    folder = Generator(ModelSource("path", str(base)), device="cpu").pipe
+    one = Generator(FileSource(str(single_file), str(base)), device="cpu").pipe
+    folder = Generator(FolderSource(str(base)), device="cpu").pipe
     for part in ("unet", "vae", "text_encoder"):
         a, b = getattr(one, part).state_dict(), getattr(folder, part).state_dict()
         assert set(a) == set(b) and all(torch.equal(a[k].reshape(b[k].shape), b[k]) for k in a), part

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from store import jobs, open_store
-from synthdiv.generate import BadImage, Generator, judge, resolve_dtype
+from synthdiv.devices import resolve_dtype
+from synthdiv.generate import BadImage, Generator, judge
 from synthdiv.sources import resolve_source
 from tests.functional.stores import build
 from workbench import generation
