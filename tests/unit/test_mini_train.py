@@ -39,6 +39,7 @@ def weights(folder):
     return load_file(str(folder / "t2i" / "unet" / "diffusion_pytorch_model.safetensors"))
 
 
+@pytest.mark.slow
 def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
     s = replace(TrainSettings.quick(seed=3), unet_steps=20, checkpoint_every=10)
     train_t2i(tmp_path / "whole", s, lambda *a: None)

@@ -215,6 +215,7 @@ def _create_store(folder):
     open_store(folder, create=True).close()
 
 
+@pytest.mark.slow
 def test_many_processes_creating_one_store_together_all_succeed(tmp_path):
     # The switch to WAL answers "database is locked" at once, without waiting, when another process
     # is switching the same new file; it failed a few rounds in a hundred before it was retried.
