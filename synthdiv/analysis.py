@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthdiv import confidence, metrics
-from synthdiv.measures import CAUSE_COLUMNS, HEADLINE  # noqa: F401 (CAUSE_COLUMNS: read from here too)
+from synthdiv.measures import HEADLINE
 from synthdiv.probe import class_text_vectors, linear_probe, zero_shot_predict
 
 VERSION = 2  # of the result's tables: 2 added the headline intervals, equal n and the new checks
@@ -96,34 +96,87 @@ def real_train_subset(real_y_train: np.ndarray, synthetic_y: np.ndarray, seed: i
     return np.sort(np.concatenate(picks)) if picks else np.zeros(0, int)
 
 
+@dataclass
+class _Sets:
+    """The embeddings of one analysis, split as every table reads them."""
+
+    syn: np.ndarray
+    syn_y: np.ndarray
+    real: np.ndarray
+    real_y: np.ndarray
+    test: np.ndarray  # a mask over real: the real test split
+    train: np.ndarray  # a mask over real: the real train split
+    text_c: np.ndarray | None  # one unit text vector per class (None: an image-only encoder)
+
+    @property
+    def has_text(self) -> bool:
+        return self.text_c is not None
+
+    @property
+    def ty(self) -> np.ndarray:
+        return self.real_y[self.test]
+
+
 def analyse(inp: Inputs, k: int = 5) -> dict:
-    """Every table of the experiment (see the module docstring for the definitions)."""
+    """Every table of the experiment (see the module docstring for the definitions), one function
+    per table; ``notes`` collects, in order, what could not be computed and why."""
     n = len(inp.classes)
     notes: list[str] = []
+    sets = _sets(inp, n, notes)
+    syn, real, test = sets.syn, sets.real, sets.test
+    out: dict = {"version": VERSION, "classes": list(inp.classes), "notes": notes,
+                 "counts": {"synthetic": int(len(syn)), "real_train": int(sets.train.sum()), "real_test": int(test.sum()),
+                            "texts": int(len(inp.text))}}
+    out.update(_matrices(sets, n))
+    s2r, r2r, zs_real, zs_syn, pick = _probes(sets, notes)
+    if not test.any():
+        notes.append("no real test images: the real-side metrics are empty")
+    quiet: list[str] = []  # per-class real-side notes are noise when there is no real set at all
+    real_notes = notes if test.any() else quiet
+    accuracy = _accuracy_rows(inp.classes, sets, s2r, r2r, zs_real, zs_syn, pick)
+    diversity, nearest_train = _diversity_rows(inp.classes, sets, k, notes, real_notes)
+    out["four_causes"] = sorted(_cause_rows(inp.classes, sets, accuracy, diversity), key=_worst)
+    out["accuracy"] = accuracy
+    out["diversity"] = diversity
+    out.update(_confusions(inp.classes, sets.ty, s2r))
+    out["geometry"] = _geometry(inp, sets, notes, real_notes)
+    _accuracy_intervals(accuracy)
+    out["memorisation"] = _memorisation(nearest_train)
+    out["headline"] = headline(accuracy, diversity, syn, real[test])
+    out["summary"] = [{row["measure"]: row["value"] for row in out["headline"]}]
+    return out
+
+
+def _sets(inp: Inputs, n: int, notes: list[str]) -> _Sets:
     syn, syn_y = np.asarray(inp.synthetic, np.float64), np.asarray(inp.synthetic_y, int)
     real, real_y = np.asarray(inp.real, np.float64), np.asarray(inp.real_y, int)
     if not len(real):
         real = np.zeros((0, syn.shape[1]))
-    test = np.asarray(inp.real_split) == "test"
-    train = np.asarray(inp.real_split) == "train"
     has_text = len(inp.text) > 0  # an image-only encoder (synthdiv.image_encoders) has none
     if not has_text:
         notes.append("an image-only encoder: the text-image measures (zero-shot, adherence, ambiguity, CLIP score,"
                      " modality gap) are CLIP's")
-    text_c = class_text_vectors(inp.text, inp.text_y, n) if has_text else None
-    syn_c, real_c = _centroids(syn, syn_y, n), _centroids(real[test], real_y[test], n)
-    out: dict = {"version": VERSION, "classes": list(inp.classes), "notes": notes,
-                 "counts": {"synthetic": int(len(syn)), "real_train": int(train.sum()), "real_test": int(test.sum()),
-                            "texts": int(len(inp.text))}}
+    return _Sets(syn, syn_y, real, real_y, np.asarray(inp.real_split) == "test", np.asarray(inp.real_split) == "train",
+                 class_text_vectors(inp.text, inp.text_y, n) if has_text else None)
 
-    # matrices (rows and columns in class order)
-    out["similarity_text"] = _round(text_c @ text_c.T) if has_text else None
-    out["similarity_synthetic_text"] = _round(syn_c @ text_c.T) if has_text else None
-    out["similarity_synthetic_real"] = _round(syn_c @ real_c.T)
 
-    # probes: trained on synthetic, or on as many real train images per class; tested on real test only
-    zs_real = None if not has_text else zero_shot_predict(real[test], text_c) if test.any() else np.zeros(0, int)
-    zs_syn = None if not has_text else zero_shot_predict(syn, text_c) if len(syn) else np.zeros(0, int)
+def _matrices(sets: _Sets, n: int) -> dict:
+    """The class × class matrices (rows and columns in class order)."""
+    syn_c = _centroids(sets.syn, sets.syn_y, n)
+    real_c = _centroids(sets.real[sets.test], sets.ty, n)
+    text_c = sets.text_c
+    return {"similarity_text": _round(text_c @ text_c.T) if sets.has_text else None,
+            "similarity_synthetic_text": _round(syn_c @ text_c.T) if sets.has_text else None,
+            "similarity_synthetic_real": _round(syn_c @ real_c.T)}
+
+
+def _probes(sets: _Sets, notes: list[str]):
+    """The predictions on the real test images of the probes trained on synthetic (s2r) or on as
+    many real train images per class (r2r), zero-shot on real and synthetic, and the real train
+    subset the r2r probe used."""
+    syn, syn_y, real, real_y, test, train = sets.syn, sets.syn_y, sets.real, sets.real_y, sets.test, sets.train
+    zs_real = None if not sets.has_text else zero_shot_predict(real[test], sets.text_c) if test.any() else np.zeros(0, int)
+    zs_syn = None if not sets.has_text else zero_shot_predict(syn, sets.text_c) if len(syn) else np.zeros(0, int)
     s2r = r2r = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -136,49 +189,34 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
             r2r = linear_probe(real[train][pick], real_y[train][pick]).predict(metrics.normalise(real[test]))
         else:
             notes.append("real→real: needs real train images of 2 classes and a real test split")
-    ty = real_y[test]
+    return s2r, r2r, zs_real, zs_syn, pick
 
-    def acc(pred, truth, c):
-        sel = truth == c
-        return None if pred is None or not sel.any() else round(float((pred[sel] == c).mean()), 6)
 
-    if not test.any():
-        notes.append("no real test images: the real-side metrics are empty")
-    quiet: list[str] = []  # per-class real-side notes are noise when there is no real set at all
-    real_notes = notes if test.any() else quiet
-    accuracy, diversity, causes = [], [], []
-    nearest_train: list[np.ndarray] = []
-    for c, name in enumerate(inp.classes):
-        s, r = syn[syn_y == c], real[test & (real_y == c)]
-        accuracy.append({
-            "class": name, "synthetic_to_real": acc(s2r, ty, c), "real_to_real": acc(r2r, ty, c),
-            "zero_shot_real": acc(zs_real, ty, c), "zero_shot_synthetic": acc(zs_syn, syn_y, c),
-            "n_synthetic": int(len(s)), "n_real_train": int((real_y[train][pick] == c).sum()), "n_real_test": int(len(r)),
-        })
-        near_train = (metrics.nearest_cosine(s, real[train & (real_y == c)])
-                      if len(s) and (train & (real_y == c)).any() else None)
+def _share_right(pred, truth, c):
+    sel = truth == c
+    return None if pred is None or not sel.any() else round(float((pred[sel] == c).mean()), 6)
+
+
+def _accuracy_rows(classes, sets: _Sets, s2r, r2r, zs_real, zs_syn, pick) -> list[dict]:
+    ty, picked = sets.ty, sets.real_y[sets.train][pick]
+    return [{"class": name, "synthetic_to_real": _share_right(s2r, ty, c), "real_to_real": _share_right(r2r, ty, c),
+             "zero_shot_real": _share_right(zs_real, ty, c), "zero_shot_synthetic": _share_right(zs_syn, sets.syn_y, c),
+             "n_synthetic": int((sets.syn_y == c).sum()), "n_real_train": int((picked == c).sum()),
+             "n_real_test": int((sets.test & (sets.real_y == c)).sum())}
+            for c, name in enumerate(classes)]
+
+
+def _diversity_rows(classes, sets: _Sets, k: int, notes: list[str], real_notes: list[str]):
+    """The diversity table, and each class's synthetic images' cosine to their nearest real train
+    image (for the memorisation table)."""
+    diversity, nearest_train = [], []
+    for c, name in enumerate(classes):
+        s, r = sets.syn[sets.syn_y == c], sets.real[sets.test & (sets.real_y == c)]
+        own_train = sets.train & (sets.real_y == c)
+        near_train = metrics.nearest_cosine(s, sets.real[own_train]) if len(s) and own_train.any() else None
         if near_train is not None:
             nearest_train.append(near_train)
-        n_eq = min(len(s), len(r))
-        kk = max(1, min(k, n_eq - 1))
-        row = {"class": name, "n_synthetic": int(len(s)), "n_real": int(len(r)), "n_equal": int(n_eq),
-               "vendi_synthetic": _safe(lambda: metrics.vendi(s), notes, f"{name} vendi"),
-               "vendi_real": _safe(lambda: metrics.vendi(r), real_notes, f"{name} vendi real"),
-               "distance_synthetic": _safe(lambda: metrics.mean_pairwise_cosine_distance(s), notes, f"{name} distance"),
-               "distance_real": _safe(lambda: metrics.mean_pairwise_cosine_distance(r), real_notes, f"{name} distance real")}
-        rng = np.random.default_rng(c)
-        vendi_eq = _safe(lambda: _at_equal_n(lambda a, b: {"s": metrics.vendi(a), "r": metrics.vendi(b)},
-                                             s, r, n_eq, rng), real_notes, f"{name} vendi at equal n") or {}
-        pr = _safe(lambda: _at_equal_n(lambda a, b: metrics.prdc(b, a, k=kk, metric="cosine"), s, r, n_eq, rng),
-                   real_notes, f"{name} PRDC") or {}
-        row.update({key: pr.get(key) for key in ("precision", "recall", "density", "coverage")})
-        row["frechet"] = _safe(lambda: _at_equal_n(lambda a, b: {"f": metrics.frechet_distance(a, b)}, s, r, n_eq,
-                                                   rng)["f"], real_notes, f"{name} Fréchet")
-        row["centroid_cosine"] = _safe(lambda: metrics.centroid_cosine(s, r), real_notes, f"{name} centroid")
-        row["separability"] = _safe(lambda: metrics.separability(s, r), real_notes, f"{name} separability")
-        row["vendi_ratio"] = vendi_eq["s"] / vendi_eq["r"] if vendi_eq.get("r") else None
-        row["near_duplicates"] = _safe(lambda: metrics.near_duplicate_share(s), notes, f"{name} near-duplicates")
-        row["near_duplicates_real"] = (metrics.near_duplicate_share(r) if len(r) >= 2 else None)
+        row = _diversity_row(c, name, s, r, k, notes, real_notes)
         row["nearest_real_train"] = float(near_train.mean()) if near_train is not None else None
         row["distance_ratio"] = (row["distance_synthetic"] / row["distance_real"]
                                  if row["distance_synthetic"] is not None and row["distance_real"] else None)
@@ -187,49 +225,86 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
             row["distance_ratio_low"], row["distance_ratio_high"] = confidence.ratio_interval(
                 confidence.pairwise_distance_draws(s, seed=2 * c), confidence.pairwise_distance_draws(r, seed=2 * c + 1))
         diversity.append({key: (round(v, 6) if isinstance(v, float) else v) for key, v in row.items()})
+    return diversity, nearest_train
+
+
+def _diversity_row(c: int, name: str, s: np.ndarray, r: np.ndarray, k: int, notes: list[str],
+                   real_notes: list[str]) -> dict:
+    """One class's diversity and fidelity measures, those that need both sets at equal n."""
+    n_eq = min(len(s), len(r))
+    kk = max(1, min(k, n_eq - 1))
+    row = {"class": name, "n_synthetic": int(len(s)), "n_real": int(len(r)), "n_equal": int(n_eq),
+           "vendi_synthetic": _safe(lambda: metrics.vendi(s), notes, f"{name} vendi"),
+           "vendi_real": _safe(lambda: metrics.vendi(r), real_notes, f"{name} vendi real"),
+           "distance_synthetic": _safe(lambda: metrics.mean_pairwise_cosine_distance(s), notes, f"{name} distance"),
+           "distance_real": _safe(lambda: metrics.mean_pairwise_cosine_distance(r), real_notes, f"{name} distance real")}
+    rng = np.random.default_rng(c)
+    vendi_eq = _safe(lambda: _at_equal_n(lambda a, b: {"s": metrics.vendi(a), "r": metrics.vendi(b)},
+                                         s, r, n_eq, rng), real_notes, f"{name} vendi at equal n") or {}
+    pr = _safe(lambda: _at_equal_n(lambda a, b: metrics.prdc(b, a, k=kk, metric="cosine"), s, r, n_eq, rng),
+               real_notes, f"{name} PRDC") or {}
+    row.update({key: pr.get(key) for key in ("precision", "recall", "density", "coverage")})
+    row["frechet"] = _safe(lambda: _at_equal_n(lambda a, b: {"f": metrics.frechet_distance(a, b)}, s, r, n_eq,
+                                               rng)["f"], real_notes, f"{name} Fréchet")
+    row["centroid_cosine"] = _safe(lambda: metrics.centroid_cosine(s, r), real_notes, f"{name} centroid")
+    row["separability"] = _safe(lambda: metrics.separability(s, r), real_notes, f"{name} separability")
+    row["vendi_ratio"] = vendi_eq["s"] / vendi_eq["r"] if vendi_eq.get("r") else None
+    row["near_duplicates"] = _safe(lambda: metrics.near_duplicate_share(s), notes, f"{name} near-duplicates")
+    row["near_duplicates_real"] = (metrics.near_duplicate_share(r) if len(r) >= 2 else None)
+    return row
+
+
+def _cause_rows(classes, sets: _Sets, accuracy: list[dict], diversity: list[dict]) -> list[dict]:
+    n, text_c, out = len(classes), sets.text_c, []
+    for c, name in enumerate(classes):
         others = [j for j in range(n) if j != c]
-        near = max(others, key=lambda j: text_c[c] @ text_c[j]) if others and has_text else None
-        causes.append({
+        near = max(others, key=lambda j: text_c[c] @ text_c[j]) if others and sets.has_text else None
+        a, d = accuracy[c], diversity[c]
+        out.append({
             "class": name,
             "ambiguity_name_similarity": round(float(text_c[c] @ text_c[near]), 6) if near is not None else None,
-            "ambiguity_nearest_class": inp.classes[near] if near is not None else None,
-            "ambiguity_zero_shot_confusion": None if accuracy[-1]["zero_shot_real"] is None
-            else round(1 - accuracy[-1]["zero_shot_real"], 6),
-            "adherence": accuracy[-1]["zero_shot_synthetic"],
-            "diversity_vendi_ratio": diversity[-1]["vendi_ratio"],
-            "diversity_distance_ratio": diversity[-1]["distance_ratio"],
-            "concept_synthetic_to_real": accuracy[-1]["synthetic_to_real"],
-            "concept_centroid_cosine": diversity[-1]["centroid_cosine"],
+            "ambiguity_nearest_class": classes[near] if near is not None else None,
+            "ambiguity_zero_shot_confusion": None if a["zero_shot_real"] is None else round(1 - a["zero_shot_real"], 6),
+            "adherence": a["zero_shot_synthetic"],
+            "diversity_vendi_ratio": d["vendi_ratio"],
+            "diversity_distance_ratio": d["distance_ratio"],
+            "concept_synthetic_to_real": a["synthetic_to_real"],
+            "concept_centroid_cosine": d["centroid_cosine"],
         })
-    worst = lambda r: (r["concept_synthetic_to_real"] if r["concept_synthetic_to_real"] is not None else 2.0,  # noqa: E731
-                       r["adherence"] if r["adherence"] is not None else 2.0)
-    out["four_causes"] = sorted(causes, key=worst)
-    out["accuracy"] = accuracy
-    out["diversity"] = diversity
+    return out
 
+
+def _worst(r: dict) -> tuple:
+    """The four-causes order: lowest synthetic→real first, then lowest adherence."""
+    return (r["concept_synthetic_to_real"] if r["concept_synthetic_to_real"] is not None else 2.0,
+            r["adherence"] if r["adherence"] is not None else 2.0)
+
+
+def _confusions(classes, ty: np.ndarray, s2r) -> dict:
+    """The synthetic-trained probe's confusion matrix on the real test images and its largest
+    off-diagonal cells."""
+    n = len(classes)
     confusion = np.zeros((n, n), int)
     if s2r is not None:
         np.add.at(confusion, (ty, s2r), 1)
-    out["confusion"] = confusion.tolist()
     off = [(int(confusion[i, j]), i, j) for i in range(n) for j in range(n) if i != j and confusion[i, j]]
-    out["top_confusions"] = [
-        {"class": inp.classes[i], "predicted": inp.classes[j], "count": cnt,
+    return {"confusion": confusion.tolist(), "top_confusions": [
+        {"class": classes[i], "predicted": classes[j], "count": cnt,
          "share_of_class": round(cnt / max(1, int(confusion[i].sum())), 6)}
-        for cnt, i, j in sorted(off, reverse=True)[:20]]
+        for cnt, i, j in sorted(off, reverse=True)[:20]]}
 
-    geo = {"modality_gap": _safe(lambda: metrics.modality_gap(syn, inp.text), notes, "modality gap") if has_text else None,
+
+def _geometry(inp: Inputs, sets: _Sets, notes: list[str], real_notes: list[str]) -> list[dict]:
+    syn, real_test = sets.syn, sets.real[sets.test]
+    geo = {"modality_gap": _safe(lambda: metrics.modality_gap(syn, inp.text), notes, "modality gap")
+           if sets.has_text else None,
            "cone_synthetic": _safe(lambda: metrics.cone(syn), notes, "cone synthetic"),
-           "cone_real": _safe(lambda: metrics.cone(real[test]), real_notes, "cone real"),
-           "cone_text": _safe(lambda: metrics.cone(inp.text), notes, "cone text") if has_text else None,
+           "cone_real": _safe(lambda: metrics.cone(real_test), real_notes, "cone real"),
+           "cone_text": _safe(lambda: metrics.cone(inp.text), notes, "cone text") if sets.has_text else None,
            "clip_score": None if inp.synthetic_prompt is None or not len(syn)
            else metrics.clip_score(syn, inp.synthetic_prompt),
-           "separability_all": _safe(lambda: metrics.separability(syn, real[test]), real_notes, "separability")}
-    out["geometry"] = [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in geo.items()}]
-    _accuracy_intervals(accuracy)
-    out["memorisation"] = _memorisation(nearest_train)
-    out["headline"] = headline(accuracy, diversity, syn, real[test])
-    out["summary"] = [{row["measure"]: row["value"] for row in out["headline"]}]
-    return out
+           "separability_all": _safe(lambda: metrics.separability(syn, real_test), real_notes, "separability")}
+    return [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in geo.items()}]
 
 
 def _at_equal_n(fn, s: np.ndarray, r: np.ndarray, n: int, rng: np.random.Generator) -> dict:

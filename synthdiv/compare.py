@@ -61,47 +61,55 @@ def compare(results: dict[str, dict], configs: dict[str, dict], baseline: str | 
     if per_class_measure not in PER_CLASS:
         raise ValueError(f"per-class comparison of {per_class_measure!r} is not possible; use one of {', '.join(PER_CLASS)}")
     keys = varying(configs)
-    rows = []
-    for name in names:
-        row: dict = {"experiment": name, **{k: configs.get(name, {}).get(k) for k in keys}}
-        head = _headline(results[name])
-        for m in HEADLINE:
-            h = head.get(m.key, {})
-            row[m.key], row[m.key + "_low"], row[m.key + "_high"] = h.get("value"), h.get("low"), h.get("high")
-        row["n_classes"] = len(results[name]["classes"])
-        rows.append(row)
+    others = [name for name in names if name != baseline]
+    return {"baseline": baseline, "varying": keys, "per_class_measure": per_class_measure,
+            "experiments": [_experiment_row(name, results[name], configs, keys) for name in names],
+            "differences": [_difference(name, results[name], baseline, results[baseline], m, seed)
+                            for name in others for m in HEADLINE],
+            "per_class": _per_class_rows(others, results, baseline, per_class_measure, seed)}
 
-    base = results[baseline]
-    differences = []
-    for name in names:
-        if name == baseline:
-            continue
-        for m in HEADLINE:
-            row = {"experiment": name, "baseline": baseline, "measure": m.key, "difference": None, "low": None,
-                   "high": None, "n_classes": 0, "excludes_zero": None, "better": m.better}
-            if m.kind == "set":
-                a, b = _headline(results[name]).get(m.key, {}).get("value"), _headline(base).get(m.key, {}).get("value")
-                if a is not None and b is not None:
-                    row["difference"] = round(a - b, 6)
-            else:
-                mine, theirs = _per_class(results[name], m.key), _per_class(base, m.key)
-                shared = [c for c in mine if c in theirs]
-                row["n_classes"] = len(shared)
-                if len(shared) >= 2:
-                    iv = confidence.paired_difference(np.array([mine[c] for c in shared]),
-                                                      np.array([theirs[c] for c in shared]), seed=seed)
-                    row.update(difference=round(iv.value, 6), low=round(iv.low, 6), high=round(iv.high, 6),
-                               excludes_zero=iv.excludes(0.0))
-                elif shared:
-                    row["difference"] = round(float(mine[shared[0]] - theirs[shared[0]]), 6)
-            differences.append(row)
 
-    column, count = PER_CLASS[per_class_measure]
-    per_class = []
-    base_rows = {r["class"]: r for r in base["accuracy"]}
-    for name in names:
-        if name == baseline:
-            continue
+def _experiment_row(name: str, result: dict, configs: dict[str, dict], keys: list[str]) -> dict:
+    """One experiment's varying settings and every headline number with its interval."""
+    row: dict = {"experiment": name, **{k: configs.get(name, {}).get(k) for k in keys}}
+    head = _headline(result)
+    for m in HEADLINE:
+        h = head.get(m.key, {})
+        row[m.key], row[m.key + "_low"], row[m.key + "_high"] = h.get("value"), h.get("low"), h.get("high")
+    row["n_classes"] = len(result["classes"])
+    return row
+
+
+def _difference(name: str, result: dict, baseline: str, base: dict, m, seed: int) -> dict:
+    """One headline measure of an experiment against the baseline: a set measure's difference, or
+    the mean per-class difference with its paired bootstrap interval over the shared classes."""
+    row = {"experiment": name, "baseline": baseline, "measure": m.key, "difference": None, "low": None,
+           "high": None, "n_classes": 0, "excludes_zero": None, "better": m.better}
+    if m.kind == "set":
+        a, b = _headline(result).get(m.key, {}).get("value"), _headline(base).get(m.key, {}).get("value")
+        if a is not None and b is not None:
+            row["difference"] = round(a - b, 6)
+        return row
+    mine, theirs = _per_class(result, m.key), _per_class(base, m.key)
+    shared = [c for c in mine if c in theirs]
+    row["n_classes"] = len(shared)
+    if len(shared) >= 2:
+        iv = confidence.paired_difference(np.array([mine[c] for c in shared]),
+                                          np.array([theirs[c] for c in shared]), seed=seed)
+        row.update(difference=round(iv.value, 6), low=round(iv.low, 6), high=round(iv.high, 6),
+                   excludes_zero=iv.excludes(0.0))
+    elif shared:
+        row["difference"] = round(float(mine[shared[0]] - theirs[shared[0]]), 6)
+    return row
+
+
+def _per_class_rows(others: list[str], results: dict[str, dict], baseline: str, measure: str, seed: int) -> list[dict]:
+    """Each class of each experiment against the baseline's, with the interval of the difference
+    of two proportions; largest differences first."""
+    column, count = PER_CLASS[measure]
+    base_rows = {r["class"]: r for r in results[baseline]["accuracy"]}
+    out = []
+    for name in others:
         pairs = [(r, base_rows[r["class"]]) for r in results[name]["accuracy"]
                  if r["class"] in base_rows and r.get(column) is not None
                  and base_rows[r["class"]].get(column) is not None and r[count] and base_rows[r["class"]][count]]
@@ -114,13 +122,12 @@ def compare(results: dict[str, dict], configs: dict[str, dict], baseline: str | 
         low, high = confidence.difference_of_proportions(k_a, n_a, k_b, n_b, seed=seed)
         for (a, b), lo, hi in zip(pairs, low, high, strict=True):
             diff = a[column] - b[column]
-            per_class.append({"experiment": name, "baseline": baseline, "class": a["class"],
-                              "measure": per_class_measure, "value": a[column], "baseline_value": b[column],
-                              "difference": round(float(diff), 6), "low": round(float(lo), 6),
-                              "high": round(float(hi), 6), "excludes_zero": bool(lo > 0 or hi < 0)})
-    per_class.sort(key=lambda r: (-abs(r["difference"]), r["experiment"], r["class"]))
-    return {"baseline": baseline, "varying": keys, "per_class_measure": per_class_measure,
-            "experiments": rows, "differences": differences, "per_class": per_class}
+            out.append({"experiment": name, "baseline": baseline, "class": a["class"],
+                        "measure": measure, "value": a[column], "baseline_value": b[column],
+                        "difference": round(float(diff), 6), "low": round(float(lo), 6),
+                        "high": round(float(hi), 6), "excludes_zero": bool(lo > 0 or hi < 0)})
+    out.sort(key=lambda r: (-abs(r["difference"]), r["experiment"], r["class"]))
+    return out
 
 
 def swept_axis(comparison: dict) -> str | None:

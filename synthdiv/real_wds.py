@@ -118,29 +118,7 @@ class WebDatasetSource:
         for shard in self.files:
             try:
                 with tarfile.open(shard) as tar:
-                    samples: dict[str, dict[str, tarfile.TarInfo]] = {}
-                    for member in tar:
-                        if member.isfile():
-                            key, ext = _key_ext(member.name)
-                            samples.setdefault(key, {})[ext] = member
-                    for key, parts in samples.items():
-                        image = next((m for ext, m in parts.items() if ext in images), None)
-                        tag = next((m for ext, m in parts.items() if ext == self.label_column
-                                    or ext.split(".")[0] == self.label_column), None)
-                        if image is None or tag is None:
-                            continue
-                        name = self._label(shard, tar, tag)
-                        if name.lstrip("-").isdigit() and name not in mapping:
-                            numbers.add(name)
-                            continue
-                        label, where = match(name), self._split_of(shard, key)
-                        if label is None or where is None:
-                            continue
-                        ext = image.name.rpartition(".")[2].lower()
-                        out.append(RealItem(label, "", where, name=f"wds/{digest}/{shard.stem}/{key}.{ext}",
-                                            load=_Member(shard, image.offset_data, image.size),
-                                            meta={"synthdiv:source": self.spec, "synthdiv:shard": shard.name,
-                                                  "synthdiv:key": key}))
+                    out += self._shard_items(shard, tar, match, mapping, digest, images, numbers)
             except (OSError, tarfile.TarError) as exc:
                 raise ConfigError(f"real.source {self.spec}: cannot read shard {shard} ({exc})",
                                   "check that it is a tar file (webdataset shards are)") from None
@@ -150,6 +128,36 @@ class WebDatasetSource:
         if not out:
             raise ConfigError(f"no sample of {self.spec} has a class of the experiment (label {self.label_column!r})",
                               "check real.label_column, or give a mapping file of name,class lines")
+        return out
+
+    def _shard_items(self, shard: Path, tar, match, mapping: dict, digest: str, images: set[str],
+                     numbers: set[str]) -> list[RealItem]:
+        """The samples of one open shard that have an image and a label of the experiment's classes;
+        a numbered label without a mapping goes into ``numbers`` (to say so if nothing else matched)."""
+        samples: dict[str, dict[str, tarfile.TarInfo]] = {}
+        for member in tar:
+            if member.isfile():
+                key, ext = _key_ext(member.name)
+                samples.setdefault(key, {})[ext] = member
+        out = []
+        for key, parts in samples.items():
+            image = next((m for ext, m in parts.items() if ext in images), None)
+            tag = next((m for ext, m in parts.items() if ext == self.label_column
+                        or ext.split(".")[0] == self.label_column), None)
+            if image is None or tag is None:
+                continue
+            name = self._label(shard, tar, tag)
+            if name.lstrip("-").isdigit() and name not in mapping:
+                numbers.add(name)
+                continue
+            label, where = match(name), self._split_of(shard, key)
+            if label is None or where is None:
+                continue
+            ext = image.name.rpartition(".")[2].lower()
+            out.append(RealItem(label, "", where, name=f"wds/{digest}/{shard.stem}/{key}.{ext}",
+                                load=_Member(shard, image.offset_data, image.size),
+                                meta={"synthdiv:source": self.spec, "synthdiv:shard": shard.name,
+                                      "synthdiv:key": key}))
         return out
 
     def check(self, labels: dict[str, str], where: str = "") -> None:

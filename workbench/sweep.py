@@ -45,35 +45,41 @@ def expand(data: dict[str, Any], where: str) -> list[dict[str, Any]]:
     if not isinstance(sweep, dict) or not sweep:
         raise ConfigError(f"{where}: sweep must be a table of config keys and lists of values",
                           'e.g. [sweep] "generation.guidance" = [1, 3, 5] (see docs/config.md)')
-    axes = []
-    for key, values in sweep.items():
-        section, _, name = key.partition(".")
-        if name not in SWEEPABLE.get(section, set()):
-            known = ", ".join(f"{s}.{k}" for s in SWEEPABLE for k in sorted(SWEEPABLE[s]))
-            raise ConfigError(f"{where}: sweep key {key!r} cannot be swept", f"use one of {known}")
-        if not isinstance(values, list) or not values:
-            raise ConfigError(f"{where}: sweep.{key} must be a list of values", f'e.g. "{key}" = [1, 2]')
-        if key == "templates.custom" and not all(
-                isinstance(v, list) and v and all(isinstance(t, str) for t in v) for v in values):
-            raise ConfigError(f"{where}: sweep.templates.custom must be a list of template lists",
-                              '"templates.custom" = [["a photo of a {}."], ["a sketch of a {}."]]')
-        if len({repr(v) for v in values}) != len(values):
-            raise ConfigError(f"{where}: sweep.{key} lists a value twice", "keep each value once")
-        axes.append((key, values))
+    axes = [(key, _checked_axis(key, values, where)) for key, values in sweep.items()]
     base = data.get("name") if isinstance(data.get("name"), str) else ""
-    out = []
-    for combo in itertools.product(*(list(enumerate(values)) for _, values in axes)):
-        table = copy.deepcopy({k: v for k, v in data.items() if k != "sweep"})
-        parts = []
-        for (key, _), (i, value) in zip(axes, combo, strict=True):
-            section, _, name = key.partition(".")
-            table.setdefault(section, {})
-            if not isinstance(table[section], dict):
-                raise ConfigError(f"{where}: {section} must be a table", f"write it as [{section}]")
-            table[section][name] = value
-            parts.append(_shown(key, value, i))
-        table["name"] = f"{base.strip()}/{','.join(parts)}"
-        if "store" not in table and base.strip():  # one store for the sweep, named after the file's name
-            table["store"] = str(Path.cwd() / "runs" / slug(base, 80))
-        out.append(table)
-    return out
+    return [_one_experiment(data, axes, combo, base, where)
+            for combo in itertools.product(*(list(enumerate(values)) for _, values in axes))]
+
+
+def _checked_axis(key: str, values: Any, where: str) -> list:
+    """A sweep key's values, checked: a key that may be swept, a list of distinct values."""
+    section, _, name = key.partition(".")
+    if name not in SWEEPABLE.get(section, set()):
+        known = ", ".join(f"{s}.{k}" for s in SWEEPABLE for k in sorted(SWEEPABLE[s]))
+        raise ConfigError(f"{where}: sweep key {key!r} cannot be swept", f"use one of {known}")
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"{where}: sweep.{key} must be a list of values", f'e.g. "{key}" = [1, 2]')
+    if key == "templates.custom" and not all(
+            isinstance(v, list) and v and all(isinstance(t, str) for t in v) for v in values):
+        raise ConfigError(f"{where}: sweep.templates.custom must be a list of template lists",
+                          '"templates.custom" = [["a photo of a {}."], ["a sketch of a {}."]]')
+    if len({repr(v) for v in values}) != len(values):
+        raise ConfigError(f"{where}: sweep.{key} lists a value twice", "keep each value once")
+    return values
+
+
+def _one_experiment(data: dict[str, Any], axes: list, combo: tuple, base: str, where: str) -> dict[str, Any]:
+    """The file's table with one combination of the sweep's values, named after them."""
+    table = copy.deepcopy({k: v for k, v in data.items() if k != "sweep"})
+    parts = []
+    for (key, _), (i, value) in zip(axes, combo, strict=True):
+        section, _, name = key.partition(".")
+        table.setdefault(section, {})
+        if not isinstance(table[section], dict):
+            raise ConfigError(f"{where}: {section} must be a table", f"write it as [{section}]")
+        table[section][name] = value
+        parts.append(_shown(key, value, i))
+    table["name"] = f"{base.strip()}/{','.join(parts)}"
+    if "store" not in table and base.strip():  # one store for the sweep, named after the file's name
+        table["store"] = str(Path.cwd() / "runs" / slug(base, 80))
+    return table

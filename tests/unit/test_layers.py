@@ -70,3 +70,18 @@ def test_the_science_core_has_no_import_circles():
     for module in ("synthdiv.generate", "synthdiv.sources", "synthdiv.pipelines", "synthdiv.prompts",
                    "synthdiv.mini.bundle", "synthdiv.embed", "synthdiv.devices"):
         assert module in graph.modules
+
+
+def test_no_function_is_too_tangled_to_read():
+    """Cyclomatic complexity (radon) of every function of the three packages of logic is at most
+    25: past that a function is split into named steps (issue 23 split parse_config at 45 and
+    analyse at 53)."""
+    from radon.complexity import cc_visit
+
+    worst = []
+    for pkg in ("synthdiv", "store", "workbench"):
+        for path in sorted((REPO / pkg).rglob("*.py")):
+            for block in cc_visit(path.read_text(encoding="utf-8")):
+                if block.complexity > 25:
+                    worst.append(f"{path.relative_to(REPO)}:{block.lineno} {block.name} ({block.complexity})")
+    assert not worst, worst
