@@ -12,17 +12,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from screens.charts import Chart
+from screens.labels import HEADLINE_HEADINGS as HEADINGS
 from synthdiv.measures import HEADLINE
 from screens.messages import ComparisonRead, ShowsWorkerErrors
-
-# Short headings of the headline measures (synthdiv.measures.HEADLINE defines them).
-HEADINGS = {
-    "adherence": "adh", "zero_shot_real": "zs real", "synthetic_to_real": "s→r", "real_to_real": "r→r",
-    "diversity_ratio": "dist÷", "vendi_ratio": "Vendi÷", "precision": "prec", "recall": "recall",
-    "density": "dens", "coverage": "cover", "frechet": "Fréchet", "cmmd": "CMMD", "near_duplicates": "near dup",
-    "nearest_real_train": "near train",
-}
-
 
 def number(v) -> str:
     return "—" if v is None else f"{v:.3f}"

@@ -25,31 +25,11 @@ from screens.charts import Chart
 from screens.heatmap import heatmap
 from screens.plot import text_plot
 from screens.status import experiment_view, workers_view
-from synthdiv.measures import CAUSE_COLUMNS
+from screens.labels import ACCURACY, CAUSE_BARS, CAUSES, DIVERSITY
 from screens.messages import StoreRead, StoreUnreadable
 
-DIVERSITY = (
-    ("class", "class"), ("n_synthetic", "n syn"), ("n_real", "n real"), ("vendi_synthetic", "Vendi syn"),
-    ("vendi_real", "Vendi real"), ("distance_synthetic", "dist syn"), ("distance_real", "dist real"),
-    ("precision", "prec"), ("recall", "recall"), ("density", "dens"), ("coverage", "cover"),
-    ("frechet", "Fréchet"), ("n_equal", "n eq"), ("near_duplicates", "near dup"),
-    ("nearest_real_train", "near train"), ("separability", "separ."),
-)
-ACCURACY = (
-    ("class", "class"), ("synthetic_to_real", "synth→real"), ("synthetic_to_real_low", "95% low"),
-    ("synthetic_to_real_high", "95% high"), ("real_to_real", "real→real"),
-    ("zero_shot_real", "zs real"), ("zero_shot_synthetic", "zs synth"), ("n_real_test", "n test"),
-    ("pixel_synthetic_to_real", "px s→r"), ("pixel_real_to_real", "px r→r"),
-)
 PER_CLASS = (("class", "class"), ("done", "done"), ("total", "of"), ("share", "%"), ("pending", "pending"),
              ("running", "running"), ("failed", "failed"))
-# The four causes' per-class numbers drawn as bars on the Four causes tab (b cycles), with their words.
-CAUSE_BARS = (
-    ("concept_synthetic_to_real", "concept", "synthetic→real accuracy (share of real test images)"),
-    ("adherence", "adherence", "zero-shot accuracy on the synthetic images (share)"),
-    ("diversity_vendi_ratio", "diversity", "Vendi score synthetic ÷ real (1 = as diverse)"),
-    ("ambiguity_zero_shot_confusion", "ambiguity", "share of real test images zero-shot put in another class"),
-)
 MATRICES = (
     ("similarity_synthetic_text", "synthetic centroid × class text (adherence: is the diagonal the row maximum?)"),
     ("similarity_text", "class text × class text (ambiguity of names)"),
@@ -251,7 +231,7 @@ class DashboardScreen(Screen):
                     yield Static(id="history-note")
                     yield Chart(id="history")
             with TabPane("2 Four causes", id="tab-causes"):
-                yield SortableTable(CAUSE_COLUMNS, id="causes")
+                yield SortableTable(CAUSES, id="causes")
                 yield Chart(id="cause-bars")
             with TabPane("3 Diversity", id="tab-diversity"):
                 yield SortableTable(DIVERSITY, id="diversity")

@@ -3,7 +3,8 @@ how it is made from the per-class tables, and how its confidence interval is dra
 
 The analysis computes every entry; the report, the export, the dashboard and the compare screen
 read this table (their headings live with them). A new headline number is one metric in
-:mod:`synthdiv.metrics`, its per-class column in :mod:`synthdiv.analysis`, and one entry here.
+:mod:`synthdiv.metrics`, its per-class column declared in :mod:`synthdiv.columns` and made in
+:mod:`synthdiv.analysis`, and one entry here (its name and heading in :mod:`screens.labels`).
 
 Kinds of measure, and their intervals (95 %, percentile bootstrap, :mod:`synthdiv.confidence`):
 
@@ -68,12 +69,3 @@ HEADLINE: tuple[Measure, ...] = (
 
 BY_KEY = {m.key: m for m in HEADLINE}
 
-
-# The four-causes table's columns (key, heading), in order: the report, export and dashboard read it.
-CAUSE_COLUMNS = (
-    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"),
-    ("concept_centroid_cosine", "cent"),
-    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
-    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
-    ("ambiguity_zero_shot_confusion", "zs conf"),
-)

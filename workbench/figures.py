@@ -35,7 +35,7 @@ from synthdiv.errors import MissingExtra, SynthdivError
 from synthdiv.metrics import normalise
 from store.images import generation_settings
 from workbench.export import md_text
-from workbench.tables import LABELS
+from screens.labels import HEADLINE_NAMES as LABELS
 from workbench.results import Results
 
 FORMATS = ("png", "pdf", "svg")

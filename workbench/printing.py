@@ -10,20 +10,12 @@ from rich.table import Table
 from rich.text import Text
 
 from screens.plot import text_plot
-from synthdiv.measures import CAUSE_COLUMNS, HEADLINE
+from synthdiv.measures import HEADLINE
 from workbench.compare import PLOTTED, short_names, shown
 from workbench.console import note as console_note
-from workbench.tables import LABELS, fmt, headline_rows, interval_text, n_text
+from screens.labels import CAUSES, CAUSES_LEGEND, ENCODER, HEADLINE_NAMES
+from workbench.tables import fmt, headline_rows, interval_text, n_text
 from workbench.trained import finished_run, gap, run_label, run_rows
-
-
-CAUSE_LEGEND = (
-    "concept: s→r real accuracy of the synthetic-trained probe on CLIP, px s→r of the synthetic-trained pixel "
-    "classifier ([train] runs), cent synthetic·real centroid cosine; "
-    "adherence: adh zero-shot accuracy on synthetic; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
-    "ambiguity: name highest text similarity to another class (nearest), zs conf share of real images "
-    "zero-shot put in another class"
-)
 
 
 def print_summary(console: Console, result: dict, model: str, encoder: bool = False) -> None:
@@ -41,7 +33,7 @@ def print_summary(console: Console, result: dict, model: str, encoder: bool = Fa
     for row in headline_rows(result):
         if row["value"] is None:
             continue
-        table.add_row(LABELS.get(row["measure"], row["measure"]), fmt(row["value"]), interval_text(row),
+        table.add_row(HEADLINE_NAMES.get(row["measure"], row["measure"]), fmt(row["value"]), interval_text(row),
                       n_text(row), *((what.get(row["measure"], ""),) if wide else ()))
     console.print(table)
 
@@ -52,14 +44,14 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
     table = Table(title="The four causes per class, worst first" + (f" (top {len(rows)}; --all for every class)"
                                                                     if more else ""), title_justify="left")
     # the pixel classifier's column only where it has numbers ([train] runs): the table is wide
-    cols = [(key, head) for key, head in CAUSE_COLUMNS
+    cols = [(key, head) for key, head in CAUSES
             if key != "concept_pixel_synthetic_to_real" or any(r.get(key) is not None for r in rows)]
     for key, head in cols:
         table.add_column(head, justify="left" if key in ("class", "ambiguity_nearest_class") else "right")
     for r in rows:
         table.add_row(*(fmt(r.get(key)) for key, _ in cols))
     console.print(table)
-    console.print(CAUSE_LEGEND, style="dim")
+    console.print(CAUSES_LEGEND, style="dim")
     for note in result.get("notes", [])[:5]:
         console.print(console_note(note))
 
@@ -70,8 +62,7 @@ def print_encoders(console: Console, analyses: list[tuple[str, dict]]) -> None:
         result = analysis["result"]
         print_summary(console, result, name, encoder=True)
         table = Table(title=f"Per class, image encoder {name}", title_justify="left", box=None)
-        cols = (("class", "class"), ("synthetic_to_real", "s→r"), ("real_to_real", "r→r"), ("vendi_ratio", "Vendi÷"),
-                ("distance_ratio", "dist÷"), ("precision", "prec"), ("recall", "rec"), ("frechet", "Fréchet"))
+        cols = ENCODER
         for key, head in cols:
             table.add_column(head, justify="left" if key == "class" else "right")
         accuracy = {r["class"]: r for r in result["accuracy"]}
@@ -134,7 +125,7 @@ def _print_headlines(console: Console, comparison: dict) -> list:
         table.add_row(k, *(shown(r.get(k)) for r in exps), style="bold")
     measures = [m for m in HEADLINE if any(r.get(m.key) is not None for r in exps)]
     for m in measures:
-        table.add_row(LABELS.get(m.key, m.key),
+        table.add_row(HEADLINE_NAMES.get(m.key, m.key),
                       *(_with_interval(r.get(m.key), r.get(m.key + "_low"), r.get(m.key + "_high")) for r in exps))
     console.print(table)
     return measures
@@ -156,7 +147,7 @@ def _print_differences(console: Console, comparison: dict) -> None:
             table.add_column(head, justify=justify)
         for r in diffs:
             mark = " *" if r["excludes_zero"] else ""
-            table.add_row(LABELS.get(r["measure"], r["measure"]), f"{r['difference']:+.3f}{mark}",
+            table.add_row(HEADLINE_NAMES.get(r["measure"], r["measure"]), f"{r['difference']:+.3f}{mark}",
                           "—" if r["low"] is None else f"[{r['low']:+.3f}, {r['high']:+.3f}]", str(r["n_classes"]))
         console.print(table)
 
@@ -166,7 +157,7 @@ def _print_per_class(console: Console, comparison: dict, limit: int | None) -> N
     short = short_names([r["experiment"] for r in comparison["experiments"]])
     base = comparison["baseline"]
     rows = comparison["per_class"][:limit]
-    measure = LABELS.get(comparison["per_class_measure"], comparison["per_class_measure"])
+    measure = HEADLINE_NAMES.get(comparison["per_class_measure"], comparison["per_class_measure"])
     table = Table(title=f"{measure} per class against {short[base]}, largest differences first"
                         + (f" (top {len(rows)} of {len(comparison['per_class'])})"
                            if len(comparison["per_class"]) > len(rows) else "") + " (* interval excludes 0)",
@@ -190,7 +181,7 @@ def _plot_against_axis(console: Console, comparison: dict, measures: list) -> No
         points = [(r[axis], r.get(m.key), r.get(m.key + "_low"), r.get(m.key + "_high"))
                   for r in comparison["experiments"] if r.get(m.key) is not None]
         if len(points) >= 2:
-            console.print(f"{LABELS.get(m.key, m.key)} against {axis} (bars: 95 % interval)", style="bold")
+            console.print(f"{HEADLINE_NAMES.get(m.key, m.key)} against {axis} (bars: 95 % interval)", style="bold")
             console.print("\n".join(text_plot(points, width=min(60, console.width - 12), height=8)))
 
 

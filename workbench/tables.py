@@ -22,17 +22,6 @@ def fmt(v) -> str:
     return str(v)
 
 
-# The report's names for the headline measures (synthdiv.measures.HEADLINE defines them).
-LABELS = {
-    "adherence": "prompt adherence", "zero_shot_real": "CLIP zero-shot, real", "synthetic_to_real": "synthetic→real",
-    "real_to_real": "real→real", "pixel_synthetic_to_real": "synthetic→real, pixels",
-    "pixel_real_to_real": "real→real, pixels", "diversity_ratio": "diversity ratio", "vendi_ratio": "Vendi ratio (equal n)",
-    "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
-    "frechet": "Fréchet distance", "cmmd": "CMMD", "near_duplicates": "near-duplicates",
-    "nearest_real_train": "nearest real train",
-}
-
-
 def interval_text(row: dict) -> str:
     """``[low, high]`` of a headline row, or ``—`` where it has none."""
     return "—" if row.get("low") is None else f"[{fmt(row['low'])}, {fmt(row['high'])}]"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from synthdiv.analysis import MATRICES, TABLES
-from synthdiv.measures import CAUSE_COLUMNS
+from screens.labels import CAUSES as CAUSE_COLUMNS
 from tests.helpers import TINY, run_cli, write_config
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,73 @@
+"""The words a number is shown under: names and short headings of the headline measures
+(:mod:`synthdiv.measures`) and of the per-class columns (:mod:`synthdiv.columns`), and which
+columns each per-class view shows, in its order.
+
+Plain data, without Textual: the dashboard and the compare screen read it, and so do the
+command line's printing and the figures (the one module of ``screens`` every front end may
+import). A test checks that every key here is declared there, and that every headline measure
+has a name and a heading.
+"""
+
+from __future__ import annotations
+
+# The report's and the figures' names of the headline measures.
+HEADLINE_NAMES = {
+    "adherence": "prompt adherence", "zero_shot_real": "CLIP zero-shot, real", "synthetic_to_real": "synthetic→real",
+    "real_to_real": "real→real", "pixel_synthetic_to_real": "synthetic→real, pixels",
+    "pixel_real_to_real": "real→real, pixels", "diversity_ratio": "diversity ratio", "vendi_ratio": "Vendi ratio (equal n)",
+    "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
+    "frechet": "Fréchet distance", "cmmd": "CMMD", "near_duplicates": "near-duplicates",
+    "nearest_real_train": "nearest real train",
+}
+
+# Short headings of the headline measures, for table columns (the compare screen).
+HEADLINE_HEADINGS = {
+    "adherence": "adh", "zero_shot_real": "zs real", "synthetic_to_real": "s→r", "real_to_real": "r→r",
+    "pixel_synthetic_to_real": "px s→r", "pixel_real_to_real": "px r→r",
+    "diversity_ratio": "dist÷", "vendi_ratio": "Vendi÷", "precision": "prec", "recall": "recall",
+    "density": "dens", "coverage": "cover", "frechet": "Fréchet", "cmmd": "CMMD", "near_duplicates": "near dup",
+    "nearest_real_train": "near train",
+}
+
+# The per-class views: (key, heading) in the order shown. Keys are synthdiv.columns' of the table.
+CAUSES = (  # the four-causes table (report and dashboard), its columns grouped by cause
+    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"),
+    ("concept_centroid_cosine", "cent"),
+    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
+    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
+    ("ambiguity_zero_shot_confusion", "zs conf"),
+)
+CAUSES_LEGEND = (
+    "concept: s→r real accuracy of the synthetic-trained probe on CLIP, px s→r of the synthetic-trained pixel "
+    "classifier ([train] runs), cent synthetic·real centroid cosine; "
+    "adherence: adh zero-shot accuracy on synthetic; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
+    "ambiguity: name highest text similarity to another class (nearest), zs conf share of real images "
+    "zero-shot put in another class"
+)
+DIVERSITY = (  # the dashboard's Diversity tab
+    ("class", "class"), ("n_synthetic", "n syn"), ("n_real", "n real"), ("vendi_synthetic", "Vendi syn"),
+    ("vendi_real", "Vendi real"), ("distance_synthetic", "dist syn"), ("distance_real", "dist real"),
+    ("precision", "prec"), ("recall", "recall"), ("density", "dens"), ("coverage", "cover"),
+    ("frechet", "Fréchet"), ("n_equal", "n eq"), ("near_duplicates", "near dup"),
+    ("nearest_real_train", "near train"), ("separability", "separ."),
+)
+ACCURACY = (  # the dashboard's Accuracy tab
+    ("class", "class"), ("synthetic_to_real", "synth→real"), ("synthetic_to_real_low", "95% low"),
+    ("synthetic_to_real_high", "95% high"), ("real_to_real", "real→real"),
+    ("zero_shot_real", "zs real"), ("zero_shot_synthetic", "zs synth"), ("n_real_test", "n test"),
+    ("pixel_synthetic_to_real", "px s→r"), ("pixel_real_to_real", "px r→r"),
+)
+ENCODER = (  # synthdiv report: an image-only encoder's per-class columns (accuracy and diversity rows joined)
+    ("class", "class"), ("synthetic_to_real", "s→r"), ("real_to_real", "r→r"), ("vendi_ratio", "Vendi÷"),
+    ("distance_ratio", "dist÷"), ("precision", "prec"), ("recall", "rec"), ("frechet", "Fréchet"),
+)
+# The four causes' per-class numbers drawn as bars on the Four causes tab (b cycles), with their words.
+CAUSE_BARS = (
+    ("concept_synthetic_to_real", "concept", "synthetic→real accuracy (share of real test images)"),
+    ("adherence", "adherence", "zero-shot accuracy on the synthetic images (share)"),
+    ("diversity_vendi_ratio", "diversity", "Vendi score synthetic ÷ real (1 = as diverse)"),
+    ("ambiguity_zero_shot_confusion", "ambiguity", "share of real test images zero-shot put in another class"),
+)
+# Which synthdiv.columns table each view's keys belong to (ENCODER joins two).
+VIEW_TABLES = {"CAUSES": ("four_causes",), "CAUSE_BARS": ("four_causes",), "DIVERSITY": ("diversity",),
+               "ACCURACY": ("accuracy",), "ENCODER": ("accuracy", "diversity")}

@@ -1,0 +1,137 @@
+"""The declared per-class columns: every number a per-class table of an analysis holds (the
+accuracy, diversity and four-causes tables), what it means, which function computes it, which
+way is better, and whether it compares the synthetic and real sets at equal n.
+
+:mod:`synthdiv.analysis` makes the rows (a test checks that their keys are these); the report,
+the dashboard and the compare screen show them under the headings of :mod:`screens.labels`. A new per-class number is one
+function in :mod:`synthdiv.metrics` (or :mod:`synthdiv.probe`), its computation in
+:mod:`synthdiv.analysis`, one entry here and its heading there. The headline numbers (one per
+experiment) are declared in :mod:`synthdiv.measures`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TABLES = ("accuracy", "diversity", "four_causes")
+CAUSES = ("ambiguity", "adherence", "diversity", "concept")  # the study's four, in its order
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    table: str  # one of TABLES
+    what: str  # its definition, one line
+    function: str | None = None  # the dotted name of the function that computes it (None: a count or a name)
+    better: str | None = None  # "higher" | "lower" | None (neither is better in itself)
+    equal_n: bool = False  # the synthetic and real sets are compared at equal n (random subsets)
+    interval: bool = False  # a 95 % bootstrap interval stands beside it (<key>_low, <key>_high)
+    cause: str | None = None  # the four-causes table: the cause it is evidence of (one of CAUSES)
+    source: str = "embeddings"  # "embeddings" (the analysis) | "training" (the [train] runs' pixel classifiers)
+
+
+_CLASS = "the class's name"
+_PROBE = "synthdiv.probe.linear_probe"
+_ZERO_SHOT = "synthdiv.probe.zero_shot_predict"
+_PIXELS = "synthdiv.classifier.train"
+
+COLUMNS: tuple[Column, ...] = (
+    # accuracy: probes and zero-shot on the real test images of the class (and on its synthetic ones)
+    Column("class", "accuracy", _CLASS),
+    Column("synthetic_to_real", "accuracy", "share of the class's real test images a linear probe on CLIP, trained on"
+           " the synthetic images, reads as the class", _PROBE, "higher", interval=True),
+    Column("real_to_real", "accuracy", "the same, for the probe trained on as many real train images per class",
+           _PROBE, "higher", interval=True),
+    Column("zero_shot_real", "accuracy", "share of the class's real test images whose nearest class text (CLIP"
+           " zero-shot) is the class's", _ZERO_SHOT, "higher", interval=True),
+    Column("zero_shot_synthetic", "accuracy", "the same on the class's synthetic images (prompt adherence)",
+           _ZERO_SHOT, "higher", interval=True),
+    Column("n_synthetic", "accuracy", "synthetic images of the class"),
+    Column("n_real_train", "accuracy", "real train images of the class the real→real probe trained on"),
+    Column("n_real_test", "accuracy", "real test images of the class"),
+    Column("pixel_synthetic_to_real", "accuracy", "share of the class's real test images the image classifier"
+           " trained on the synthetic pixels ([train] run synthetic) reads as the class", _PIXELS, "higher",
+           interval=True, source="training"),
+    Column("pixel_real_to_real", "accuracy", "the same for the classifier trained on real pixels ([train] run real)",
+           _PIXELS, "higher", interval=True, source="training"),
+    Column("pixel_n_test", "accuracy", "real test images of the class the pixel classifiers were tested on",
+           source="training"),
+    # diversity and fidelity: the class's synthetic images against its real test images
+    Column("class", "diversity", _CLASS),
+    Column("n_synthetic", "diversity", "synthetic images of the class"),
+    Column("n_real", "diversity", "real test images of the class"),
+    Column("n_equal", "diversity", "the n at which the equal-n columns compare the two sets (the smaller set's size)"),
+    Column("vendi_synthetic", "diversity", "Vendi score of the synthetic images (effective number of distinct images)",
+           "synthdiv.metrics.vendi", "higher"),
+    Column("vendi_real", "diversity", "Vendi score of the real test images", "synthdiv.metrics.vendi"),
+    Column("distance_synthetic", "diversity", "mean pairwise cosine distance among the synthetic images",
+           "synthdiv.metrics.mean_pairwise_cosine_distance", "higher"),
+    Column("distance_real", "diversity", "mean pairwise cosine distance among the real test images",
+           "synthdiv.metrics.mean_pairwise_cosine_distance"),
+    Column("precision", "diversity", "share of synthetic images inside the real images' k-NN manifold (PRDC)",
+           "synthdiv.metrics.prdc", "higher", equal_n=True),
+    Column("recall", "diversity", "share of real images inside the synthetic images' k-NN manifold (PRDC)",
+           "synthdiv.metrics.prdc", "higher", equal_n=True),
+    Column("density", "diversity", "PRDC density: real neighbourhoods holding each synthetic image, on average",
+           "synthdiv.metrics.prdc", "higher", equal_n=True),
+    Column("coverage", "diversity", "PRDC coverage: share of real images with a synthetic one in their neighbourhood",
+           "synthdiv.metrics.prdc", "higher", equal_n=True),
+    Column("frechet", "diversity", "Fréchet distance between Gaussians fitted to the synthetic and the real embeddings",
+           "synthdiv.metrics.frechet_distance", "lower", equal_n=True),
+    Column("centroid_cosine", "diversity", "cosine between the synthetic and the real centroid",
+           "synthdiv.metrics.centroid_cosine", "higher"),
+    Column("separability", "diversity", "cross-validated accuracy of a linear classifier telling synthetic from real"
+           " (0.5: indistinguishable)", "synthdiv.metrics.separability", "lower"),
+    Column("vendi_ratio", "diversity", "Vendi score synthetic ÷ real at equal n", "synthdiv.metrics.vendi", "higher",
+           equal_n=True),
+    Column("near_duplicates", "diversity", "share of synthetic images whose nearest other synthetic image of the class"
+           " has cosine ≥ 0.95", "synthdiv.metrics.near_duplicate_share", "lower"),
+    Column("near_duplicates_real", "diversity", "the same among the class's real test images, for scale",
+           "synthdiv.metrics.near_duplicate_share"),
+    Column("nearest_real_train", "diversity", "mean cosine of each synthetic image to its nearest real train image of"
+           " the class (near 1: copies)", "synthdiv.metrics.nearest_cosine"),
+    Column("distance_ratio", "diversity", "mean pairwise cosine distance, synthetic ÷ real",
+           "synthdiv.metrics.mean_pairwise_cosine_distance", "higher", interval=True),
+    # the four causes of the study, per class
+    Column("class", "four_causes", _CLASS),
+    Column("ambiguity_name_similarity", "four_causes", "highest cosine between the class's text embedding and another"
+           " class's", "synthdiv.probe.class_text_vectors", "lower", cause="ambiguity"),
+    Column("ambiguity_nearest_class", "four_causes", "the class whose text embedding is nearest", cause="ambiguity"),
+    Column("ambiguity_zero_shot_confusion", "four_causes", "share of the class's real test images CLIP zero-shot puts"
+           " in another class", _ZERO_SHOT, "lower", cause="ambiguity"),
+    Column("adherence", "four_causes", "share of the class's synthetic images CLIP zero-shot reads as the class",
+           _ZERO_SHOT, "higher", cause="adherence"),
+    Column("diversity_vendi_ratio", "four_causes", "Vendi score synthetic ÷ real at equal n", "synthdiv.metrics.vendi",
+           "higher", equal_n=True, cause="diversity"),
+    Column("diversity_distance_ratio", "four_causes", "mean pairwise cosine distance, synthetic ÷ real",
+           "synthdiv.metrics.mean_pairwise_cosine_distance", "higher", cause="diversity"),
+    Column("concept_synthetic_to_real", "four_causes", "real test accuracy of the synthetic-trained probe on CLIP",
+           _PROBE, "higher", cause="concept"),
+    Column("concept_centroid_cosine", "four_causes", "cosine between the synthetic and the real centroid",
+           "synthdiv.metrics.centroid_cosine", "higher", cause="concept"),
+    Column("concept_pixel_synthetic_to_real", "four_causes", "real test accuracy of the synthetic-trained pixel"
+           " classifier ([train] runs)", _PIXELS, "higher", cause="concept", source="training"),
+)
+
+
+def of_table(table: str, source: str | None = None) -> tuple[Column, ...]:
+    """The columns of one table in their order (``source``: only those the analysis, or the
+    training runs, fill)."""
+    if table not in TABLES:
+        raise KeyError(f"no per-class table {table!r}; the tables are {', '.join(TABLES)}")
+    return tuple(c for c in COLUMNS if c.table == table and (source is None or c.source == source))
+
+
+def column(table: str, key: str) -> Column:
+    """The declaration of ``key`` in ``table``."""
+    for c in of_table(table):
+        if c.key == key:
+            return c
+    raise KeyError(f"table {table} has no column {key!r}")
+
+
+def keys(table: str, source: str | None = None) -> list[str]:
+    """The keys a row of ``table`` holds, intervals included (in the order of declaration; a row's
+    own order is the analysis's, which the exports keep)."""
+    return [k for c in of_table(table, source)
+            for k in ((c.key, c.key + "_low", c.key + "_high") if c.interval else (c.key,))]
