@@ -26,12 +26,14 @@ from screens.heatmap import heatmap
 from screens.plot import text_plot
 from screens.status import experiment_view, workers_view
 from screens.labels import ACCURACY, CAUSE_BARS, CAUSES, DIVERSITY
+from synthdiv.measures import rests_on
 from screens.messages import StoreRead, StoreUnreadable
 
 PER_CLASS = (("class", "class"), ("done", "done"), ("total", "of"), ("share", "%"), ("pending", "pending"),
              ("running", "running"), ("failed", "failed"))
 MATRICES = (
     ("similarity_synthetic_text", "synthetic centroid × class text (adherence: is the diagonal the row maximum?)"),
+    ("similarity_real_text", "real centroid × class text (CLIP's reading of the real images)"),
     ("similarity_text", "class text × class text (ambiguity of names)"),
     ("similarity_synthetic_real", "synthetic centroid × real centroid (is the synthetic concept the real one?)"),
 )
@@ -155,8 +157,8 @@ def headline_line(row: dict) -> str:
     """One headline number as the dashboard shows it: name, value, 95 % interval and its n."""
     value = "—" if row["value"] is None else cell(row["value"])
     ci = "" if row.get("low") is None else f" [{cell(row['low'])}, {cell(row['high'])}]"
-    n = "" if not row.get("n") else f"  n={row['n']}" + (" per set" if row.get("resampled") == "subsets" else " classes")
-    return f"{row['measure'].replace('_', ' '):<22} {value}{ci}{n}"
+    n = f"  n={rests_on(row)}" if row.get("n") else ""
+    return f"{row['measure'].replace('_', ' '):<24} {value}{ci}{n}"
 
 
 class DashboardScreen(Screen):
@@ -333,14 +335,14 @@ class DashboardScreen(Screen):
             self.last_table = f"#{event.data_table.id}"
 
     def _show_cause_bars(self) -> None:
-        """The Four causes tab's chart: one cause's number per class, in the table's order (worst first)."""
+        """The Four causes tab's chart: one cause's number per class, in the table's order (largest gap first)."""
         if self.analysis is None:
             return
         key, cause, words = CAUSE_BARS[self.cause_index % len(CAUSE_BARS)]
         rows = self.analysis["result"]["four_causes"]
         for chart in self.query("#cause-bars").results(Chart):
             chart.bars([r["class"] for r in rows], [r.get(key) for r in rows],
-                       title=f"{cause} per class, worst first · b: next cause", xlabel=f"{cause}: {words}")
+                       title=f"{cause} per class, largest gap first · b: next cause", xlabel=f"{cause}: {words}")
 
     def action_next_cause(self) -> None:
         self.cause_index += 1
@@ -360,8 +362,8 @@ class DashboardScreen(Screen):
         geo = result["geometry"][0]
         lines = [headline_line(row) for row in result.get("headline", [])]
         if not lines:  # an analysis stored before intervals existed
-            lines = [f"{k.replace('_', ' '):<22} {cell(v) if v is not None else '—'}" for k, v in result["summary"][0].items()]
-        lines += [f"{k.replace('_', ' '):<22} {cell(v) if v is not None else '—'}" for k, v in geo.items()]
+            lines = [f"{k.replace('_', ' '):<24} {cell(v) if v is not None else '—'}" for k, v in result["summary"][0].items()]
+        lines += [f"{k.replace('_', ' '):<24} {cell(v) if v is not None else '—'}" for k, v in geo.items()]
         for widget in self.query("#geometry").results(Static):
             widget.update(Text("\n".join(str(x) for x in lines)))
         self._show_matrix()

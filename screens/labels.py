@@ -17,7 +17,8 @@ HEADLINE_NAMES = {
     "pixel_real_to_real": "real→real, pixels", "diversity_ratio": "diversity ratio", "vendi_ratio": "Vendi ratio (equal n)",
     "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
     "frechet": "Fréchet distance", "cmmd": "CMMD", "near_duplicates": "near-duplicates",
-    "nearest_real_train": "nearest real train",
+    "near_duplicates_real": "near-duplicates, real", "nearest_real_train": "nearest real train",
+    "nearest_real_train_real": "nearest real train, real", "prompt_closeness": "closer to the prompt",
 }
 
 # Short headings of the headline measures, for table columns (the compare screen).
@@ -26,21 +27,25 @@ HEADLINE_HEADINGS = {
     "pixel_synthetic_to_real": "px s→r", "pixel_real_to_real": "px r→r",
     "diversity_ratio": "dist÷", "vendi_ratio": "Vendi÷", "precision": "prec", "recall": "recall",
     "density": "dens", "coverage": "cover", "frechet": "Fréchet", "cmmd": "CMMD", "near_duplicates": "near dup",
-    "nearest_real_train": "near train",
+    "near_duplicates_real": "near dup r", "nearest_real_train": "near train", "nearest_real_train_real": "near train r",
+    "prompt_closeness": "txt s−r",
 }
 
 # The per-class views: (key, heading) in the order shown. Keys are synthdiv.columns' of the table.
 CAUSES = (  # the four-causes table (report and dashboard), its columns grouped by cause
-    ("class", "class"), ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"),
+    ("class", "class"), ("gap", "gap"), ("gap_low", "95% low"), ("gap_high", "95% high"), ("causes", "causes"),
+    ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"),
     ("concept_centroid_cosine", "cent"),
-    ("adherence", "adh"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
+    ("adherence", "adh"), ("adherence_real", "adh real"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
     ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
     ("ambiguity_zero_shot_confusion", "zs conf"),
 )
 CAUSES_LEGEND = (
+    "gap: real→real − synthetic→real accuracy on the class's real test images (paired, 95 % interval); causes: "
+    "those whose evidence crosses its threshold (docs/causes.md); "
     "concept: s→r real accuracy of the synthetic-trained probe on CLIP, px s→r of the synthetic-trained pixel "
     "classifier ([train] runs), cent synthetic·real centroid cosine; "
-    "adherence: adh zero-shot accuracy on synthetic; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
+    "adherence: adh zero-shot accuracy on synthetic, adh real on real; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
     "ambiguity: name highest text similarity to another class (nearest), zs conf share of real images "
     "zero-shot put in another class"
 )
@@ -63,6 +68,7 @@ ENCODER = (  # synthdiv report: an image-only encoder's per-class columns (accur
 )
 # The four causes' per-class numbers drawn as bars on the Four causes tab (b cycles), with their words.
 CAUSE_BARS = (
+    ("gap", "gap", "real→real − synthetic→real accuracy on the real test images (0: no gap)"),
     ("concept_synthetic_to_real", "concept", "synthetic→real accuracy (share of real test images)"),
     ("adherence", "adherence", "zero-shot accuracy on the synthetic images (share)"),
     ("diversity_vendi_ratio", "diversity", "Vendi score synthetic ÷ real (1 = as diverse)"),

@@ -90,7 +90,7 @@ class Unembedded:
         return rows
 
 
-ITEM_COLUMNS = {"image": ("class_id", "prompt_id"), "real": ("class_id", "split"), "text": ("class_id",)}
+ITEM_COLUMNS = {"image": ("class_id", "prompt_id", "template"), "real": ("class_id", "split"), "text": ("class_id",)}
 
 
 def load(store: Store, experiment_id: int, kind: str, model: str,

@@ -8,11 +8,15 @@ used to train a probe nor to choose a probe's C. Tables are lists of rows (dicts
 lists of lists in class order; a value that cannot be computed (too few samples) is ``None`` and
 ``notes`` says why.
 
-The four causes of the study, per class:
+The four causes of the study, per class, ranked by the gap real→real − synthetic→real of the two
+CLIP probes (paired over the class's test images) and labelled with the causes whose evidence
+crosses its threshold (:mod:`synthdiv.causes`; the pixel classifiers' gap replaces the probes'
+where ``[train]`` runs finished, :func:`workbench.trained.with_pixel`). The evidence:
 - ambiguity: the highest cosine between the class's text embedding and another class's
   (``ambiguity_name_similarity``, with that class), and the share of the class's real test images
   that CLIP zero-shot assigns to another class (``ambiguity_zero_shot_confusion``);
-- weak prompt adherence: zero-shot accuracy on the class's synthetic images (``adherence``);
+- weak prompt adherence: zero-shot accuracy on the class's synthetic images (``adherence``),
+  against the same on its real test images (``adherence_real``);
 - lack of diversity: synthetic ÷ real for the Vendi score and for mean pairwise distance;
 - inability to represent the concept: real test accuracy, for the class, of the probe trained
   on synthetic images (``concept_synthetic_to_real``), and the cosine between the synthetic and
@@ -42,14 +46,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthdiv import confidence, metrics
+from synthdiv import causes, confidence, metrics
 from synthdiv.measures import HEADLINE
 from synthdiv.probe import class_text_vectors, linear_probe, zero_shot_predict
 
-VERSION = 2  # of the result's tables: 2 added the headline intervals, equal n and the new checks
+VERSION = 3  # of the result's tables: 2 added the headline intervals, equal n and the new checks; 3 the gap ranking, cause labels and CMMD as published
 EQUAL_N_DRAWS = 5  # random subsets averaged per class when an n-dependent metric meets unequal sets
-CMMD_CAP = 2000  # images per set for the experiment-wide CMMD (random subsets, averaged)
-CMMD_DRAWS = 10
+CMMD_CAP = 2000  # images per set for the experiment-wide CMMD (a random subset of a larger set)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Inputs:
     text: np.ndarray
     text_y: np.ndarray
     synthetic_prompt: np.ndarray | None = None  # the text embedding of each synthetic image's prompt
+    synthetic_template: np.ndarray | None = None  # the template of each synthetic image's prompt (its text)
 
 
 def _safe(fn, notes: list[str], label: str):
@@ -107,6 +111,7 @@ class _Sets:
     test: np.ndarray  # a mask over real: the real test split
     train: np.ndarray  # a mask over real: the real train split
     text_c: np.ndarray | None  # one unit text vector per class (None: an image-only encoder)
+    syn_template: np.ndarray | None = None  # each synthetic image's template (None: not known)
 
     @property
     def has_text(self) -> bool:
@@ -134,14 +139,16 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
     quiet: list[str] = []  # per-class real-side notes are noise when there is no real set at all
     real_notes = notes if test.any() else quiet
     accuracy = _accuracy_rows(inp.classes, sets, s2r, r2r, zs_real, zs_syn, pick)
-    diversity, nearest_train = _diversity_rows(inp.classes, sets, k, notes, real_notes)
-    out["four_causes"] = sorted(_cause_rows(inp.classes, sets, accuracy, diversity), key=_worst)
+    diversity, nearest_train, nearest_train_real = _diversity_rows(inp.classes, sets, k, notes, real_notes)
+    out["four_causes"] = causes.with_gaps(_cause_rows(inp.classes, sets, accuracy, diversity),
+                                          _probe_gaps(sets, s2r, r2r, n), causes.BY_PROBE)
     out["accuracy"] = accuracy
     out["diversity"] = diversity
+    out["diversity_by_template"] = _template_rows(inp.classes, sets, diversity)
     out.update(_confusions(inp.classes, sets.ty, s2r))
     out["geometry"] = _geometry(inp, sets, notes, real_notes)
     _accuracy_intervals(accuracy)
-    out["memorisation"] = _memorisation(nearest_train)
+    out["memorisation"] = _memorisation(nearest_train, nearest_train_real)
     out["headline"] = headline(accuracy, diversity, syn, real[test])
     out["summary"] = [{row["measure"]: row["value"] for row in out["headline"]}]
     return out
@@ -157,7 +164,8 @@ def _sets(inp: Inputs, n: int, notes: list[str]) -> _Sets:
         notes.append("an image-only encoder: the text-image measures (zero-shot, adherence, ambiguity, CLIP score,"
                      " modality gap) are CLIP's")
     return _Sets(syn, syn_y, real, real_y, np.asarray(inp.real_split) == "test", np.asarray(inp.real_split) == "train",
-                 class_text_vectors(inp.text, inp.text_y, n) if has_text else None)
+                 class_text_vectors(inp.text, inp.text_y, n) if has_text else None,
+                 None if inp.synthetic_template is None else np.asarray(inp.synthetic_template, dtype=object))
 
 
 def _matrices(sets: _Sets, n: int) -> dict:
@@ -167,6 +175,7 @@ def _matrices(sets: _Sets, n: int) -> dict:
     text_c = sets.text_c
     return {"similarity_text": _round(text_c @ text_c.T) if sets.has_text else None,
             "similarity_synthetic_text": _round(syn_c @ text_c.T) if sets.has_text else None,
+            "similarity_real_text": _round(real_c @ text_c.T) if sets.has_text else None,
             "similarity_synthetic_real": _round(syn_c @ real_c.T)}
 
 
@@ -207,17 +216,22 @@ def _accuracy_rows(classes, sets: _Sets, s2r, r2r, zs_real, zs_syn, pick) -> lis
 
 
 def _diversity_rows(classes, sets: _Sets, k: int, notes: list[str], real_notes: list[str]):
-    """The diversity table, and each class's synthetic images' cosine to their nearest real train
-    image (for the memorisation table)."""
-    diversity, nearest_train = [], []
+    """The diversity table, and each class's synthetic and real test images' cosines to their
+    nearest real train image (for the memorisation table)."""
+    diversity, nearest_train, nearest_train_real = [], [], []
     for c, name in enumerate(classes):
         s, r = sets.syn[sets.syn_y == c], sets.real[sets.test & (sets.real_y == c)]
         own_train = sets.train & (sets.real_y == c)
         near_train = metrics.nearest_cosine(s, sets.real[own_train]) if len(s) and own_train.any() else None
+        near_real = metrics.nearest_cosine(r, sets.real[own_train]) if len(r) and own_train.any() else None
         if near_train is not None:
             nearest_train.append(near_train)
+        if near_real is not None:
+            nearest_train_real.append(near_real)
         row = _diversity_row(c, name, s, r, k, notes, real_notes)
         row["nearest_real_train"] = float(near_train.mean()) if near_train is not None else None
+        row["nearest_real_train_real"] = float(near_real.mean()) if near_real is not None else None
+        row.update(_text_closeness(c, s, r, sets.text_c))
         row["distance_ratio"] = (row["distance_synthetic"] / row["distance_real"]
                                  if row["distance_synthetic"] is not None and row["distance_real"] else None)
         row["distance_ratio_low"] = row["distance_ratio_high"] = None
@@ -225,7 +239,44 @@ def _diversity_rows(classes, sets: _Sets, k: int, notes: list[str], real_notes: 
             row["distance_ratio_low"], row["distance_ratio_high"] = confidence.ratio_interval(
                 confidence.pairwise_distance_draws(s, seed=2 * c), confidence.pairwise_distance_draws(r, seed=2 * c + 1))
         diversity.append({key: (round(v, 6) if isinstance(v, float) else v) for key, v in row.items()})
-    return diversity, nearest_train
+    return diversity, nearest_train, nearest_train_real
+
+
+def _template_rows(classes, sets: _Sets, diversity: list[dict]) -> list[dict]:
+    """Per class and template: the Vendi score of the class's synthetic images of that template;
+    and on each diversity row, the class's Vendi split into within and across templates
+    (:func:`synthdiv.metrics.template_split`; None without templates)."""
+    rows = []
+    for c, name in enumerate(classes):
+        row = diversity[c]
+        row["vendi_within_template"] = row["vendi_across_template"] = None
+        mask = sets.syn_y == c
+        if sets.syn_template is None or not mask.any():
+            continue
+        split = metrics.template_split(sets.syn[mask], sets.syn_template[mask])
+        row["vendi_within_template"] = round(split["within"], 6)
+        row["vendi_across_template"] = round(split["across"], 6)
+        rows += [{"class": name, "template": t, "n": split["n"][t], "vendi": round(v, 6),
+                  "share": round(split["n"][t] / int(mask.sum()), 6)} for t, v in split["per_template"].items()]
+    return rows
+
+
+def _text_closeness(c: int, s: np.ndarray, r: np.ndarray, text_c: np.ndarray | None) -> dict:
+    """One class's images' mean cosine with the class's text vector, synthetic and real test, and
+    the difference with its interval (each set resampled on its own): > 0 when the synthetic
+    images sit closer to their prompt than the real images of the class do."""
+    row = {"text_cosine_synthetic": None, "text_cosine_real": None, "text_closeness": None,
+           "text_closeness_low": None, "text_closeness_high": None}
+    if text_c is None:
+        return row
+    cs = metrics.own_text_cosine(s, np.full(len(s), c), text_c) if len(s) else None
+    cr = metrics.own_text_cosine(r, np.full(len(r), c), text_c) if len(r) else None
+    row["text_cosine_synthetic"] = None if cs is None else float(cs.mean())
+    row["text_cosine_real"] = None if cr is None else float(cr.mean())
+    if cs is not None and cr is not None and len(cs) >= 2 and len(cr) >= 2:
+        d = confidence.difference_of_means(cs, cr, seed=c)
+        row.update({"text_closeness": d.value, "text_closeness_low": d.low, "text_closeness_high": d.high})
+    return row
 
 
 def _diversity_row(c: int, name: str, s: np.ndarray, r: np.ndarray, k: int, notes: list[str],
@@ -266,6 +317,7 @@ def _cause_rows(classes, sets: _Sets, accuracy: list[dict], diversity: list[dict
             "ambiguity_nearest_class": classes[near] if near is not None else None,
             "ambiguity_zero_shot_confusion": None if a["zero_shot_real"] is None else round(1 - a["zero_shot_real"], 6),
             "adherence": a["zero_shot_synthetic"],
+            "adherence_real": a["zero_shot_real"],
             "diversity_vendi_ratio": d["vendi_ratio"],
             "diversity_distance_ratio": d["distance_ratio"],
             "concept_synthetic_to_real": a["synthetic_to_real"],
@@ -274,10 +326,12 @@ def _cause_rows(classes, sets: _Sets, accuracy: list[dict], diversity: list[dict
     return out
 
 
-def _worst(r: dict) -> tuple:
-    """The four-causes order: lowest synthetic→real first, then lowest adherence."""
-    return (r["concept_synthetic_to_real"] if r["concept_synthetic_to_real"] is not None else 2.0,
-            r["adherence"] if r["adherence"] is not None else 2.0)
+def _probe_gaps(sets: _Sets, s2r, r2r, n: int) -> list[dict] | None:
+    """Per class, real→real − synthetic→real of the two CLIP probes on the class's real test images,
+    paired per image (:func:`synthdiv.causes.class_gaps`); None without both probes."""
+    if s2r is None or r2r is None:
+        return None
+    return causes.class_gaps(r2r == sets.ty, s2r == sets.ty, sets.ty, n)
 
 
 def _confusions(classes, ty: np.ndarray, s2r) -> dict:
@@ -297,6 +351,8 @@ def _confusions(classes, ty: np.ndarray, s2r) -> dict:
 def _geometry(inp: Inputs, sets: _Sets, notes: list[str], real_notes: list[str]) -> list[dict]:
     syn, real_test = sets.syn, sets.real[sets.test]
     geo = {"modality_gap": _safe(lambda: metrics.modality_gap(syn, inp.text), notes, "modality gap")
+           if sets.has_text else None,
+           "modality_gap_real": _safe(lambda: metrics.modality_gap(real_test, inp.text), real_notes, "modality gap real")
            if sets.has_text else None,
            "cone_synthetic": _safe(lambda: metrics.cone(syn), notes, "cone synthetic"),
            "cone_real": _safe(lambda: metrics.cone(real_test), real_notes, "cone real"),
@@ -339,15 +395,28 @@ def _accuracy_intervals(accuracy: list[dict]) -> None:
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 
 
-def _memorisation(nearest: list[np.ndarray]) -> list[dict]:
-    """The distribution of each synthetic image's cosine to its nearest real train image (of its
-    class): quantiles, and how many are near-copies (≥ 0.95)."""
-    if not nearest:
-        return []
-    x = np.concatenate(nearest)
-    row = {f"q{int(q * 100):02d}": round(float(v), 6) for q, v in zip(QUANTILES, np.quantile(x, QUANTILES), strict=True)}
-    row.update({"n_synthetic": int(len(x)), "near_copies": int((x >= metrics.NEAR_DUPLICATE_COSINE).sum())})
-    return [row]
+COPY_QUANTILE = 0.99  # a synthetic image is a likely copy above this quantile of the real test images' own
+
+
+def _memorisation(nearest: list[np.ndarray], nearest_real: list[np.ndarray]) -> list[dict]:
+    """The distribution of each image's cosine to its nearest real train image of its class, for
+    the synthetic images and, as their baseline, for the real test images (which no generator
+    copied): quantiles, near-copies (≥ 0.95), and on the synthetic row the likely copies, those
+    above the real test images' own 99th percentile (``copy_threshold``)."""
+    rows = []
+    threshold = float(np.quantile(np.concatenate(nearest_real), COPY_QUANTILE)) if nearest_real else None
+    for images, parts in (("synthetic", nearest), ("real test", nearest_real)):
+        if not parts:
+            continue
+        x = np.concatenate(parts)
+        row = {"images": images, **{f"q{int(q * 100):02d}": round(float(v), 6)
+                                    for q, v in zip(QUANTILES, np.quantile(x, QUANTILES), strict=True)}}
+        row.update({"n": int(len(x)), "near_copies": int((x >= metrics.NEAR_DUPLICATE_COSINE).sum()),
+                    "copy_threshold": None if threshold is None else round(threshold, 6),
+                    "likely_copies": int((x > threshold).sum()) if images == "synthetic" and threshold is not None
+                    else None})
+        rows.append(row)
+    return rows
 
 
 def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray, real_test: np.ndarray) -> list[dict]:
@@ -373,27 +442,38 @@ def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray,
                 value = float(values.mean())
                 if n >= 2:
                     interval = confidence.bootstrap(values)
-        else:  # "set": the experiment-wide CMMD at equal n
-            unit = "subsets"
-            size = min(len(synthetic), len(real_test), CMMD_CAP)
-            if size >= 2:
-                rng = np.random.default_rng(0)
-                draws = 1 if size == len(synthetic) == len(real_test) else CMMD_DRAWS
-                values = np.array([metrics.cmmd(synthetic[rng.choice(len(synthetic), size, replace=False)],
-                                                real_test[rng.choice(len(real_test), size, replace=False)])
-                                   for _ in range(draws)])
-                n, value = size, float(values.mean())
-                if draws > 1:
-                    interval = confidence.Interval(value, *map(float, np.quantile(values, [0.025, 0.975])), n)
+        else:  # "set": the experiment-wide CMMD, both sets resampled
+            unit = "images"
+            interval = _cmmd(synthetic, real_test)
+            if interval is not None:
+                n, value = interval.n, interval.value
         rnd = lambda v: None if v is None else round(float(v), 6)  # noqa: E731
         rows.append({"measure": m.key, "value": rnd(value), "low": rnd(interval and interval.low),
                      "high": rnd(interval and interval.high), "n": n, "resampled": unit})
     return rows
 
 
+
+def _cmmd(synthetic: np.ndarray, real_test: np.ndarray) -> confidence.Interval | None:
+    """CMMD as published (:func:`synthdiv.metrics.cmmd`) between the synthetic and the real test
+    embeddings, at most ``CMMD_CAP`` of each (a seeded random subset of a larger set), with its
+    interval over resamples of both sets (:func:`synthdiv.confidence.biased_mmd_interval`);
+    None below 2 images in either set. ``n`` is the smaller set's size."""
+    if min(len(synthetic), len(real_test)) < 2:
+        return None
+    rng = np.random.default_rng(0)
+    capped = [x if len(x) <= CMMD_CAP else x[np.sort(rng.choice(len(x), CMMD_CAP, replace=False))]
+              for x in (synthetic, real_test)]
+    a, b = (metrics.normalise(x) for x in capped)
+    return confidence.biased_mmd_interval(metrics.rbf_matrix(a, a), metrics.rbf_matrix(b, b), metrics.rbf_matrix(a, b),
+                                          scale=metrics.CMMD_SCALE)
+
+
 # The four-causes table's columns with their short headings, for every place that shows it.
-TABLES = ("headline", "four_causes", "diversity", "accuracy", "top_confusions", "geometry", "memorisation", "summary")
-MATRICES = ("similarity_text", "similarity_synthetic_text", "similarity_synthetic_real", "confusion")
+TABLES = ("headline", "four_causes", "diversity", "diversity_by_template", "accuracy", "top_confusions", "geometry",
+          "memorisation", "summary")
+MATRICES = ("similarity_text", "similarity_synthetic_text", "similarity_real_text", "similarity_synthetic_real",
+            "confusion")
 
 
 def compare_templates(images: np.ndarray, image_template: list[str], image_prompt: np.ndarray | None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TABLES = ("accuracy", "diversity", "four_causes")
+TABLES = ("accuracy", "diversity", "diversity_by_template", "four_causes")
 CAUSES = ("ambiguity", "adherence", "diversity", "concept")  # the study's four, in its order
 
 
@@ -92,14 +92,42 @@ COLUMNS: tuple[Column, ...] = (
            " the class (near 1: copies)", "synthdiv.metrics.nearest_cosine"),
     Column("distance_ratio", "diversity", "mean pairwise cosine distance, synthetic ÷ real",
            "synthdiv.metrics.mean_pairwise_cosine_distance", "higher", interval=True),
+    Column("vendi_within_template", "diversity", "conditional Vendi exp H(X|T): the effective number of distinct"
+           " images one template gives, on average (what the model adds)", "synthdiv.metrics.template_split", "higher"),
+    Column("vendi_across_template", "diversity", "information Vendi exp I(X;T): the variety the templates cause (1: every"
+           " template draws the same images); × the within part = the class's Vendi", "synthdiv.metrics.template_split",
+           "higher"),
+    Column("nearest_real_train_real", "diversity", "the same for the class's real test images: the baseline a copy"
+           " must exceed", "synthdiv.metrics.nearest_cosine"),
+    Column("text_cosine_synthetic", "diversity", "mean cosine of the class's synthetic images with the class's text"
+           " vector", "synthdiv.metrics.own_text_cosine"),
+    Column("text_cosine_real", "diversity", "the same for the class's real test images",
+           "synthdiv.metrics.own_text_cosine"),
+    Column("text_closeness", "diversity", "synthetic minus real of that cosine (> 0: the synthetic images sit closer"
+           " to their prompt than real images of the class do); each set resampled on its own",
+           "synthdiv.confidence.difference_of_means", interval=True),
+    # diversity by prompt: one row per class and template
+    Column("class", "diversity_by_template", _CLASS),
+    Column("template", "diversity_by_template", "the prompt template, as written"),
+    Column("n", "diversity_by_template", "synthetic images of the class from this template"),
+    Column("vendi", "diversity_by_template", "Vendi score of those images", "synthdiv.metrics.vendi", "higher"),
+    Column("share", "diversity_by_template", "their share of the class's synthetic images (p_t in H(X|T))"),
     # the four causes of the study, per class
     Column("class", "four_causes", _CLASS),
+    Column("gap", "four_causes", "real→real − synthetic→real on the class's real test images, paired per image: the"
+           " table's order, largest first", "synthdiv.causes.class_gaps", "lower", interval=True),
+    Column("gap_by", "four_causes", "the classifiers the gap compares: the [train] runs' pixel classifier, else the"
+           " linear probe on CLIP"),
+    Column("causes", "four_causes", "the causes whose evidence crosses its threshold (docs/causes.md), or none",
+           "synthdiv.causes.causes_of"),
     Column("ambiguity_name_similarity", "four_causes", "highest cosine between the class's text embedding and another"
            " class's", "synthdiv.probe.class_text_vectors", "lower", cause="ambiguity"),
     Column("ambiguity_nearest_class", "four_causes", "the class whose text embedding is nearest", cause="ambiguity"),
     Column("ambiguity_zero_shot_confusion", "four_causes", "share of the class's real test images CLIP zero-shot puts"
            " in another class", _ZERO_SHOT, "lower", cause="ambiguity"),
     Column("adherence", "four_causes", "share of the class's synthetic images CLIP zero-shot reads as the class",
+           _ZERO_SHOT, "higher", cause="adherence"),
+    Column("adherence_real", "four_causes", "the same on the class's real test images: adherence's baseline",
            _ZERO_SHOT, "higher", cause="adherence"),
     Column("diversity_vendi_ratio", "four_causes", "Vendi score synthetic ÷ real at equal n", "synthdiv.metrics.vendi",
            "higher", equal_n=True, cause="diversity"),

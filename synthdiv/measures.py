@@ -11,8 +11,9 @@ Kinds of measure, and their intervals (95 %, percentile bootstrap, :mod:`synthdi
 - ``pooled``: an accuracy over all images, Σ correct / Σ images of a per-class accuracy column;
   the interval resamples classes (a cluster bootstrap: images of a class are not independent).
 - ``class_mean``: the mean over classes of a per-class column; the interval resamples classes.
-- ``set``: computed on the whole synthetic and real sets at equal n (random subsets of the
-  smaller set's size, capped); the interval is the spread over those subsets.
+- ``set``: computed on the whole synthetic and real test sets (each capped at 2,000 images, a
+  random subset of a larger one); the interval resamples both sets (the basic bootstrap of
+  :func:`synthdiv.confidence.biased_mmd_interval`), and ``n`` is the smaller set's size.
 """
 
 from __future__ import annotations
@@ -59,13 +60,31 @@ HEADLINE: tuple[Measure, ...] = (
             "class_mean", "coverage", better="higher", n_dependent=True),
     Measure("frechet", "Fréchet distance between synthetic and real embeddings (equal n), mean over classes",
             "class_mean", "frechet", better="lower", n_dependent=True),
-    Measure("cmmd", "CMMD: MMD² (RBF, σ = 10, ×1000) between all synthetic and real test embeddings",
-            "set", better="lower"),
+    Measure("cmmd", "CMMD as published: biased MMD² (RBF, σ = 10, ×1000) between the synthetic and the real test"
+            " embeddings; its interval resamples both sets", "set", better="lower"),
     Measure("near_duplicates", "share of synthetic images with a near-twin (cosine ≥ 0.95) in their class",
             "class_mean", "near_duplicates", better="lower"),
+    Measure("near_duplicates_real", "the same share among the real test images: near-duplicates' baseline",
+            "class_mean", "near_duplicates_real"),
     Measure("nearest_real_train", "mean cosine of each synthetic image to its nearest real train image"
             " (memorisation check: near 1 = copies)", "class_mean", "nearest_real_train"),
+    Measure("nearest_real_train_real", "the same for the real test images: the baseline a copy must exceed",
+            "class_mean", "nearest_real_train_real"),
+    Measure("prompt_closeness", "synthetic images' cosine to their class text minus the real test images', mean over"
+            " classes (> 0: synthetic images sit closer to their prompt than real ones do)", "class_mean",
+            "text_closeness"),
 )
 
 BY_KEY = {m.key: m for m in HEADLINE}
+
+UNIT_WORDS = {"classes": "classes", "images": "images (the smaller set)",
+              "subsets": "per set"}  # "subsets": an analysis stored before CMMD resampled both sets
+
+
+def rests_on(row: dict) -> str:
+    """What a headline row's number rests on, in words: ``10 classes`` (the units its interval
+    resampled) or ``450 images (the smaller set)`` (an experiment-wide measure); "" without n."""
+    if not row.get("n"):
+        return ""
+    return f"{row['n']} {UNIT_WORDS.get(row.get('resampled') or 'classes', 'classes')}"
 

@@ -178,27 +178,55 @@ def _rbf_sum(a: np.ndarray, b: np.ndarray, gamma: float) -> float:
     return total
 
 
-def cmmd(a: np.ndarray, b: np.ndarray, sigma: float = CMMD_SIGMA, scale: float = CMMD_SCALE) -> float:
-    """CMMD (Jayasumana et al., "Rethinking FID", CVPR 2024): the squared maximum mean discrepancy
-    between two sets of CLIP embeddings with a Gaussian RBF kernel, times ``scale``.
-
-    Rows are normalised to unit length (CLIP space) and k(x, y) = exp(−‖x − y‖² / (2σ²)), σ = 10.
-    The unbiased estimator:
-        MMD² = 1/(m(m−1)) Σ_{i≠j} k(a_i, a_j) + 1/(n(n−1)) Σ_{i≠j} k(b_i, b_j) − 2/(mn) Σ_ij k(a_i, b_j),
-    whose expectation is 0 when both sets come from one distribution (a single estimate may then
-    be slightly negative), and which grows as the distributions move apart. Unlike the Fréchet
-    distance it assumes no Gaussian shape and is unbiased at any n. Needs at least 2 rows each.
-    """
-    a = normalise(_need(a, 2, "CMMD"))
-    b = normalise(_need(b, 2, "CMMD"))
+def _cmmd_sets(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    a = normalise(_need(a, 2, what))
+    b = normalise(_need(b, 2, what))
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"CMMD needs sets of one dimension, got {a.shape[1]} and {b.shape[1]}")
+        raise ValueError(f"{what} needs sets of one dimension, got {a.shape[1]} and {b.shape[1]}")
+    return a, b
+
+
+def cmmd(a: np.ndarray, b: np.ndarray, sigma: float = CMMD_SIGMA, scale: float = CMMD_SCALE) -> float:
+    """CMMD as published (Jayasumana et al., "Rethinking FID: Towards a Better Evaluation Metric
+    for Image Generation", CVPR 2024; reference code google-research ``cmmd/distance.py``): the
+    squared maximum mean discrepancy between two sets of CLIP embeddings with a Gaussian RBF
+    kernel, times ``scale``.
+
+    Rows are normalised to unit length (the reference's CLIP embeddings are) and
+    k(x, y) = exp(−‖x − y‖² / (2σ²)), σ = 10. The reference's estimator is the minimum-variance,
+    biased one, the mean over **all** pairs, the diagonal included:
+        MMD²_b = 1/m² Σ_ij k(a_i, a_j) + 1/n² Σ_ij k(b_i, b_j) − 2/(mn) Σ_ij k(a_i, b_j).
+    It is never negative (the squared distance between the two sets' mean embeddings in the
+    kernel's feature space), and for two samples of one distribution it is not 0 but about
+    (1/m + 1/n)(1 − E k(x, x′)): compare values at similar set sizes. The unbiased estimator is
+    :func:`mmd2_unbiased`. Needs at least 2 rows each.
+    """
+    a, b = _cmmd_sets(a, b, "CMMD")
+    gamma = 1.0 / (2.0 * sigma * sigma)
+    m, n = len(a), len(b)
+    return scale * (_rbf_sum(a, a, gamma) / (m * m) + _rbf_sum(b, b, gamma) / (n * n)
+                    - 2.0 * _rbf_sum(a, b, gamma) / (m * n))
+
+
+def mmd2_unbiased(a: np.ndarray, b: np.ndarray, sigma: float = CMMD_SIGMA, scale: float = CMMD_SCALE) -> float:
+    """The unbiased estimator of the same MMD² as :func:`cmmd` (Gretton et al., "A Kernel
+    Two-Sample Test", JMLR 2012, eq. 3), the diagonal terms left out:
+        MMD²_u = 1/(m(m−1)) Σ_{i≠j} k(a_i, a_j) + 1/(n(n−1)) Σ_{i≠j} k(b_i, b_j) − 2/(mn) Σ_ij k(a_i, b_j),
+    whose expectation is 0 when both sets come from one distribution (a single estimate may then
+    be slightly negative). Unit-length rows, σ = 10, ×1000 as in CMMD. Needs at least 2 rows each.
+    """
+    a, b = _cmmd_sets(a, b, "MMD²")
     gamma = 1.0 / (2.0 * sigma * sigma)
     m, n = len(a), len(b)
     k_aa = (_rbf_sum(a, a, gamma) - m) / (m * (m - 1))  # the diagonal terms are exp(0) = 1
     k_bb = (_rbf_sum(b, b, gamma) - n) / (n * (n - 1))
     k_ab = _rbf_sum(a, b, gamma) / (m * n)
     return scale * (k_aa + k_bb - 2.0 * k_ab)
+
+
+def rbf_matrix(a: np.ndarray, b: np.ndarray, sigma: float = CMMD_SIGMA) -> np.ndarray:
+    """k(a_i, b_j) = exp(−‖a_i − b_j‖² / (2σ²)) for every pair of rows, as an m × n matrix."""
+    return np.exp(-_sq_dist(a, b) / (2.0 * sigma * sigma))
 
 
 def centroid_cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -224,6 +252,47 @@ def clip_score(images: np.ndarray, texts: np.ndarray) -> float:
     """Mean of :func:`clip_scores`: the mean cosine between each image embedding and the embedding
     of its own prompt (row i with i)."""
     return float(clip_scores(images, texts).mean())
+
+
+def template_split(x: np.ndarray, templates: np.ndarray) -> dict:
+    """A set's Vendi score split into what the prompts cause and what the model adds, after the
+    conditional Vendi score of Jalali et al. 2024 ("Conditional Vendi Score: An Information-
+    Theoretic Approach to Diversity Evaluation of Prompt-based Generative Models", arXiv
+    2411.02817), with the template of each image's prompt as the condition T.
+
+    With the matrix-based entropy H(X) = −Σ λ log λ of the cosine kernel K/n (log of the Vendi
+    score) and the template kernel k_T(i, j) = 1 if images i and j share a template, else 0, the
+    joint kernel K ⊙ K_T is block-diagonal by template, so
+        H(X | T) = H(X, T) − H(T) = Σ_t p_t H(X_t)    (p_t: the share of images of template t),
+        I(X; T) = H(X) − H(X | T),
+    and Vendi(X) = exp H(X) = exp H(X | T) · exp I(X; T). Returned: ``vendi`` = exp H(X);
+    ``within`` = exp H(X | T), the conditional Vendi (the effective number of distinct images a
+    template gives on average: what the model adds); ``across`` = exp I(X; T), the information
+    Vendi (how many distinct templates' worth of variety the prompts cause: 1 when every template
+    draws the same images, the number of templates when each draws its own distinct images);
+    ``per_template``: template → Vendi of its images; ``n``: template → images. ``templates``
+    holds one label per row. Needs at least 1 row.
+    """
+    x = np.asarray(x)
+    labels = np.asarray(templates)
+    if len(labels) != len(_need(x, 1, "template split")):
+        raise ValueError(f"template split needs one template per image, got {len(labels)} for {len(x)} images")
+    h = float(np.log(vendi(x)))
+    order = list(dict.fromkeys(labels.tolist()))
+    per = {t: vendi(x[labels == t]) for t in order}
+    count = {t: int((labels == t).sum()) for t in order}
+    h_given = float(sum(count[t] / len(x) * np.log(per[t]) for t in order))
+    return {"vendi": float(np.exp(h)), "within": float(np.exp(h_given)), "across": float(np.exp(h - h_given)),
+            "per_template": per, "n": count}
+
+
+def own_text_cosine(images: np.ndarray, classes: np.ndarray, class_texts: np.ndarray) -> np.ndarray:
+    """Each image's cosine with its own class's text vector: row i of ``images`` (normalised)
+    with row ``classes[i]`` of ``class_texts`` (one unit vector per class, e.g. the mean prompt
+    embedding, :func:`synthdiv.probe.class_text_vectors`). The image side of CLIP's image·text
+    geometry, for synthetic and real images alike (a real image has no prompt, but a class)."""
+    images = normalise(_need(images, 1, "cosine with the class text"))
+    return (images * normalise(np.asarray(class_texts, np.float64))[np.asarray(classes, int)]).sum(1)
 
 
 def modality_gap(images: np.ndarray, texts: np.ndarray) -> float:

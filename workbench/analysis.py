@@ -41,7 +41,8 @@ def gather(st: Store, experiment_id: int, model: str) -> Inputs:
                         if syn_rows and all(r["prompt_id"] in prompt_vec for r in syn_rows) else None)
     return Inputs(classes=names, synthetic=syn, synthetic_y=cls(syn_rows), real=real, real_y=cls(real_rows),
                   real_split=np.array([r["split"] for r in real_rows]), text=text, text_y=cls(text_rows),
-                  synthetic_prompt=synthetic_prompt)
+                  synthetic_prompt=synthetic_prompt,
+                  synthetic_template=np.array([r["template"] for r in syn_rows], dtype=object) if syn_rows else None)
 
 
 def compute(st: Store, experiment_id: int, model: str) -> dict | None:

@@ -7,9 +7,10 @@ The figures:
 - ``heatmap-NAME``: each class × class matrix of the analysis — text similarity, synthetic
   image · class text, synthetic · real centroid cosine, and the synthetic-trained probe's
   confusion on the real test images;
-- ``four-causes``: per class, one panel per cause (concept: synthetic→real accuracy of the probe;
-  adherence: zero-shot accuracy on the synthetic images; diversity: Vendi ratio synthetic ÷ real;
-  ambiguity: share of real test images zero-shot put in another class), worst classes first;
+- ``four-causes``: per class, the gap real→real − synthetic→real with its paired interval, then a
+  panel per cause (adherence: zero-shot accuracy on the synthetic images; diversity: Vendi ratio
+  synthetic ÷ real; ambiguity: share of real test images zero-shot put in another class), largest
+  gap first;
 - ``diversity-adherence``: per class, the Vendi ratio against adherence, coloured by synthetic→real;
 - ``sweep-MEASURE``: for a store whose experiments sweep one numeric key, each headline number
   against it with its 95 % bootstrap interval as a band;
@@ -48,7 +49,7 @@ SHARES = ("synthetic_to_real", "pixel_synthetic_to_real", "adherence", "coverage
 
 # (four-causes column, panel title, better) for the four panels
 CAUSE_PANELS = (
-    ("concept_synthetic_to_real", "concept\nsynthetic→real accuracy", "higher"),
+    ("gap", "gap\nreal→real − synthetic→real", "lower"),
     ("adherence", "adherence\nzero-shot on synthetic", "higher"),
     ("diversity_vendi_ratio", "diversity\nVendi synthetic ÷ real", "higher"),
     ("ambiguity_zero_shot_confusion", "ambiguity\nreal put in another class", "lower"),
@@ -57,6 +58,8 @@ MATRIX_WORDS = {
     "similarity_text": ("Cosine similarity between the classes' mean prompt embeddings", "class", "class"),
     "similarity_synthetic_text": ("Cosine similarity between each class's synthetic images (rows) and each class's "
                                   "mean prompt embedding (columns)", "synthetic images of", "prompts of"),
+    "similarity_real_text": ("Cosine similarity between each class's real test images (rows) and each class's "
+                             "mean prompt embedding (columns)", "real images of", "prompts of"),
     "similarity_synthetic_real": ("Cosine similarity between the centroids of each class's synthetic images (rows) "
                                   "and each class's real images (columns)", "synthetic images of", "real images of"),
     "confusion": ("Confusion of the linear probe trained on synthetic embeddings, on the real test images "
@@ -167,14 +170,24 @@ class Figures:
         if not rows:
             return
         names = [r["class"] for r in rows]
-        fig, axes = self.plt.subplots(1, 4, figsize=(PAGE_W, max(2.0, 0.16 * len(rows) + 0.9)), sharey=True)
+        fig, axes = self.plt.subplots(1, len(CAUSE_PANELS), figsize=(PAGE_W, max(2.0, 0.16 * len(rows) + 0.9)),
+                                      sharey=True)
         y = np.arange(len(rows))
         for ax, (key, title, better) in zip(axes, CAUSE_PANELS, strict=True):
             v = np.array([np.nan if r.get(key) is None else r[key] for r in rows], float)
             ax.barh(y, np.nan_to_num(v), color="#4c72b0" if better == "higher" else "#c44e52", height=0.7)
             ax.set_title(title, loc="left")
             ax.set_xlabel(f"{better} is better")
-            if key == "diversity_vendi_ratio":
+            if key == "gap":  # with its paired 95 % interval; 0: as good as trained on real images
+                low = np.array([np.nan if r.get("gap_low") is None else r["gap_low"] for r in rows], float)
+                high = np.array([np.nan if r.get("gap_high") is None else r["gap_high"] for r in rows], float)
+                ok = np.isfinite(low) & np.isfinite(high)
+                ax.errorbar(np.nan_to_num(v)[ok], y[ok], xerr=[(v - low)[ok], (high - v)[ok]], fmt="none",
+                            ecolor="0.2", lw=0.7, capsize=1.5)
+                ax.axvline(0.0, color="0.4", lw=0.6, ls="--")
+                span = np.concatenate([low[ok], high[ok], [0.0, 0.1]])
+                ax.set_xlim(min(-0.05, float(span.min()) - 0.02), float(span.max()) + 0.02)
+            elif key == "diversity_vendi_ratio":
                 ax.axvline(1.0, color="0.4", lw=0.6, ls="--")  # as diverse as the real images
                 ax.set_xlim(0, max(1.2, float(np.nanmax(v)) * 1.05 if np.isfinite(v).any() else 1.2))
             else:
@@ -184,9 +197,11 @@ class Figures:
         axes[0].invert_yaxis()
         more = len(self.result["four_causes"]) - len(rows)
         self.save(fig, "four-causes", "The four causes per class",
-                  "The four causes of failure per class, worst first" + (f" ({len(rows)} worst of "
-                  f"{len(self.result['four_causes'])} classes)" if more else "") + ": concept (accuracy on real "
-                  "test images of a linear probe trained on the synthetic CLIP embeddings), adherence (CLIP zero-shot "
+                  "The four causes of failure per class, largest gap first" + (f" ({len(rows)} of "
+                  f"{len(self.result['four_causes'])} classes)" if more else "") + ": the gap (accuracy on the class's "
+                  "real test images of the classifier trained on real images minus that of the one trained on synthetic"
+                  f" images, by the {next((r['gap_by'] for r in rows if r.get('gap_by')), 'classifiers')}; bars: paired"
+                  " 95 % interval; dashed: no gap), adherence (CLIP zero-shot "
                   "accuracy on the class's synthetic images), diversity (Vendi score of the synthetic images ÷ that of "
                   "the real ones at equal n; dashed: as diverse as real), ambiguity (share of the class's real test "
                   "images CLIP zero-shot puts in another class).")

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from screens.plot import text_plot
+from synthdiv.causes import headline_sentence
 from synthdiv.measures import HEADLINE
 from workbench.compare import PLOTTED, short_names, shown
 from workbench.console import note as console_note
@@ -39,21 +40,56 @@ def print_summary(console: Console, result: dict, model: str, encoder: bool = Fa
 
 
 def print_causes(console: Console, result: dict, limit: int | None = 15) -> None:
-    rows = result["four_causes"][:limit] if limit else result["four_causes"]
-    more = len(result["four_causes"]) - len(rows)
-    table = Table(title="The four causes per class, worst first" + (f" (top {len(rows)}; --all for every class)"
-                                                                    if more else ""), title_justify="left")
+    """The four-causes table, largest gap first, after the sentence naming the classes whose gap
+    interval lies above 0."""
+    every = result["four_causes"]
+    rows = every[:limit] if limit else every
+    more = len(every) - len(rows)
+    console.print(headline_sentence(every))
+    by = next((r.get("gap_by") for r in every if r.get("gap_by")), None)
+    said = ([f"gap by the {by}"] if by else []) + ([f"top {len(rows)}, --all for every class"] if more else [])
+    table = Table(title="The four causes per class, largest gap first" + (f" ({'; '.join(said)})" if said else ""),
+                  title_justify="left")
     # the pixel classifier's column only where it has numbers ([train] runs): the table is wide
-    cols = [(key, head) for key, head in CAUSES
-            if key != "concept_pixel_synthetic_to_real" or any(r.get(key) is not None for r in rows)]
+    cols = [(key, head) for key, head in CAUSES if key != "gap_high"
+            and (key != "concept_pixel_synthetic_to_real" or any(r.get(key) is not None for r in rows))]
     for key, head in cols:
-        table.add_column(head, justify="left" if key in ("class", "ambiguity_nearest_class") else "right")
+        table.add_column("95 % interval" if key == "gap_low" else head, no_wrap=key in ("gap", "gap_low"),
+                         justify="left" if key in ("class", "causes", "ambiguity_nearest_class") else "right")
     for r in rows:
-        table.add_row(*(fmt(r.get(key)) for key, _ in cols))
+        table.add_row(*(interval_text({"low": r.get("gap_low"), "high": r.get("gap_high")}) if key == "gap_low"
+                        else fmt(r.get(key)) for key, _ in cols))
     console.print(table)
     console.print(CAUSES_LEGEND, style="dim")
     for note in result.get("notes", [])[:5]:
         console.print(console_note(note))
+
+
+def print_templates(console: Console, result: dict, limit: int | None = 15) -> None:
+    """Per class (in the four-causes order), its synthetic images' Vendi score split into the part
+    the templates cause and the part within a template, and its least and most diverse template
+    (nothing when the experiment has one template per class, or no template is known)."""
+    by_class: dict[str, list[dict]] = {}
+    for r in result.get("diversity_by_template") or []:
+        by_class.setdefault(r["class"], []).append(r)
+    if not by_class or all(len(v) < 2 for v in by_class.values()):
+        return
+    diversity = {r["class"]: r for r in result["diversity"]}
+    order = [r["class"] for r in result["four_causes"] if r["class"] in by_class]
+    shown = order[:limit] if limit else order
+    table = Table(title="Diversity by prompt: Vendi = within a template × across templates (conditional Vendi,"
+                        " Jalali et al. 2024)" + (f" (top {len(shown)}; --all for every class)"
+                                                  if len(shown) < len(order) else ""), title_justify="left", box=None)
+    for head in ("class", "Vendi", "within", "across", "templates", "least diverse template", "most diverse"):
+        table.add_column(head, justify="left" if head in ("class", "least diverse template", "most diverse") else "right",
+                         overflow="ellipsis", no_wrap=head != "class")
+    for name in shown:
+        d, rows = diversity.get(name, {}), sorted(by_class[name], key=lambda r: r["vendi"])
+        table.add_row(Text(name), fmt(d.get("vendi_synthetic")), fmt(d.get("vendi_within_template")),
+                      fmt(d.get("vendi_across_template")), str(len(rows)),
+                      Text(f"{rows[0]['vendi']:.2f} {rows[0]['template']}"),
+                      Text(f"{rows[-1]['vendi']:.2f} {rows[-1]['template']}"))
+    console.print(table)
 
 
 def print_encoders(console: Console, analyses: list[tuple[str, dict]]) -> None:

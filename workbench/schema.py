@@ -1,9 +1,13 @@
-"""What is written from the settings' declarations (:mod:`synthdiv.settings`): the key tables of
-``docs/config.md`` and the JSON Schema of an experiment file (``synthdiv schema``, for editors).
+"""What is written from the declarations: the key tables of ``docs/config.md`` and the JSON Schema
+of an experiment file (``synthdiv schema``, for editors) from the settings
+(:mod:`synthdiv.settings`); the tables of ``docs/causes.md`` from the four causes' thresholds
+(:mod:`synthdiv.causes`) and the per-class columns (:mod:`synthdiv.columns`).
 
-``python -m workbench.schema --write`` rewrites the tables of docs/config.md in place: each
-section's table lies between ``<!-- settings: SECTION -->`` (``top`` for the top level) and ``<!-- /settings -->``, and the
-prose around them is written by hand. ``--check`` exits 1 when the doc is stale.
+``python -m workbench.schema --write`` rewrites those tables in place: in docs/config.md each
+section's table lies between ``<!-- settings: SECTION -->`` (``top`` for the top level) and
+``<!-- /settings -->``; in docs/causes.md between ``<!-- causes: thresholds -->`` (or
+``columns``) and ``<!-- /causes -->``. The prose around them is written by hand. ``--check``
+exits 1 when a doc is stale.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from synthdiv import causes, columns
 from synthdiv.settings import SECTIONS, Setting, section_settings
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "config.md"
+CAUSES_DOC = DOC.with_name("causes.md")
 TYPE_WORDS = {"string": "string", "int": "int", "number": "number", "bool": "bool", "strings": "list of strings",
               "devices": "string, list or int"}
 _TABLE = re.compile(r"(<!-- settings: (\w+) -->\n)(.*?)(<!-- /settings -->)", re.S)
+_CAUSES = re.compile(r"(<!-- causes: (\w+) -->\n)(.*?)(<!-- /causes -->)", re.S)
 
 
 def toml_value(value: Any) -> str:
@@ -107,22 +114,57 @@ def json_schema() -> dict[str, Any]:
             "description": "An experiment of synthdiv (docs/config.md).", **top}
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def causes_table(which: str) -> str:
+    """docs/causes.md's tables: ``thresholds`` (each cause's rule and why) or ``columns`` (every
+    column of the four-causes table: what it is and the function that computes it)."""
+    if which == "thresholds":
+        lines = ["| cause | evidence | named when | why this threshold |", "|---|---|---|---|"]
+        lines += [f"| {t.cause} | `{t.evidence}` | {_cell(t.rule)} | {_cell(t.rationale)} |" for t in causes.THRESHOLDS]
+        lines.append(f"| concept | `gap_low` | {_cell(causes.CONCEPT_RULE)} | what is left once the other causes are"
+                     " ruled out: a gap that adherence and diversity do not explain |")
+    elif which == "columns":
+        lines = ["| column | cause | what it is | computed by |", "|---|---|---|---|"]
+        lines += [f"| `{c.key}` | {c.cause or '—'} | {_cell(c.what)}{' (95 % interval: `_low`, `_high`)' if c.interval else ''}"
+                  f"{' (equal n)' if c.equal_n else ''} | {f'`{c.function}`' if c.function else '—'} |"
+                  for c in columns.of_table("four_causes")]
+    else:
+        raise ValueError(f"docs/causes.md has an unknown table {which!r}; the tables are thresholds and columns")
+    return "\n".join(lines) + "\n"
+
+
+def causes_doc(text: str) -> str:
+    """``text`` (docs/causes.md) with its tables written anew from the declarations."""
+    found = sorted(m.group(2) for m in _CAUSES.finditer(text))
+    if found != ["columns", "thresholds"]:
+        raise ValueError(f"docs/causes.md has the tables {found}; it needs thresholds and columns, once each")
+    return _CAUSES.sub(lambda m: m.group(1) + causes_table(m.group(2)) + m.group(4), text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.schema",
-                                     description="Write docs/config.md's settings tables from synthdiv.settings.")
-    parser.add_argument("--write", action="store_true", help="rewrite the tables in docs/config.md")
-    parser.add_argument("--check", action="store_true", help="exit 1 when docs/config.md is stale")
+                                     description="Write the tables of docs/config.md (from synthdiv.settings) and of"
+                                                 " docs/causes.md (from synthdiv.causes and synthdiv.columns).")
+    parser.add_argument("--write", action="store_true", help="rewrite the tables in both docs")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a doc is stale")
     args = parser.parse_args(argv)
-    text = DOC.read_text(encoding="utf-8")
-    new = config_doc(text)
-    if args.write:
-        DOC.write_text(new, encoding="utf-8")
-        print(f"wrote {DOC}")
-        return 0
-    if new != text:
-        print("docs/config.md is stale: run python -m workbench.schema --write", file=sys.stderr)
+    stale = []
+    for path, fill in ((DOC, config_doc), (CAUSES_DOC, causes_doc)):
+        text = path.read_text(encoding="utf-8")
+        new = fill(text)
+        if args.write:
+            path.write_text(new, encoding="utf-8")
+            print(f"wrote {path}")
+        elif new != text:
+            stale.append(path.name)
+    if stale:
+        print(f"{', '.join(stale)} stale: run python -m workbench.schema --write", file=sys.stderr)
         return 1
-    print("docs/config.md is up to date")
+    if not args.write:
+        print("docs/config.md and docs/causes.md are up to date")
     return 0
 
 

@@ -12,6 +12,7 @@ from store import real
 from store.core import Store
 from store.images import generation_settings
 from synthdiv.analysis import MATRICES, TABLES
+from synthdiv.measures import rests_on
 
 
 def fmt(v) -> str:
@@ -28,11 +29,8 @@ def interval_text(row: dict) -> str:
 
 
 def n_text(row: dict) -> str:
-    """What a headline number rests on: ``10 classes`` (the units its interval resampled) or
-    ``2000 per set`` (an experiment-wide measure at equal n)."""
-    if row.get("n") is None:
-        return ""
-    return f"{row['n']} per set" if row.get("resampled") == "subsets" else f"{row['n']} classes"
+    """What a headline number rests on (:func:`synthdiv.measures.rests_on`)."""
+    return rests_on(row)
 
 
 def headline_rows(result: dict) -> list[dict]:

@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from synthdiv import confidence
+from synthdiv import causes, confidence
 from synthdiv.errors import first_line
 from workbench.tables import columns_of
 
@@ -123,8 +123,10 @@ def with_pixel(result: dict, runs: list[dict]) -> dict:
                                   for tail, field in (("", "accuracy"), ("_low", "low"), ("_high", "high"))},
                         "pixel_n_test": next((of(k, row["class"], "n") for k in per), None)}
                        for row in result["accuracy"]]
-    out["four_causes"] = [{**row, "concept_pixel_synthetic_to_real": of("pixel_synthetic_to_real", row["class"], "accuracy")}
-                          for row in result["four_causes"]]
+    rows = [{**row, "concept_pixel_synthetic_to_real": of("pixel_synthetic_to_real", row["class"], "accuracy")}
+            for row in result["four_causes"]]
+    gaps = pixel_gaps(runs, [row["class"] for row in rows])
+    out["four_causes"] = causes.with_gaps(rows, gaps[0], gaps[1]) if gaps else rows
     if "headline" in result:
         rows = {}
         for name, key in PIXEL_MEASURES.items():
@@ -138,6 +140,39 @@ def with_pixel(result: dict, runs: list[dict]) -> dict:
         out["headline"] = head[:at] + missing + head[at:]
         out["summary"] = [{r["measure"]: r["value"] for r in out["headline"]}]
     return out
+
+
+def pixel_gaps(runs: list[dict], classes: list[str]) -> tuple[list[dict], str] | None:
+    """Per class (in the order of ``classes``), the pixel classifiers' gap real→real −
+    synthetic→real, and what it rests on: paired per test image (:func:`synthdiv.causes.class_gaps`)
+    when both runs recorded their predictions on the same test images; for runs stored before
+    they recorded the truth, the difference of their per-class accuracies with the unpaired
+    interval (``pixel classifier, unpaired``). None until both runs are done."""
+    syn, real = finished_run(runs, "synthetic"), finished_run(runs, "real")
+    if syn is None or real is None:
+        return None
+    names = [c["class"] for c in real["result"]["test"]["per_class"]]
+    a, b = real["result"], syn["result"]
+    if a.get("test_truth") is not None and a.get("test_truth") == b.get("test_truth"):
+        truth = np.array(a["test_truth"], int)
+        by_index = causes.class_gaps(np.array(a["test_pred"]) == truth, np.array(b["test_pred"]) == truth,
+                                     truth, len(names))
+        gaps, by = dict(zip(names, by_index, strict=True)), causes.BY_PIXELS
+    else:
+        ra = {c["class"]: c for c in a["test"]["per_class"]}
+        rb = {c["class"]: c for c in b["test"]["per_class"]}
+        gaps, by = {}, causes.BY_PIXELS + ", unpaired"
+        both = [n for n in names if ra[n]["accuracy"] is not None and rb[n]["accuracy"] is not None]
+        if both:
+            n_a, n_b = np.array([ra[n]["n"] for n in both]), np.array([rb[n]["n"] for n in both])
+            k_a = np.rint(np.array([ra[n]["accuracy"] for n in both]) * n_a)
+            k_b = np.rint(np.array([rb[n]["accuracy"] for n in both]) * n_b)
+            low, high = confidence.difference_of_proportions(k_a, n_a, k_b, n_b)
+            for i, n in enumerate(both):
+                gaps[n] = {"gap": k_a[i] / n_a[i] - k_b[i] / n_b[i], "gap_low": float(low[i]),
+                           "gap_high": float(high[i])}
+    empty = {"gap": None, "gap_low": None, "gap_high": None}
+    return [gaps.get(name, empty) for name in classes], by
 
 
 def headline(runs: list[dict]) -> list[dict]:

@@ -88,7 +88,7 @@ def train_one(st: Store, experiment_id: int, run: dict, device: str, should_stop
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(weights))
     truth = np.array([c for _, c in real_test])
     pred = predict(model, test, device)
-    result = {"test": scored(pred, truth, names, seed=recipe.seed), "test_pred": pred.tolist(),
+    result = {"test": scored(pred, truth, names, seed=recipe.seed), "test_pred": pred.tolist(), "test_truth": truth.tolist(),
               "made_of": made_of, "n_train": len(items), "device": device,
               "seconds": round(sum(e.seconds for e in history), 3),
               "images_per_s": round(sum(e.seconds * e.images_per_s for e in history)

@@ -75,7 +75,7 @@ def test_digits_experiment_runs_offline_and_prints_headline_numbers(tmp_path):
     text = " ".join(out.stdout.split())
     assert "500/500 images, 500 image embeddings" in text
     for line in ("prompt adherence", "CLIP zero-shot, real", "synthetic→real", "real→real", "diversity ratio",
-                 "The four causes per class, worst first", "synthetic→real, pixels", "real→real, pixels",
+                 "The four causes per class, largest gap first", "synthetic→real, pixels", "real→real, pixels",
                  "Pixel classifiers (digits-cnn", "gap (real − synthetic)", "3/3 training runs finished"):
         assert line in text, line
     status = json.loads(run_cli("status", str(tmp_path / "D"), "--json").stdout)

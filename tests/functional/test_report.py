@@ -43,7 +43,7 @@ def test_a_corrupt_real_file_is_skipped_counted_and_reported(store_with_real):
 def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_real, tmp_path):
     report = run_cli("report", str(store_with_real), "--all")
     assert report.returncode == 0, report.stderr
-    assert "The four causes per class, worst first" in report.stdout
+    assert "The four causes per class, largest gap first (gap by the clip probe)" in report.stdout
     out = run_cli("export", str(store_with_real), "--format", "csv,md,tex,json", "--out", str(tmp_path / "x"))
     assert out.returncode == 0, out.stderr
     names = {p.name for p in (tmp_path / "x").iterdir()}
@@ -55,15 +55,19 @@ def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_
     assert meta["experiment"] == "tiny" and meta["embedding_model"] == "tiny-random"
     assert meta["generation"][0]["model_id"] == "tiny-random" and meta["generation"][0]["images"] == 24
     assert [r["path"].rsplit("/", 1)[-1] for r in meta["real_unreadable"]] == ["broken.png"]
-    # the JSON reloads and matches the printed table, row by row, worst first
+    # the JSON reloads and matches the printed table, row by row, largest gap first
     lines = [ln for ln in report.stdout.splitlines() if ln.startswith("│")]
     assert len(lines) == len(data["four_causes"]) == 3
     for line, row in zip(lines, data["four_causes"], strict=True):
         cells = [c.strip() for c in line.strip("│").split("│")]
         assert cells[0] == row["class"]
-        assert cells[1] == ("—" if row["concept_synthetic_to_real"] is None else f"{row['concept_synthetic_to_real']:.3f}")
-        at = [key for key, _ in CAUSE_COLUMNS if key != "concept_pixel_synthetic_to_real"].index("adherence")
-        assert cells[at] == ("—" if row["adherence"] is None else f"{row['adherence']:.3f}")
+        shown = [key for key, _ in CAUSE_COLUMNS if key not in ("gap_high", "concept_pixel_synthetic_to_real")]
+        for key in ("gap", "concept_synthetic_to_real", "adherence", "causes"):
+            value = row[key]
+            assert cells[shown.index(key)] == ("—" if value is None else value if isinstance(value, str)
+                                               else f"{value:.3f}"), key
+        assert cells[shown.index("gap_low")] == ("—" if row["gap_low"] is None
+                                                 else f"[{row['gap_low']:.3f}, {row['gap_high']:.3f}]")
     header = next(ln for ln in report.stdout.splitlines() if ln.startswith("┃ class"))
     assert "px s→r" not in header and "s→r" in header  # no [train] runs: no empty pixel column
     with open(tmp_path / "x" / "four_causes.csv") as f:

@@ -56,7 +56,7 @@ def test_setup_templates(tmp_path, snap_compare):
 # (screen, finished jobs, analysed, text shown first, keys, text shown after the keys)
 ON_A_STORE = [
     ("dashboard", 20, True, "diversity ratio vs", (), "diversity ratio vs"),
-    ("causes_tab", 24, True, "diversity ratio vs", ("2",), "per class, worst first · b: next cause"),
+    ("causes_tab", 24, True, "diversity ratio vs", ("2",), "per class, largest gap first · b: next cause"),
     ("diversity_tab", 24, True, "diversity ratio vs", ("3",), "goldfish | "),
     ("accuracy_tab", 24, True, "diversity ratio vs", ("4",), "top confusions (synthetic-trained probe"),
     ("matrices_tab", 24, True, "diversity ratio vs", ("5",), "(m: next matrix)"),

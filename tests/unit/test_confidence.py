@@ -45,7 +45,22 @@ def test_the_paired_difference_finds_a_small_real_gain_that_class_difficulty_wou
     assert not same.excludes(0)
 
 
-def _cmmd_direct(a, b, sigma=10.0, scale=1000.0):
+def _cmmd_reference(x, y, sigma=10.0, scale=1000.0):
+    """The estimator of google-research cmmd/distance.py (Jayasumana et al. 2024), written out here
+    as that code does it: unit-length CLIP rows, squared norms, one Gaussian kernel per pair and
+    the mean over all pairs, diagonal included ("the minimum-variance/biased version")."""
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    y = y / np.linalg.norm(y, axis=1, keepdims=True)
+    gamma = 1 / (2 * sigma**2)
+    xx, yy, xy = x @ x.T, y @ y.T, x @ y.T
+    xs, ys = np.diag(xx), np.diag(yy)
+    k_xx = np.mean(np.exp(-gamma * (-2 * xx + xs[:, None] + xs[None, :])))
+    k_yy = np.mean(np.exp(-gamma * (-2 * yy + ys[:, None] + ys[None, :])))
+    k_xy = np.mean(np.exp(-gamma * (-2 * xy + xs[:, None] + ys[None, :])))
+    return scale * (k_xx + k_yy - 2 * k_xy)
+
+
+def _mmd2_unbiased_direct(a, b, sigma=10.0, scale=1000.0):
     a, b = m.normalise(a), m.normalise(b)
     k = lambda x, y: np.exp(-((x[:, None, :] - y[None, :, :]) ** 2).sum(-1) / (2 * sigma ** 2))  # noqa: E731
     kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
@@ -54,22 +69,70 @@ def _cmmd_direct(a, b, sigma=10.0, scale=1000.0):
                     - 2 * kab.mean())
 
 
-def test_cmmd_matches_a_direct_implementation_in_chunks(monkeypatch):
+def test_cmmd_is_the_published_estimator_to_1e_6(monkeypatch):
     rng = np.random.default_rng(4)
     a, b = rng.normal(size=(40, 16)), rng.normal(0.3, 1, size=(25, 16))
     monkeypatch.setattr(m, "CHUNK", 7)  # several row blocks
-    assert m.cmmd(a, b) == pytest.approx(_cmmd_direct(a, b), rel=1e-10, abs=1e-12)
+    assert abs(m.cmmd(a, b) - _cmmd_reference(a, b)) < 1e-6
+    assert abs(m.cmmd(a, b) - _cmmd_reference(a, b)) <= 1e-9 * abs(_cmmd_reference(a, b))
+    # the same on CLIP-like rows: 512 dimensions, a small shift, and a set size the reference used
+    c, d = rng.normal(size=(300, 512)), rng.normal(size=(200, 512)) + 0.05
+    assert abs(m.cmmd(c, d) - _cmmd_reference(c, d)) < 1e-6
+    # it is not the unbiased U-statistic (which is also kept, under its own name)
+    assert m.mmd2_unbiased(a, b) == pytest.approx(_mmd2_unbiased_direct(a, b), rel=1e-10, abs=1e-12)
+    assert abs(m.cmmd(a, b) - m.mmd2_unbiased(a, b)) > 1e-3
 
 
-def test_cmmd_is_zero_for_one_distribution_and_grows_with_the_shift():
+def test_cmmd_is_never_negative_and_grows_with_the_shift():
     rng = np.random.default_rng(5)
     base = rng.normal(size=(400, 32))
     same = m.cmmd(base, rng.normal(size=(400, 32)))
     shifts = [m.cmmd(base, rng.normal(size=(400, 32)) + s * np.eye(32)[0] * 3) for s in (0.25, 0.5, 1.0, 2.0)]
-    assert abs(same) < shifts[0] / 3
+    assert 0 < same < shifts[0] / 3
     assert all(x < y for x, y in zip(shifts, shifts[1:], strict=False)), shifts
+    assert abs(m.mmd2_unbiased(base, rng.normal(size=(400, 32)))) < shifts[0] / 3
     with pytest.raises(ValueError, match="at least 2"):
         m.cmmd(base[:1], base)
+
+
+def _cmmd_interval(a, b, seed=0):
+    from synthdiv.confidence import biased_mmd_interval
+
+    a, b = m.normalise(a), m.normalise(b)
+    return biased_mmd_interval(m.rbf_matrix(a, a), m.rbf_matrix(b, b), m.rbf_matrix(a, b), scale=1000.0, seed=seed)
+
+
+def _null_value(pool, m_size, rng, splits=30):
+    """The published estimator's value when both sets come from one distribution, at these sizes:
+    its mean over random splits of the pooled images (a permutation estimate)."""
+    return float(np.mean([_cmmd_reference(pool[p[:m_size]], pool[p[m_size:]])
+                          for p in (rng.permutation(len(pool)) for _ in range(splits))]))
+
+
+@pytest.mark.parametrize("sizes", [(120, 120), (20, 400)], ids=["halves", "20-against-400"])
+def test_the_cmmd_interval_of_one_distribution_split_in_two_contains_the_null_value(sizes):
+    # two sets of one distribution: the published (biased) estimator is above 0, and its interval,
+    # which resamples both sets, holds the value the estimator takes under the null at these sizes
+    # (with 20 against 400 too: the old interval, equal-n subsets of the larger set only, had no
+    # spread from the small set)
+    m_size, n_size = sizes
+    rng = np.random.default_rng(8)
+    covered = 0
+    for trial in range(10):
+        pool = rng.normal(size=(m_size + n_size, 32)) + 2 * np.eye(32)[0]  # off the origin, as CLIP's are
+        ci = _cmmd_interval(pool[:m_size], pool[m_size:], seed=trial)
+        assert ci.value == pytest.approx(_cmmd_reference(pool[:m_size], pool[m_size:]), abs=1e-9)
+        assert ci.n == min(sizes) and ci.value > 0 and ci.low <= ci.value <= ci.high
+        covered += ci.low <= _null_value(pool, m_size, rng) <= ci.high
+    assert covered >= 9, covered
+
+
+def test_the_cmmd_interval_excludes_the_null_value_of_a_real_shift():
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(120, 32)) + 2 * np.eye(32)[0]
+    y = rng.normal(size=(120, 32)) + 2 * np.eye(32)[0] + 1.5 * np.eye(32)[1]
+    ci = _cmmd_interval(x, y)
+    assert ci.low > _null_value(np.concatenate([x, y]), 120, rng)
 
 
 def test_vendi_of_a_set_and_its_3x_superset_differ_raw_and_agree_at_equal_n():

@@ -85,4 +85,4 @@ def test_the_analysis_flags_copies_of_training_images_and_collapsed_classes():
     assert rows["b"]["near_duplicates"] == 1.0 and rows["b"]["nearest_real_train"] < 0.99
     assert rows["a"]["near_duplicates_real"] == 0.0
     mem = out["memorisation"][0]
-    assert mem["near_copies"] >= 20 and mem["q100"] == pytest.approx(1.0) and mem["n_synthetic"] == 40
+    assert mem["near_copies"] >= 20 and mem["q100"] == pytest.approx(1.0) and mem["n"] == 40 and mem["images"] == "synthetic"

@@ -35,6 +35,9 @@ def test_a_stale_doc_is_caught(tmp_path, monkeypatch, capsys):
     doc.write_text((REPO / "docs" / "config.md").read_text(encoding="utf-8").replace(
         "Classifier-free guidance scale", "Guidance"), encoding="utf-8")
     monkeypatch.setattr(schema, "DOC", doc)
+    causes_doc = tmp_path / "causes.md"
+    causes_doc.write_text((REPO / "docs" / "causes.md").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(schema, "CAUSES_DOC", causes_doc)
     assert schema.main(["--check"]) == 1
     assert "stale" in capsys.readouterr().err
     assert schema.main(["--write"]) == 0 and schema.main(["--check"]) == 0
