@@ -40,6 +40,17 @@ CAUSES = (  # the four-causes table (report and dashboard), its columns grouped 
     ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
     ("ambiguity_zero_shot_confusion", "zs conf"),
 )
+REPORT_CAUSES = (  # synthdiv report and run: the ranking, the labels and the main evidence (export: every column)
+    ("class", "class"), ("gap", "gap"), ("gap_low", "95 % interval"), ("causes", "causes"),
+    ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"), ("adherence", "adh"),
+    ("adherence_real", "adh r"), ("diversity_vendi_ratio", "Vendi÷"),
+)
+REPORT_CAUSES_LEGEND = (
+    "gap: real→real − synthetic→real accuracy on the class's real test images, with its paired 95 % interval; "
+    "causes: those whose evidence crosses its threshold (docs/causes.md); s→r, px s→r: synthetic-trained CLIP probe "
+    "and pixel classifier on real; adh, adh r: CLIP zero-shot on the synthetic and on the real images; Vendi÷: "
+    "synthetic ÷ real at equal n. synthdiv export writes every column, the ambiguity evidence too."
+)
 CAUSES_LEGEND = (
     "gap: real→real − synthetic→real accuracy on the class's real test images (paired, 95 % interval); causes: "
     "those whose evidence crosses its threshold (docs/causes.md); "
@@ -75,5 +86,5 @@ CAUSE_BARS = (
     ("ambiguity_zero_shot_confusion", "ambiguity", "share of real test images zero-shot put in another class"),
 )
 # Which synthdiv.columns table each view's keys belong to (ENCODER joins two).
-VIEW_TABLES = {"CAUSES": ("four_causes",), "CAUSE_BARS": ("four_causes",), "DIVERSITY": ("diversity",),
+VIEW_TABLES = {"CAUSES": ("four_causes",), "REPORT_CAUSES": ("four_causes",), "CAUSE_BARS": ("four_causes",), "DIVERSITY": ("diversity",),
                "ACCURACY": ("accuracy",), "ENCODER": ("accuracy", "diversity")}

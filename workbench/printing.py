@@ -14,7 +14,7 @@ from synthdiv.causes import headline_sentence
 from synthdiv.measures import HEADLINE
 from workbench.compare import PLOTTED, short_names, shown
 from workbench.console import note as console_note
-from screens.labels import CAUSES, CAUSES_LEGEND, ENCODER, HEADLINE_NAMES
+from screens.labels import ENCODER, HEADLINE_NAMES, REPORT_CAUSES, REPORT_CAUSES_LEGEND
 from workbench.tables import fmt, headline_rows, interval_text, n_text
 from workbench.trained import finished_run, gap, run_label, run_rows
 
@@ -41,7 +41,7 @@ def print_summary(console: Console, result: dict, model: str, encoder: bool = Fa
 
 def print_causes(console: Console, result: dict, limit: int | None = 15) -> None:
     """The four-causes table, largest gap first, after the sentence naming the classes whose gap
-    interval lies above 0."""
+    interval lies above 0: the ranking, the labels and the main evidence (every column: export)."""
     every = result["four_causes"]
     rows = every[:limit] if limit else every
     more = len(every) - len(rows)
@@ -49,18 +49,18 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
     by = next((r.get("gap_by") for r in every if r.get("gap_by")), None)
     said = ([f"gap by the {by}"] if by else []) + ([f"top {len(rows)}, --all for every class"] if more else [])
     table = Table(title="The four causes per class, largest gap first" + (f" ({'; '.join(said)})" if said else ""),
-                  title_justify="left")
-    # the pixel classifier's column only where it has numbers ([train] runs): the table is wide
-    cols = [(key, head) for key, head in CAUSES if key != "gap_high"
-            and (key != "concept_pixel_synthetic_to_real" or any(r.get(key) is not None for r in rows))]
+                  title_justify="left", box=None)
+    # the pixel classifier's column only where it has numbers ([train] runs)
+    cols = [(key, head) for key, head in REPORT_CAUSES
+            if key != "concept_pixel_synthetic_to_real" or any(r.get(key) is not None for r in rows)]
     for key, head in cols:
-        table.add_column("95 % interval" if key == "gap_low" else head, no_wrap=key in ("gap", "gap_low"),
-                         justify="left" if key in ("class", "causes", "ambiguity_nearest_class") else "right")
+        table.add_column(head, no_wrap=True, overflow="ellipsis", min_width={"class": 5, "causes": 6, "gap_low": 14}.get(key, 5),
+                         justify="left" if key in ("class", "causes") else "right")
     for r in rows:
-        table.add_row(*(interval_text({"low": r.get("gap_low"), "high": r.get("gap_high")}) if key == "gap_low"
-                        else fmt(r.get(key)) for key, _ in cols))
+        table.add_row(*(Text(interval_text({"low": r.get("gap_low"), "high": r.get("gap_high")})) if key == "gap_low"
+                        else Text(fmt(r.get(key))) for key, _ in cols))
     console.print(table)
-    console.print(CAUSES_LEGEND, style="dim")
+    console.print(REPORT_CAUSES_LEGEND, style="dim")
     for note in result.get("notes", [])[:5]:
         console.print(console_note(note))
 
@@ -77,16 +77,19 @@ def print_templates(console: Console, result: dict, limit: int | None = 15) -> N
     diversity = {r["class"]: r for r in result["diversity"]}
     order = [r["class"] for r in result["four_causes"] if r["class"] in by_class]
     shown = order[:limit] if limit else order
-    table = Table(title="Diversity by prompt: Vendi = within a template × across templates (conditional Vendi,"
-                        " Jalali et al. 2024)" + (f" (top {len(shown)}; --all for every class)"
-                                                  if len(shown) < len(order) else ""), title_justify="left", box=None)
-    for head in ("class", "Vendi", "within", "across", "templates", "least diverse template", "most diverse"):
-        table.add_column(head, justify="left" if head in ("class", "least diverse template", "most diverse") else "right",
-                         overflow="ellipsis", no_wrap=head != "class")
+    console.print("Diversity by prompt (conditional Vendi, Jalali et al. 2024): Vendi = within a template × across"
+                  " templates" + (f" (top {len(shown)}; --all for every class)" if len(shown) < len(order) else ""))
+    table = Table(box=None)
+    for head in ("class", "Vendi", "within", "across", "tpl", "least diverse", "most diverse"):
+        text = head in ("least diverse", "most diverse")
+        table.add_column(head, justify="left" if text or head == "class" else "right", overflow="ellipsis", no_wrap=True,
+                         min_width=None if text else {"tpl": 3, "within": 6, "across": 6}.get(head, 5),
+                         max_width=28 if text else None)
     for name in shown:
         d, rows = diversity.get(name, {}), sorted(by_class[name], key=lambda r: r["vendi"])
-        table.add_row(Text(name), fmt(d.get("vendi_synthetic")), fmt(d.get("vendi_within_template")),
-                      fmt(d.get("vendi_across_template")), str(len(rows)),
+        two = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+        table.add_row(Text(name), two(d.get("vendi_synthetic")), two(d.get("vendi_within_template")),
+                      two(d.get("vendi_across_template")), str(len(rows)),
                       Text(f"{rows[0]['vendi']:.2f} {rows[0]['template']}"),
                       Text(f"{rows[-1]['vendi']:.2f} {rows[-1]['template']}"))
     console.print(table)
