@@ -75,7 +75,9 @@ class Chart(PlotextPlot):
                 # plotext draws the first label at the bottom of a horizontal bar chart: hand them reversed
                 plt.bar([_short(label) for label, _ in reversed(shown)],
                         [0.0 if v is None else float(v) for _, v in reversed(shown)],
-                        orientation="horizontal", width=0.6, color="cyan")
+                        orientation="horizontal", color="cyan",
+                        # one text row per bar: a thick bar spills into its neighbour's row
+                        width=0.6 if height - 5 >= 2 * len(shown) else 0.2)
             more = len(pairs) - len(shown)
             plt.title(title + (f" ({len(shown)} of {len(pairs)})" if more > 0 else ""))
             plt.xlabel(xlabel)

@@ -245,7 +245,8 @@ class DashboardScreen(Screen):
                 with VerticalScroll():
                     yield Static(id="matrix")
             with TabPane("6 Geometry", id="tab-geometry"):
-                yield Static(id="geometry")
+                with VerticalScroll(id="geometry-scroll"):  # every headline number and the geometry: more
+                    yield Static(id="geometry")                 # lines than a terminal has
             with TabPane("7 Training", id="tab-training"):
                 with VerticalScroll():
                     yield Static(id="training-runs")
@@ -383,10 +384,11 @@ class DashboardScreen(Screen):
             widget.update(heatmap(result[key], result["classes"]))
 
     def action_show_tab(self, tab: str) -> None:
-        """Show a tab and put the focus in its table, so the cursor names a class for i and v."""
+        """Show a tab and put the focus in its table, so the cursor names a class for i and v (on the
+        Geometry tab, in its list, so the arrows scroll it)."""
         self.query_one("#tabs", TabbedContent).active = tab
         table = {"tab-progress": "#per-class", "tab-causes": "#causes", "tab-diversity": "#diversity",
-                 "tab-accuracy": "#accuracy"}.get(tab)
+                 "tab-accuracy": "#accuracy", "tab-geometry": "#geometry-scroll"}.get(tab)
         if table:
             self.query_one(table).focus()
 

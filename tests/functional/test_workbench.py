@@ -274,9 +274,11 @@ async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_pat
         assert [p[0] for p in chart.drawn["points"]] == [10, 20]  # one point per analysis, by images analysed
         assert "synthetic images analysed" in text and "diversity ratio (÷)" in text  # the axes, named
         await pilot.press("2")  # the four causes, and one cause per class as bars
-        assert await until(pilot, lambda: "concept: synthetic→real accuracy" in text_of(app))
+        assert await until(pilot, lambda: "gap: real→real − synthetic→real accuracy" in text_of(app))
         bars = app.screen.query_one("#cause-bars")
         assert bars.drawn["shown"] == [r["class"] for r in app.screen.analysis["result"]["four_causes"]]
+        await pilot.press("b")
+        assert await until(pilot, lambda: "concept: synthetic→real accuracy" in text_of(app))
         await pilot.press("b")
         assert await until(pilot, lambda: "adherence: zero-shot accuracy on the synthetic" in text_of(app))
         await pilot.press("3")
