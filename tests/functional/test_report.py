@@ -63,7 +63,8 @@ def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_
     for line, row in zip(lines, data["four_causes"], strict=True):
         # the row's cells, in the order of the columns (the table has no borders: find each in turn)
         cells = [("—" if row[key] is None else row[key] if isinstance(row[key], str) else f"{row[key]:.3f}")
-                 if key != "gap_low" else f"[{row['gap_low']:.3f}, {row['gap_high']:.3f}]" for key in shown]
+                 if key != "gap_low" else "—" if row["gap_low"] is None
+                 else f"[{row['gap_low']:.3f}, {row['gap_high']:.3f}]" for key in shown]
         assert line.lstrip().startswith(row["class"]), (line, row["class"])
         at_cell = 0
         for key, cell in zip(shown, cells, strict=True):
