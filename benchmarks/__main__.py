@@ -340,10 +340,17 @@ def analysis_inputs(classes: int, synthetic: int, real: int, d: int = 768, seed:
     """CLIP-like embeddings: per class a direction; synthetic images tighter around a slightly
     shifted centre than real ones (as generated images are), noisy enough that the probes are
     not perfect (synthetic→real ≈ 0.9 at 100 classes); real split half train, half test; five
-    prompt texts per class near its direction."""
+    prompt texts per class near its direction. The classes are ImageNet-1k's first ``classes``, with
+    their open-set vocabulary (ImageNet-1k's 1,000 class texts and the classes' WordNet senses,
+    :mod:`synthdiv.senses`): each class's own text at its direction, the others random."""
+    from synthdiv import senses
     from synthdiv.analysis import Inputs
+    from synthdiv.classes import load_class_set
 
     rng = np.random.default_rng(seed)
+    imagenet = load_class_set("imagenet")
+    labels = list(imagenet.labels[:classes])
+    plan = senses.plan([imagenet.prompt_names[lb] for lb in labels], [imagenet.wnids[lb] for lb in labels])
     centres = rng.normal(size=(classes, d)).astype(np.float32)
     sy = np.repeat(np.arange(classes), synthetic)
     ry = np.repeat(np.arange(classes), real)
@@ -351,8 +358,11 @@ def analysis_inputs(classes: int, synthetic: int, real: int, d: int = 768, seed:
     rea = centres[ry] + 7.0 * rng.normal(size=(len(ry), d)).astype(np.float32)
     ty = np.repeat(np.arange(classes), 5)
     text = centres[ty] + 0.5 * rng.normal(size=(len(ty), d)).astype(np.float32)
-    return Inputs(classes=[f"c{i}" for i in range(classes)], synthetic=syn, synthetic_y=sy, real=rea, real_y=ry,
-                  real_split=np.array(["train", "test"] * (len(ry) // 2)), text=text, text_y=ty)
+    vocab = rng.normal(size=(len(plan.texts), d)).astype(np.float32)
+    vocab[plan.own] = centres
+    return Inputs(classes=labels, synthetic=syn, synthetic_y=sy, real=rea, real_y=ry,
+                  real_split=np.array(["train", "test"] * (len(ry) // 2)), text=text, text_y=ty,
+                  open_set=plan, open_set_vectors=vocab)
 
 
 def _analysis_seconds(classes: int, synthetic: int, real: int, probe: str) -> tuple[float, float]:

@@ -19,6 +19,8 @@ HEADLINE_NAMES = {
     "frechet": "Fréchet distance", "cmmd": "CMMD", "near_duplicates": "near-duplicates",
     "near_duplicates_real": "near-duplicates, real", "nearest_real_train": "nearest real train",
     "nearest_real_train_real": "nearest real train, real", "prompt_closeness": "closer to the prompt",
+    "open_set_adherence": "adherence, open set", "open_set_adherence_real": "adherence, open set, real",
+    "sense_confusion": "sense confusion", "sense_confusion_real": "sense confusion, real",
 }
 
 # Short headings of the headline measures, for table columns (the compare screen).
@@ -28,7 +30,8 @@ HEADLINE_HEADINGS = {
     "diversity_ratio": "dist÷", "vendi_ratio": "Vendi÷", "precision": "prec", "recall": "recall",
     "density": "dens", "coverage": "cover", "frechet": "Fréchet", "cmmd": "CMMD", "near_duplicates": "near dup",
     "near_duplicates_real": "near dup r", "nearest_real_train": "near train", "nearest_real_train_real": "near train r",
-    "prompt_closeness": "txt s−r",
+    "prompt_closeness": "txt s−r", "open_set_adherence": "adh open", "open_set_adherence_real": "open r",
+    "sense_confusion": "sense", "sense_confusion_real": "sense r",
 }
 
 # The per-class views: (key, heading) in the order shown. Keys are synthdiv.columns' of the table.
@@ -36,28 +39,42 @@ CAUSES = (  # the four-causes table (report and dashboard), its columns grouped 
     ("class", "class"), ("gap", "gap"), ("gap_low", "95% low"), ("gap_high", "95% high"), ("causes", "causes"),
     ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"),
     ("concept_centroid_cosine", "cent"),
-    ("adherence", "adh"), ("adherence_real", "adh real"), ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
-    ("ambiguity_name_similarity", "name"), ("ambiguity_nearest_class", "nearest"),
-    ("ambiguity_zero_shot_confusion", "zs conf"),
+    ("adherence_main", "adh"), ("adherence_main_real", "adh real"), ("adherence_by", "adh by"),
+    ("adherence_judge", "judge"), ("adherence_judge_low", "judge low"), ("adherence_judge_high", "judge high"),
+    ("adherence_judge_real", "judge real"), ("open_set_adherence", "adh open"),
+    ("open_set_adherence_low", "open low"), ("open_set_adherence_high", "open high"),
+    ("open_set_adherence_real", "open real"), ("adherence", "adh closed"), ("adherence_real", "closed real"),
+    ("read_as", "read as"), ("adherence_circular", "circular"),
+    ("diversity_vendi_ratio", "Vendi÷"), ("diversity_distance_ratio", "dist÷"),
+    ("sense_confusion", "sense"), ("sense_confusion_low", "sense low"), ("sense_confusion_high", "sense high"),
+    ("sense_confusion_real", "sense r"), ("own_sense", "own sense"), ("own_sense_by", "own by"),
+    ("other_senses", "other senses"),
+    ("confusability_name_similarity", "name"), ("confusability_nearest_class", "nearest"),
+    ("confusability_zero_shot", "zs conf"),
 )
 REPORT_CAUSES = (  # synthdiv report and run: the ranking, the labels and the main evidence (export: every column)
     ("class", "class"), ("gap", "gap"), ("gap_low", "95 % interval"), ("causes", "causes"),
-    ("concept_synthetic_to_real", "s→r"), ("concept_pixel_synthetic_to_real", "px s→r"), ("adherence", "adh"),
-    ("adherence_real", "adh r"), ("diversity_vendi_ratio", "Vendi÷"),
+    ("adherence_main", "adh"), ("adherence_main_real", "adh r"), ("sense_confusion", "sense"),
+    ("sense_confusion_real", "sense r"), ("diversity_vendi_ratio", "Vendi÷"),
 )
 REPORT_CAUSES_LEGEND = (
     "gap: real→real − synthetic→real accuracy on the class's real test images, with its paired 95 % interval; "
-    "causes: those whose evidence crosses its threshold (docs/causes.md); s→r, px s→r: synthetic-trained CLIP probe "
-    "and pixel classifier on real; adh, adh r: CLIP zero-shot on the synthetic and on the real images; Vendi÷: "
-    "synthetic ÷ real at equal n. synthdiv export writes every column, the ambiguity evidence too."
+    "causes: those whose evidence crosses its threshold (docs/causes.md); adh, adh r: the share of the synthetic and "
+    "of the real images read as the class, by the [train] judge where it ran, else by CLIP among ImageNet-1k and the "
+    "class's senses (open set); sense, sense r: the share nearer another WordNet sense of the class's name than its "
+    "own (— : no other sense); Vendi÷: synthetic ÷ real at equal n. synthdiv export writes every column: the senses, "
+    "what the images are read as, CLIP's closed-set adherence, confusability with the other classes."
 )
 CAUSES_LEGEND = (
     "gap: real→real − synthetic→real accuracy on the class's real test images (paired, 95 % interval); causes: "
     "those whose evidence crosses its threshold (docs/causes.md); "
     "concept: s→r real accuracy of the synthetic-trained probe on CLIP, px s→r of the synthetic-trained pixel "
     "classifier ([train] runs), cent synthetic·real centroid cosine; "
-    "adherence: adh zero-shot accuracy on synthetic, adh real on real; diversity: Vendi÷ and dist÷ synthetic ÷ real; "
-    "ambiguity: name highest text similarity to another class (nearest), zs conf share of real images "
+    "adherence: adh and adh real the share read as the class by adh by (judge: the [train] real-trained classifier; "
+    "adh open: CLIP among ImageNet-1k and the class's senses; adh closed: CLIP among the experiment's classes), read "
+    "as: what the synthetic images are read as instead; diversity: Vendi÷ and dist÷ synthetic ÷ real; ambiguity: "
+    "sense (sense r) the share of synthetic (real) images nearer another WordNet sense than their own; "
+    "confusability: name highest text similarity to another class (nearest), zs conf share of real images "
     "zero-shot put in another class"
 )
 DIVERSITY = (  # the dashboard's Diversity tab
@@ -81,9 +98,9 @@ ENCODER = (  # synthdiv report: an image-only encoder's per-class columns (accur
 CAUSE_BARS = (
     ("gap", "gap", "real→real − synthetic→real accuracy on the real test images (0: no gap)"),
     ("concept_synthetic_to_real", "concept", "synthetic→real accuracy (share of real test images)"),
-    ("adherence", "adherence", "zero-shot accuracy on the synthetic images (share)"),
+    ("adherence_main", "adherence", "share of synthetic images read as the class"),
     ("diversity_vendi_ratio", "diversity", "Vendi score synthetic ÷ real (1 = as diverse)"),
-    ("ambiguity_zero_shot_confusion", "ambiguity", "share of real test images zero-shot put in another class"),
+    ("sense_confusion", "ambiguity", "share of synthetic images nearer another sense of the name"),
 )
 # Which synthdiv.columns table each view's keys belong to (ENCODER joins two).
 VIEW_TABLES = {"CAUSES": ("four_causes",), "REPORT_CAUSES": ("four_causes",), "CAUSE_BARS": ("four_causes",), "DIVERSITY": ("diversity",),

@@ -122,7 +122,7 @@ class SetupScreen(Screen):
             with TabPane("Classes", id="tab-classes"):
                 with Horizontal(id="class-row"):
                     yield Input(self.data.get("classes", {}).get("set", "digits"), id="class-set",
-                                placeholder="imagenet, imagenet-r, imagenet-a, mini-imagenet, digits or a file", tooltip="Enter loads the class set")
+                                placeholder="imagenet, imagenet-raw, imagenet-r, imagenet-a, mini-imagenet, digits or a file", tooltip="Enter loads the class set")
                     yield Input(id="class-search", placeholder="search classes (type to filter)")
                 yield Static(id="class-count")
                 yield SelectionList[str](id="class-list")

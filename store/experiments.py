@@ -23,6 +23,11 @@ def find(store: Store, name: str) -> dict | None:
     return dict(rows[0]) if rows else None
 
 
+def by_id(store: Store, experiment_id: int) -> dict:
+    """The experiment row with this id."""
+    return dict(next(iter(store.db.query("select * from experiments where id = ?", [experiment_id]))))
+
+
 def get(store: Store, name: str | None = None) -> dict:
     """The experiment named ``name``; the only one when ``name`` is None and there is one."""
     if name is not None:

@@ -230,11 +230,23 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["workers"].add_column("parent_id", int)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    """The open-set vocabulary (:mod:`store.vocabulary`): texts shared by the store's experiments
+    (ImageNet-1k's class texts, WordNet senses), embedded as embeddings of kind ``vocab``, which no
+    tally counts; and each text tower's fingerprint (a CLIP's, a generator's text encoder), to tell
+    when the CLIP that judges adherence is the generator's own text encoder."""
+    db["vocabulary"].create({"id": int, "text": str}, pk="id", not_null={"text"})
+    db["vocabulary"].create_index(["text"], unique=True)
+    db["text_towers"].create({"role": str, "model": str, "fingerprint": str, "recorded_at": float},
+                             pk=("role", "model"), not_null={"role", "model", "fingerprint"})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest schema that read-only commands can read as it is (they never migrate): v4 only added
 # image columns that no bulk read selects, v5 a worker column that readers take when present, v6
 # the training tables, which readers take as empty when absent (store.training.has_tables), v7 a
-# worker column that readers take when present.
+# worker column that readers take when present, v8 the vocabulary and text-tower tables, which
+# readers take as empty when absent (store.vocabulary.has_tables).
 # A migration that adds what readers need raises this.
 READABLE_SINCE = 3

@@ -12,11 +12,19 @@ The four causes of the study, per class, ranked by the gap real→real − synth
 CLIP probes (paired over the class's test images) and labelled with the causes whose evidence
 crosses its threshold (:mod:`synthdiv.causes`; the pixel classifiers' gap replaces the probes'
 where ``[train]`` runs finished, :func:`workbench.trained.with_pixel`). The evidence:
-- ambiguity: the highest cosine between the class's text embedding and another class's
-  (``ambiguity_name_similarity``, with that class), and the share of the class's real test images
-  that CLIP zero-shot assigns to another class (``ambiguity_zero_shot_confusion``);
-- weak prompt adherence: zero-shot accuracy on the class's synthetic images (``adherence``),
-  against the same on its real test images (``adherence_real``);
+- ambiguity (polysemy): the class's other WordNet senses (``other_senses``) and the share of its
+  synthetic images nearer another sense's text than their own sense's (``sense_confusion``; its
+  real test images' share beside it, :mod:`synthdiv.open_set`);
+- confusability with the experiment's other classes, under its own name: the highest cosine
+  between the class's text embedding and another class's (``confusability_name_similarity``, with
+  that class), and the share of its real test images CLIP zero-shot assigns to another class
+  (``confusability_zero_shot``);
+- weak prompt adherence: zero-shot accuracy on the class's synthetic images among the experiment's
+  classes (``adherence``) and among ImageNet-1k's 1,000 plus the class's senses
+  (``open_set_adherence``, with what they are read as instead: ``read_as``), each against the same
+  on its real test images; ``adherence_circular`` where the judging CLIP's text tower is the
+  generator's own text encoder (:mod:`synthdiv.towers`); the ``[train]`` judge's where it ran
+  (:func:`workbench.trained.with_pixel`);
 - lack of diversity: synthetic ÷ real for the Vendi score and for mean pairwise distance;
 - inability to represent the concept: real test accuracy, for the class, of the probe trained
   on synthetic images (``concept_synthetic_to_real``), and the cosine between the synthetic and
@@ -46,11 +54,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthdiv import causes, confidence, metrics
+from synthdiv import causes, confidence, metrics, open_set
 from synthdiv.measures import HEADLINE
 from synthdiv.probe import class_text_vectors, linear_probe, zero_shot_predict
+from synthdiv.senses import Plan
 
-VERSION = 3  # of the result's tables: 2 added the headline intervals, equal n and the new checks; 3 the gap ranking, cause labels and CMMD as published
+VERSION = 4  # of the result's tables: 2 added the headline intervals, equal n and the new checks; 3 the gap ranking,
+# cause labels and CMMD as published; 4 polysemy (sense confusion), open-set adherence and confusability by name
 EQUAL_N_DRAWS = 5  # random subsets averaged per class when an n-dependent metric meets unequal sets
 CMMD_CAP = 2000  # images per set for the experiment-wide CMMD (a random subset of a larger set)
 
@@ -67,6 +77,10 @@ class Inputs:
     text_y: np.ndarray
     synthetic_prompt: np.ndarray | None = None  # the text embedding of each synthetic image's prompt
     synthetic_template: np.ndarray | None = None  # the template of each synthetic image's prompt (its text)
+    open_set: Plan | None = None  # the open-set vocabulary's plan (synthdiv.senses), None: not embedded
+    open_set_vectors: np.ndarray | None = None  # its texts' embeddings, one row per text of the plan
+    circular: bool | None = None  # the judging CLIP's text tower is the generator's text encoder (None: unknown)
+    open_set_note: str = ""  # what the CLIP's open-set numbers are worth, when little (a preset's)
 
 
 def _safe(fn, notes: list[str], label: str):
@@ -140,7 +154,7 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
     real_notes = notes if test.any() else quiet
     accuracy = _accuracy_rows(inp.classes, sets, s2r, r2r, zs_real, zs_syn, pick)
     diversity, nearest_train, nearest_train_real = _diversity_rows(inp.classes, sets, k, notes, real_notes)
-    out["four_causes"] = causes.with_gaps(_cause_rows(inp.classes, sets, accuracy, diversity),
+    out["four_causes"] = causes.with_gaps(_cause_rows(inp, sets, accuracy, diversity, notes),
                                           _probe_gaps(sets, s2r, r2r, n), causes.BY_PROBE)
     out["accuracy"] = accuracy
     out["diversity"] = diversity
@@ -149,7 +163,7 @@ def analyse(inp: Inputs, k: int = 5) -> dict:
     out["geometry"] = _geometry(inp, sets, notes, real_notes)
     _accuracy_intervals(accuracy)
     out["memorisation"] = _memorisation(nearest_train, nearest_train_real)
-    out["headline"] = headline(accuracy, diversity, syn, real[test])
+    out["headline"] = headline(accuracy, diversity, syn, real[test], out["four_causes"])
     out["summary"] = [{row["measure"]: row["value"] for row in out["headline"]}]
     return out
 
@@ -305,25 +319,52 @@ def _diversity_row(c: int, name: str, s: np.ndarray, r: np.ndarray, k: int, note
     return row
 
 
-def _cause_rows(classes, sets: _Sets, accuracy: list[dict], diversity: list[dict]) -> list[dict]:
+def _open_set_rows(inp: Inputs, sets: _Sets, notes: list[str]) -> list[dict]:
+    """The sense and open-set columns per class (:mod:`synthdiv.open_set`); empty values, and a
+    note, where the vocabulary has no embeddings."""
+    classes = inp.classes
+    if inp.open_set is None or inp.open_set_vectors is None or not sets.has_text:
+        if sets.has_text:
+            notes.append("open-set adherence and sense confusion: the open-set vocabulary has no embeddings from this"
+                         " model (a store from before them: run the embedding worker once more, synthdiv run)")
+        return [dict.fromkeys(_OPEN_SET_KEYS) for _ in classes]
+    if inp.open_set_note:
+        notes.append(inp.open_set_note)
+    return open_set.rows(classes, inp.open_set, inp.open_set_vectors, sets.syn, sets.syn_y, sets.real[sets.test], sets.ty)
+
+
+def _cause_rows(inp: Inputs, sets: _Sets, accuracy: list[dict], diversity: list[dict], notes: list[str]) -> list[dict]:
+    classes = inp.classes
     n, text_c, out = len(classes), sets.text_c, []
+    opened = _open_set_rows(inp, sets, notes)
     for c, name in enumerate(classes):
         others = [j for j in range(n) if j != c]
         near = max(others, key=lambda j: text_c[c] @ text_c[j]) if others and sets.has_text else None
         a, d = accuracy[c], diversity[c]
+        o = {k: v for k, v in opened[c].items() if k != "class"}
         out.append({
             "class": name,
-            "ambiguity_name_similarity": round(float(text_c[c] @ text_c[near]), 6) if near is not None else None,
-            "ambiguity_nearest_class": classes[near] if near is not None else None,
-            "ambiguity_zero_shot_confusion": None if a["zero_shot_real"] is None else round(1 - a["zero_shot_real"], 6),
+            **{k: o[k] for k in _AMBIGUITY_KEYS},
+            "confusability_name_similarity": round(float(text_c[c] @ text_c[near]), 6) if near is not None else None,
+            "confusability_nearest_class": classes[near] if near is not None else None,
+            "confusability_zero_shot": None if a["zero_shot_real"] is None else round(1 - a["zero_shot_real"], 6),
             "adherence": a["zero_shot_synthetic"],
             "adherence_real": a["zero_shot_real"],
+            **{k: o[k] for k in _ADHERENCE_KEYS},
+            "adherence_circular": inp.circular if sets.has_text else None,
             "diversity_vendi_ratio": d["vendi_ratio"],
             "diversity_distance_ratio": d["distance_ratio"],
             "concept_synthetic_to_real": a["synthetic_to_real"],
             "concept_centroid_cosine": d["centroid_cosine"],
         })
     return out
+
+
+_AMBIGUITY_KEYS = ("sense_confusion", "sense_confusion_low", "sense_confusion_high", "sense_confusion_real",
+                   "own_sense", "own_sense_by", "other_senses")
+_ADHERENCE_KEYS = ("open_set_adherence", "open_set_adherence_low", "open_set_adherence_high",
+                   "open_set_adherence_real", "read_as")
+_OPEN_SET_KEYS = _AMBIGUITY_KEYS + _ADHERENCE_KEYS
 
 
 def _probe_gaps(sets: _Sets, s2r, r2r, n: int) -> list[dict] | None:
@@ -419,7 +460,8 @@ def _memorisation(nearest: list[np.ndarray], nearest_real: list[np.ndarray]) -> 
     return rows
 
 
-def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray, real_test: np.ndarray) -> list[dict]:
+def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray, real_test: np.ndarray,
+             four_causes: list[dict] | None = None) -> list[dict]:
     """Every measure of :data:`synthdiv.measures.HEADLINE`: value, 95 % interval (low, high), the
     n it rests on and the unit the interval resampled (None where it cannot be computed)."""
     rows = []
@@ -436,7 +478,8 @@ def headline(accuracy: list[dict], diversity: list[dict], synthetic: np.ndarray,
                 if n >= 2:
                     interval = confidence.pooled_proportion(correct, total)
         elif m.kind == "class_mean":
-            values = np.array([r[m.column] for r in diversity if r.get(m.column) is not None], np.float64)
+            table = (four_causes or []) if m.source == "four_causes" else diversity
+            values = np.array([r[m.column] for r in table if r.get(m.column) is not None], np.float64)
             n = len(values)
             if n:
                 value = float(values.mean())

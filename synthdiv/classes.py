@@ -24,7 +24,7 @@ DIGITS: tuple[str, ...] = (
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
 )
 
-BUILTIN_SETS = ("imagenet", "imagenet-r", "imagenet-a", "mini-imagenet", "digits")
+BUILTIN_SETS = ("imagenet", "imagenet-raw", "imagenet-r", "imagenet-a", "mini-imagenet", "digits")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class ClassSet:
     labels: tuple[str, ...]
     prompt_names: dict[str, str]
     definitions: dict[str, str] | None = None  # label → definition ({definition} in templates), where known
+    wnids: dict[str, str] | None = None  # label → WordNet id, where the set is ImageNet's
 
     @classmethod
     def from_names(cls, set_name: str, names: tuple[str, ...]) -> "ClassSet":
@@ -124,17 +125,18 @@ def load_class_set(spec: str, base_dir: str | Path | None = None) -> ClassSet:
     if key == "imagenet":
         from synthdiv import wordnet
 
-        full = ClassSet.from_names("imagenet", imagenet_classes())
-        gloss = wordnet.definitions()
-        return ClassSet(full.name, full.labels, full.prompt_names,
-                        {label: gloss.get(w, "") for label, w in zip(full.labels, wordnet.imagenet_wnids(), strict=True)})
+        return _imagenet_set("imagenet", imagenet_classes())
+    if key == "imagenet-raw":  # WordNet's first lemmas: "crane" twice, "cardigan", "maillot" twice
+        from synthdiv import wordnet
+
+        return _imagenet_set("imagenet-raw", wordnet.first_lemmas(wordnet.imagenet_wnids()))
     if key in ("imagenet-r", "imagenet-a", "mini-imagenet"):  # ImageNet subsets, labelled as in ImageNet
         from synthdiv import wordnet
 
         full, label_of = load_class_set("imagenet"), wordnet.imagenet_label_of()
         labels = tuple(label_of[w] for w in wordnet.subset_wnids(key))
         return ClassSet(key, labels, {lb: full.prompt_names[lb] for lb in labels},
-                        {lb: full.definitions[lb] for lb in labels})
+                        {lb: full.definitions[lb] for lb in labels}, {lb: full.wnids[lb] for lb in labels})
     if key == "digits":
         return ClassSet.from_names("digits", DIGITS)
     path = Path(spec).expanduser()
@@ -149,6 +151,16 @@ def load_class_set(spec: str, base_dir: str | Path | None = None) -> ClassSet:
     made = ClassSet.from_names(str(path), names)
     defined = {label: g for label, g in zip(made.labels, glosses, strict=True) if g}
     return ClassSet(made.name, made.labels, made.prompt_names, defined or None)
+
+
+def _imagenet_set(name: str, names: tuple[str, ...]) -> ClassSet:
+    """ImageNet-1k under ``names`` (in class-index order), with each class's WordNet id and gloss."""
+    from synthdiv import wordnet
+
+    made, ids, gloss = ClassSet.from_names(name, names), wordnet.imagenet_wnids(), wordnet.definitions()
+    return ClassSet(made.name, made.labels, made.prompt_names,
+                    {label: gloss.get(w, "") for label, w in zip(made.labels, ids, strict=True)},
+                    dict(zip(made.labels, ids, strict=True)))
 
 
 def select_classes(class_set: ClassSet, names: list[str] | None) -> tuple[str, ...]:

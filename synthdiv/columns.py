@@ -120,15 +120,48 @@ COLUMNS: tuple[Column, ...] = (
            " linear probe on CLIP"),
     Column("causes", "four_causes", "the causes whose evidence crosses its threshold (docs/causes.md), or none",
            "synthdiv.causes.causes_of"),
-    Column("ambiguity_name_similarity", "four_causes", "highest cosine between the class's text embedding and another"
-           " class's", "synthdiv.probe.class_text_vectors", "lower", cause="ambiguity"),
-    Column("ambiguity_nearest_class", "four_causes", "the class whose text embedding is nearest", cause="ambiguity"),
-    Column("ambiguity_zero_shot_confusion", "four_causes", "share of the class's real test images CLIP zero-shot puts"
-           " in another class", _ZERO_SHOT, "lower", cause="ambiguity"),
-    Column("adherence", "four_causes", "share of the class's synthetic images CLIP zero-shot reads as the class",
-           _ZERO_SHOT, "higher", cause="adherence"),
+    Column("adherence_main", "four_causes", "the adherence the label reads: the [train] judge's where it ran, else CLIP's"
+           " open set, else CLIP's among the experiment's classes", "synthdiv.causes.adherence_evidence", "higher",
+           cause="adherence"),
+    Column("adherence_main_real", "four_causes", "the same reader on the class's real test images: the baseline",
+           "synthdiv.causes.adherence_evidence", "higher", cause="adherence"),
+    Column("adherence_by", "four_causes", "which reader that is (and whether CLIP's text tower is the generator's)",
+           "synthdiv.causes.adherence_evidence", cause="adherence"),
+    Column("sense_confusion", "four_causes", "share of the class's synthetic images nearer (CLIP cosine) another"
+           " WordNet sense's text (its lemma and gloss) than their own sense's: they show the other meaning",
+           "synthdiv.open_set.sense_confused", "lower", interval=True, cause="ambiguity"),
+    Column("sense_confusion_real", "four_causes", "the same among the class's real test images: its baseline",
+           "synthdiv.open_set.sense_confused", "lower", cause="ambiguity"),
+    Column("own_sense", "four_causes", "the class's own WordNet sense: its id, first lemma and gloss",
+           "synthdiv.senses.senses_of", cause="ambiguity"),
+    Column("own_sense_by", "four_causes", "how the own sense was found (its WordNet id, the class's definition, the one"
+           " ImageNet-1k sense of its name, the first listed)", "synthdiv.senses.senses_of", cause="ambiguity"),
+    Column("other_senses", "four_causes", "the other synsets that share a lemma with the class (timm's ImageNet-21k"
+           " lemmas), each with its gloss", "synthdiv.senses.senses_of", cause="ambiguity"),
+    Column("confusability_name_similarity", "four_causes", "highest cosine between the class's text embedding and"
+           " another class's of the experiment (confusability, not polysemy)", "synthdiv.probe.class_text_vectors",
+           "lower"),
+    Column("confusability_nearest_class", "four_causes", "the class whose text embedding is nearest"),
+    Column("confusability_zero_shot", "four_causes", "share of the class's real test images CLIP zero-shot puts in"
+           " another of the experiment's classes", _ZERO_SHOT, "lower"),
+    Column("adherence", "four_causes", "share of the class's synthetic images CLIP zero-shot reads as the class, among"
+           " the experiment's classes (closed set)", _ZERO_SHOT, "higher", cause="adherence"),
     Column("adherence_real", "four_causes", "the same on the class's real test images: adherence's baseline",
            _ZERO_SHOT, "higher", cause="adherence"),
+    Column("open_set_adherence", "four_causes", "the same among ImageNet-1k's 1,000 classes plus the class's other"
+           " senses (open set)", "synthdiv.open_set.read_as", "higher", interval=True, cause="adherence"),
+    Column("open_set_adherence_real", "four_causes", "the same on the class's real test images: its baseline",
+           "synthdiv.open_set.read_as", "higher", cause="adherence"),
+    Column("read_as", "four_causes", "what the class's synthetic images are read as instead, open set: the three"
+           " most frequent, with their shares", "synthdiv.open_set.read_as", cause="adherence"),
+    Column("adherence_circular", "four_causes", "the judging CLIP's text tower is the generator's own text encoder"
+           " (same weights): CLIP's adherence then asks the model's encoder about itself", "synthdiv.towers.fingerprint",
+           cause="adherence"),
+    Column("adherence_judge", "four_causes", "share of the class's synthetic images the [train] real-trained pixel"
+           " classifier (the judge, which never saw a prompt) reads as the class: the headline adherence where it ran",
+           _PIXELS, "higher", interval=True, cause="adherence", source="training"),
+    Column("adherence_judge_real", "four_causes", "the judge's accuracy on the class's real test images: its baseline",
+           _PIXELS, "higher", cause="adherence", source="training"),
     Column("diversity_vendi_ratio", "four_causes", "Vendi score synthetic ÷ real at equal n", "synthdiv.metrics.vendi",
            "higher", equal_n=True, cause="diversity"),
     Column("diversity_distance_ratio", "four_causes", "mean pairwise cosine distance, synthetic ÷ real",

@@ -40,8 +40,7 @@ def varying(configs: dict[str, dict]) -> list[str]:
 def _per_class(result: dict, measure: str) -> dict[str, float]:
     """The per-class values behind a headline measure, by class name (classes without one left out)."""
     m = BY_KEY[measure]
-    table = result["accuracy"] if m.kind == "pooled" else result["diversity"]
-    return {r["class"]: r[m.column] for r in table if r.get(m.column) is not None}
+    return {r["class"]: r[m.column] for r in result.get(m.source) or [] if r.get(m.column) is not None}
 
 
 def _headline(result: dict) -> dict[str, dict]:

@@ -201,6 +201,9 @@ class Embedder:
             probe = self.model.encode_text(self._tokens(["a"]))
         self.dim = int(probe.shape[-1])
         self.name, self.model_hash = embedder_identity(spec)
+        from synthdiv.towers import of_open_clip
+
+        self.text_fingerprint = of_open_clip(self.model)  # synthdiv.towers: is it the generator's text encoder?
 
     def _tokens(self, texts: list[str]):
         return self.tokenizer(list(texts)).to(self.device)

@@ -107,6 +107,9 @@ class Generator:
             "device": self.device.type,
         }
         self.provenance.update(source.provenance(revision))
+        from synthdiv.towers import of_text_encoder
+
+        self.text_fingerprint = of_text_encoder(getattr(self.pipe, "text_encoder", None))  # synthdiv.towers
 
     def _speed_up(self, compile_unet: bool) -> list[str]:
         """The GPU path: the dtype (chosen at load), PyTorch's scaled-dot-product attention

@@ -10,7 +10,9 @@ Kinds of measure, and their intervals (95 %, percentile bootstrap, :mod:`synthdi
 
 - ``pooled``: an accuracy over all images, Σ correct / Σ images of a per-class accuracy column;
   the interval resamples classes (a cluster bootstrap: images of a class are not independent).
-- ``class_mean``: the mean over classes of a per-class column; the interval resamples classes.
+- ``class_mean``: the mean over classes of a per-class column (of the diversity table, or of the
+  four-causes table where ``table`` says so; classes without a value left out); the interval
+  resamples classes.
 - ``set``: computed on the whole synthetic and real test sets (each capped at 2,000 images, a
   random subset of a larger one); the interval resamples both sets (the basic bootstrap of
   :func:`synthdiv.confidence.biased_mmd_interval`), and ``n`` is the smaller set's size.
@@ -30,6 +32,12 @@ class Measure:
     count: str | None = None  # for pooled: the per-class column holding the images it is a share of
     better: str | None = None  # "higher" | "lower" | None (neither is better in itself)
     n_dependent: bool = False  # computed at equal n when sets of different sizes meet
+    table: str = ""  # the per-class table a class_mean reads ("": diversity)
+
+    @property
+    def source(self) -> str:
+        """The per-class table its column is in."""
+        return "accuracy" if self.kind == "pooled" else self.table or "diversity"
 
 
 HEADLINE: tuple[Measure, ...] = (
@@ -70,6 +78,16 @@ HEADLINE: tuple[Measure, ...] = (
             " (memorisation check: near 1 = copies)", "class_mean", "nearest_real_train"),
     Measure("nearest_real_train_real", "the same for the real test images: the baseline a copy must exceed",
             "class_mean", "nearest_real_train_real"),
+    Measure("open_set_adherence", "share of a class's synthetic images CLIP reads as the class among ImageNet-1k's"
+            " 1,000 classes and the class's WordNet senses (open set), mean over classes", "class_mean",
+            "open_set_adherence", better="higher", table="four_causes"),
+    Measure("open_set_adherence_real", "the same on the real test images: its baseline", "class_mean",
+            "open_set_adherence_real", better="higher", table="four_causes"),
+    Measure("sense_confusion", "share of a class's synthetic images nearer another WordNet sense of its name than"
+            " their own, mean over the classes whose name has another sense", "class_mean", "sense_confusion",
+            better="lower", table="four_causes"),
+    Measure("sense_confusion_real", "the same on the real test images: its baseline", "class_mean",
+            "sense_confusion_real", better="lower", table="four_causes"),
     Measure("prompt_closeness", "synthetic images' cosine to their class text minus the real test images', mean over"
             " classes (> 0: synthetic images sit closer to their prompt than real ones do)", "class_mean",
             "text_closeness"),

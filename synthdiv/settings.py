@@ -90,7 +90,9 @@ SETTINGS: tuple[Setting, ...] = (
             'The store folder. `--store DIR` on the command line wins.',
             label="store folder", shown_default="`runs/<name>` in the working folder"),
     Setting("classes", "set", "string", "digits",
-            ('`imagenet` (the 1000 ImageNet class names open_clip ships); the ImageNet subsets `imagenet-r` '
+            ('`imagenet` (the 1000 ImageNet class names open_clip ships); `imagenet-raw` (the same classes under '
+             "WordNet's first lemma, where both cranes are `crane`, as the class's ambiguity is studied); the "
+             'ImageNet subsets `imagenet-r` '
              '(200), `imagenet-a` (200) and `mini-imagenet` (100), labelled as in ImageNet (by the synset '
              'lists timm ships); `digits` (zero … nine); or the path of a UTF-8 text file with one class '
              'name per line (blank lines and lines starting with `#` are skipped; a name may appear once; a '

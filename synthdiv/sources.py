@@ -35,6 +35,7 @@ class Preset:
 
     name = ""
     note = ""  # what a user must know when the preset is used (shown when a config is read)
+    open_set_note = ""  # what its CLIP's open-set numbers (ImageNet-1k names, WordNet glosses) are worth, if little
 
     # the text-to-image half
     def family(self) -> Family:
@@ -105,6 +106,8 @@ class MiniDigits(Preset):
     (:mod:`synthdiv.mini.bundle`)."""
 
     name = "mini-digits"
+    open_set_note = ("the mini CLIP learned digit captions only: its open-set adherence, what it reads the images as"
+                     " and its sense confusion (ImageNet-1k names, WordNet glosses) mean nothing")
 
     def family(self) -> Family:
         return read_family(self.folder())

@@ -5,7 +5,8 @@ torch is not imported).
 order, the order of open_clip's class names, line by line; ``imagenet_r_synsets.txt``,
 ``imagenet_a_synsets.txt`` and ``mini_imagenet_synsets.txt`` list the 200, 200 and 100 classes of
 ImageNet-R, ImageNet-A and mini-ImageNet; ``imagenet_synset_to_definition.txt`` holds each
-synset's gloss (``wnid<TAB>definition``).
+synset's gloss (``wnid<TAB>definition``) and ``imagenet_synset_to_lemma.txt`` its lemmas
+(``wnid<TAB>lemma, lemma…``), for the 21,844 ImageNet-21k synsets (:mod:`synthdiv.senses`).
 """
 
 from __future__ import annotations
@@ -31,25 +32,26 @@ def _info(name: str) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _lines(name: str) -> tuple[str, ...]:
+def lines(name: str) -> tuple[str, ...]:
+    """The non-blank lines of one of timm's ``_info`` files, stripped."""
     return tuple(line.strip() for line in _info(name).read_text(encoding="utf-8").splitlines() if line.strip())
 
 
 def imagenet_wnids() -> tuple[str, ...]:
     """The 1,000 ImageNet-1k WordNet ids in class-index order."""
-    return _lines("imagenet_synsets.txt")
+    return lines("imagenet_synsets.txt")
 
 
 def subset_wnids(name: str) -> tuple[str, ...]:
     """The WordNet ids of an ImageNet subset (``imagenet-r``, ``imagenet-a``, ``mini-imagenet``)."""
-    return _lines(SUBSETS[name])
+    return lines(SUBSETS[name])
 
 
 @lru_cache(maxsize=1)
 def definitions() -> dict[str, str]:
     """WordNet id → its gloss (the definition in WordNet)."""
     out = {}
-    for line in _lines("imagenet_synset_to_definition.txt"):
+    for line in lines("imagenet_synset_to_definition.txt"):
         wnid, _, gloss = line.partition("\t")
         out[wnid] = gloss.strip()
     return out
@@ -66,3 +68,12 @@ def imagenet_label_of() -> dict[str, str]:
         raise ClassSetError(f"timm lists {len(wnids)} ImageNet synsets and open_clip {len(labels)} class names",
                             "reinstall timm and open_clip_torch")
     return dict(zip(wnids, labels, strict=True))
+
+
+def first_lemmas(wnids: tuple[str, ...]) -> tuple[str, ...]:
+    """Each synset's first lemma (WordNet's own name for it: both ImageNet cranes are "crane")."""
+    first = {}
+    for line in lines("imagenet_synset_to_lemma.txt"):
+        wnid, _, names = line.partition("\t")
+        first[wnid] = names.split(",")[0].strip()
+    return tuple(first.get(w, w) for w in wnids)

@@ -95,7 +95,8 @@ class EmbeddingActor:
     def describe(self) -> dict:
         """Where it runs and, for each model it holds, its stored name, batch size and whether it
         embeds text."""
-        return {**self.info, "models": [{"name": m.name, "batch_size": m.batch_size, "texts": getattr(m, "texts", True)}
+        return {**self.info, "models": [{"name": m.name, "batch_size": m.batch_size, "texts": getattr(m, "texts", True),
+                                         "text_fingerprint": getattr(m, "text_fingerprint", None)}
                                         for m in self.models.values()]}
 
     def embed_texts(self, model: str, texts: list[str]):

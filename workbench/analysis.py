@@ -14,16 +14,21 @@ from collections.abc import Callable
 
 import numpy as np
 
-from store import analyses, embeddings, experiments
+from store import analyses, embeddings, experiments, images
 from store.core import Store
+from workbench import vocabulary
+from workbench.config import from_experiment
 from synthdiv.analysis import VERSION, Inputs, analyse
 from synthdiv.image_encoders import is_image_encoder
+from synthdiv.sources import PRESETS
 
 
 def counts(st: Store, experiment_id: int, model: str) -> dict:
-    """The embedding counts an analysis depends on."""
-    return {name: embeddings.count(st, experiment_id, kind, model)
-            for name, kind in (("synthetic", "image"), ("real", "real"), ("texts", "text"))}
+    """The embedding counts an analysis depends on (the open-set vocabulary's among them)."""
+    out = {name: embeddings.count(st, experiment_id, kind, model)
+           for name, kind in (("synthetic", "image"), ("real", "real"), ("texts", "text"))}
+    out["vocabulary"] = vocabulary.count(st, from_experiment(experiments.by_id(st, experiment_id)), model)
+    return out
 
 
 def gather(st: Store, experiment_id: int, model: str) -> Inputs:
@@ -39,10 +44,16 @@ def gather(st: Store, experiment_id: int, model: str) -> Inputs:
     cls = lambda rows: np.array([index[r["class_id"]] for r in rows], int)  # noqa: E731
     synthetic_prompt = (np.stack([prompt_vec[r["prompt_id"]] for r in syn_rows])
                         if syn_rows and all(r["prompt_id"] in prompt_vec for r in syn_rows) else None)
+    cfg = from_experiment(experiments.by_id(st, experiment_id))
+    plan, vocab = vocabulary.vectors(st, cfg, model) if len(text) else (None, None)
+    made_by = sorted({g["model_id"] for g in images.generation_settings(st, experiment_id)})
     return Inputs(classes=names, synthetic=syn, synthetic_y=cls(syn_rows), real=real, real_y=cls(real_rows),
                   real_split=np.array([r["split"] for r in real_rows]), text=text, text_y=cls(text_rows),
                   synthetic_prompt=synthetic_prompt,
-                  synthetic_template=np.array([r["template"] for r in syn_rows], dtype=object) if syn_rows else None)
+                  synthetic_template=np.array([r["template"] for r in syn_rows], dtype=object) if syn_rows else None,
+                  open_set=plan if vocab is not None else None, open_set_vectors=vocab,
+                  circular=vocabulary.circular(st, made_by, model) if len(text) else None,
+                  open_set_note=getattr(PRESETS.get(model.partition("@")[0]), "open_set_note", ""))
 
 
 def compute(st: Store, experiment_id: int, model: str) -> dict | None:

@@ -478,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_open)
 
     p = sub.add_parser("classes", help="list the class names of a class set")
-    p.add_argument("set", nargs="?", default="imagenet", help="imagenet (default), imagenet-r, imagenet-a, mini-imagenet (ImageNet subsets), digits, or a text file (one name a line; a definition after a tab)")
+    p.add_argument("set", nargs="?", default="imagenet", help="imagenet (default), imagenet-raw (WordNet's first lemmas: crane twice), imagenet-r, imagenet-a, mini-imagenet (ImageNet subsets), digits, or a text file (one name a line; a definition after a tab)")
     p.add_argument("--search", metavar="TEXT", help="only names containing TEXT (any case)")
     p.set_defaults(func=_cmd_classes)
 

@@ -19,6 +19,7 @@ from synthdiv.errors import SynthdivError
 from workbench.cluster import check_losses, let_go
 from workbench.config import ExperimentConfig
 from workbench.embedding import follow_with
+from workbench.vocabulary import embed as embed_vocabulary
 from workbench.placement import Seat
 
 
@@ -99,6 +100,7 @@ class RemoteModel:
 
     def __init__(self, remote: RemoteEmbedding, info: dict, counts: bool) -> None:
         self.remote, self.name, self.batch_size, self.texts = remote, info["name"], info["batch_size"], info["texts"]
+        self.text_fingerprint = info.get("text_fingerprint")  # synthdiv.towers
         self.counts = counts  # whether its images count as the actor's (the image encoders' are CLIP's images again)
 
     def pixels(self, image):
@@ -120,6 +122,7 @@ def follow_on_cluster(st: Store, experiment_id: int, cfg: ExperimentConfig, work
     remote = RemoteEmbedding(connect(cfg.cluster.address), st, cfg, worker_id)
     state = "failed"
     try:
+        embed_vocabulary(st, cfg, remote.models[0])  # the open-set vocabulary, on the cluster's CLIP
         state = follow_with(st, experiment_id, remote.models, flag, beat)
         return state
     finally:

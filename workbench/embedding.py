@@ -20,6 +20,7 @@ from synthdiv.sources import hub_snapshot
 from workbench.analysis import LiveAnalysis
 from workbench.config import ExperimentConfig
 from workbench.placement import Seat
+from workbench.vocabulary import embed as embed_vocabulary
 from workbench.worker_common import file_threads
 
 POLL_S = 0.5
@@ -176,7 +177,10 @@ def follow(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int,
     Several embedding workers (``seat.share`` (i, n)) split the items by id, so none embeds what
     another does; the first of them runs the live analysis."""
     share = seat.share if seat is not None else (0, 1)
-    return follow_with(st, experiment_id, [load_embedder(cfg), *load_image_encoders(cfg)], flag, beat, share)
+    models = [load_embedder(cfg), *load_image_encoders(cfg)]
+    if share[0] == 0:  # the open-set vocabulary, once per model: the first worker embeds it
+        embed_vocabulary(st, cfg, models[0])
+    return follow_with(st, experiment_id, models, flag, beat, share)
 
 
 def follow_with(st: Store, experiment_id: int, models: list, flag, beat, share: tuple[int, int] = (0, 1)) -> str:

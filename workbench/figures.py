@@ -8,9 +8,9 @@ The figures:
   image · class text, synthetic · real centroid cosine, and the synthetic-trained probe's
   confusion on the real test images;
 - ``four-causes``: per class, the gap real→real − synthetic→real with its paired interval, then a
-  panel per cause (adherence: zero-shot accuracy on the synthetic images; diversity: Vendi ratio
-  synthetic ÷ real; ambiguity: share of real test images zero-shot put in another class), largest
-  gap first;
+  panel per cause (adherence: share of the synthetic images read as the class, by the [train] judge
+  where it ran, else CLIP open set; diversity: Vendi ratio synthetic ÷ real; ambiguity: share of the
+  synthetic images nearer another WordNet sense of the name than their own), largest gap first;
 - ``diversity-adherence``: per class, the Vendi ratio against adherence, coloured by synthetic→real;
 - ``sweep-MEASURE``: for a store whose experiments sweep one numeric key, each headline number
   against it with its 95 % bootstrap interval as a band;
@@ -50,9 +50,9 @@ SHARES = ("synthetic_to_real", "pixel_synthetic_to_real", "adherence", "coverage
 # (four-causes column, panel title, better) for the four panels
 CAUSE_PANELS = (
     ("gap", "gap\nreal→real − synthetic→real", "lower"),
-    ("adherence", "adherence\nzero-shot on synthetic", "higher"),
+    ("adherence_main", "adherence\nsynthetic read as the class", "higher"),
     ("diversity_vendi_ratio", "diversity\nVendi synthetic ÷ real", "higher"),
-    ("ambiguity_zero_shot_confusion", "ambiguity\nreal put in another class", "lower"),
+    ("sense_confusion", "ambiguity\nnearer another sense", "lower"),
 )
 MATRIX_WORDS = {
     "similarity_text": ("Cosine similarity between the classes' mean prompt embeddings", "class", "class"),
@@ -201,10 +201,15 @@ class Figures:
                   f"{len(self.result['four_causes'])} classes)" if more else "") + ": the gap (accuracy on the class's "
                   "real test images of the classifier trained on real images minus that of the one trained on synthetic"
                   f" images, by the {next((r['gap_by'] for r in rows if r.get('gap_by')), 'classifiers')}; bars: paired"
-                  " 95 % interval; dashed: no gap), adherence (CLIP zero-shot "
-                  "accuracy on the class's synthetic images), diversity (Vendi score of the synthetic images ÷ that of "
-                  "the real ones at equal n; dashed: as diverse as real), ambiguity (share of the class's real test "
-                  "images CLIP zero-shot puts in another class).")
+                  " 95 % interval; dashed: no gap), adherence (share of the class's synthetic images read as the class,"
+                  f" by {self._adherence_reader(rows)}), diversity (Vendi score of the synthetic images ÷ that of "
+                  "the real ones at equal n; dashed: as diverse as real), ambiguity (share of the class's synthetic "
+                  "images nearer another WordNet sense of its name than their own; no bar: no other sense).")
+
+    @staticmethod
+    def _adherence_reader(rows: list[dict]) -> str:
+        readers = sorted({r["adherence_by"] for r in rows if r.get("adherence_by")})
+        return " and ".join(readers) if readers else "no reader"
 
     def diversity_adherence(self) -> None:
         rows = [r for r in self.result["four_causes"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL.PngImagePlugin import PngInfo
 
-from store import jobs
+from store import jobs, vocabulary
 from store.core import Store
 from workbench.placement import Seat
 from store.images import relative_path
@@ -216,6 +216,8 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
     A batch is stored (in a writer thread) while the next one is generated."""
     remove_stale_temporaries(st.images_dir)
     generator = load_generator(cfg)
+    if generator.text_fingerprint:  # is the CLIP that judges these images this text encoder? (workbench.vocabulary)
+        vocabulary.record_tower(st, "generator", generator.provenance["model_id"], generator.text_fingerprint)
     settings = settings_of(cfg)
     provenance = {**generator.provenance, "device": seat.device if seat and seat.device else generator.provenance["device"]}
     writer = BatchWriter(st.root, experiment_id, worker_id, settings, provenance, beat,

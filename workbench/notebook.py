@@ -10,6 +10,7 @@
     e.tables                            # every table's name
     e.table("four_causes")              # its rows, as dicts
     e.dataframe("four_causes")          # the same as a pandas DataFrame (needs pandas)
+    plan, v = e.vocabulary()            # the open-set candidates (ImageNet-1k, WordNet senses), embedded
 
 Nothing here writes: the store is opened read-only (an analysis that is not current is computed
 in memory, as ``synthdiv report`` does on a read-only store), so a notebook may read a store that
@@ -72,6 +73,17 @@ class Experiment:
         rows, x = embeddings.load(self._res.st, self._res.exp["id"], kind, model or self.model)
         name = {c["id"]: c["name"] for c in experiments.classes_of(self._res.st, self._res.exp["id"])}
         return [{**r, "class_name": name[r["class_id"]]} for r in rows], x
+
+    def vocabulary(self, model: str | None = None):
+        """The open-set vocabulary (:mod:`synthdiv.senses`) and its ``model`` embeddings (default:
+        the experiment's CLIP): ``(plan, vectors)``. ``plan.texts[j]`` and ``plan.labels[j]`` name
+        candidate j, ``plan.allowed[c]`` marks class c's candidates, ``plan.senses[c]`` its own and
+        other WordNet senses; ``vectors`` is (texts, d) float32, None until the embedding worker
+        embedded them."""
+        from workbench import vocabulary
+        from workbench.config import from_experiment
+
+        return vocabulary.vectors(self._res.st, from_experiment(self._res.exp), model or self.model)
 
     @property
     def models(self) -> dict[str, int]:

@@ -50,9 +50,9 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
     said = ([f"gap by the {by}"] if by else []) + ([f"top {len(rows)}, --all for every class"] if more else [])
     table = Table(title="The four causes per class, largest gap first" + (f" ({'; '.join(said)})" if said else ""),
                   title_justify="left", box=None)
-    # the pixel classifier's column only where it has numbers ([train] runs)
+    # the senses' columns only where a class has another sense
     cols = [(key, head) for key, head in REPORT_CAUSES
-            if key != "concept_pixel_synthetic_to_real" or any(r.get(key) is not None for r in rows)]
+            if not key.startswith("sense_") or any(r.get(key) is not None for r in rows)]
     for key, head in cols:
         table.add_column(head, no_wrap=True, overflow="ellipsis", min_width={"class": 5, "causes": 6, "gap_low": 14}.get(key, 5),
                          justify="left" if key in ("class", "causes") else "right")
@@ -61,6 +61,13 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
                         else Text(fmt(r.get(key))) for key, _ in cols))
     console.print(table)
     console.print(REPORT_CAUSES_LEGEND, style="dim")
+    readers = sorted({r["adherence_by"] for r in every if r.get("adherence_by")})
+    if readers:
+        console.print("adh read by: " + "; ".join(readers) + ".", style="dim")
+    if any(r.get("adherence_circular") for r in every):
+        console.print("CLIP's adherence is circular here: the CLIP that reads the images has the generator's own text"
+                      " encoder (the same weights). Its open- and closed-set adherence ask the model's encoder whether the"
+                      " model followed it; a [train] judge (a classifier trained on real images) does not.", style="bold")
     for note in result.get("notes", [])[:5]:
         console.print(console_note(note))
 

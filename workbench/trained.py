@@ -110,8 +110,10 @@ def with_pixel(result: dict, runs: list[dict]) -> dict:
     """``result`` (an analysis) with the pixel classifiers' numbers where the analysis has places
     for them (None until their run is done): the per-class columns ``pixel_synthetic_to_real``,
     ``pixel_real_to_real`` and ``pixel_n_test`` of the accuracy table, the headline measures of
-    the same names (their intervals over classes), and the four-causes column
-    ``concept_pixel_synthetic_to_real``. Applying it again gives the same result."""
+    the same names (their intervals over classes), and the four-causes columns
+    ``concept_pixel_synthetic_to_real`` and ``adherence_judge`` (the real run's judge on the class's
+    synthetic images, with its interval; ``adherence_judge_real``: the same classifier on the
+    class's real test images). Applying it again gives the same result."""
     per = {key: {c["class"]: c for c in run["result"]["test"]["per_class"]}
            for name, key in PIXEL_MEASURES.items() if (run := finished_run(runs, name)) is not None}
     out = copy.copy(result)
@@ -123,7 +125,12 @@ def with_pixel(result: dict, runs: list[dict]) -> dict:
                                   for tail, field in (("", "accuracy"), ("_low", "low"), ("_high", "high"))},
                         "pixel_n_test": next((of(k, row["class"], "n") for k in per), None)}
                        for row in result["accuracy"]]
-    rows = [{**row, "concept_pixel_synthetic_to_real": of("pixel_synthetic_to_real", row["class"], "accuracy")}
+    judge = {c["class"]: c for c in run["result"].get("judge", {}).get("per_class", [])} \
+        if (run := finished_run(runs, "real")) is not None else {}
+    rows = [{**row, "concept_pixel_synthetic_to_real": of("pixel_synthetic_to_real", row["class"], "accuracy"),
+             **{f"adherence_judge{tail}": judge.get(row["class"], {}).get(field)
+                for tail, field in (("", "accuracy"), ("_low", "low"), ("_high", "high"))},
+             "adherence_judge_real": of("pixel_real_to_real", row["class"], "accuracy")}
             for row in result["four_causes"]]
     gaps = pixel_gaps(runs, [row["class"] for row in rows])
     out["four_causes"] = causes.with_gaps(rows, gaps[0], gaps[1]) if gaps else rows

@@ -120,5 +120,5 @@ def test_an_analysis_without_texts_leaves_the_text_measures_out_and_keeps_the_re
     assert head["synthetic_to_real"] == 1.0 and head["real_to_real"] == 1.0  # separable clusters
     assert head["adherence"] is None and head["zero_shot_real"] is None
     assert result["similarity_text"] is None and result["geometry"][0]["modality_gap"] is None
-    assert all(r["ambiguity_name_similarity"] is None for r in result["four_causes"])
+    assert all(r["confusability_name_similarity"] is None for r in result["four_causes"])
     assert any("image-only encoder" in note for note in result["notes"])

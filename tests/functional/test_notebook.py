@@ -54,6 +54,10 @@ def test_a_notebook_reads_what_the_report_and_export_show(digits_store, tmp_path
         causes = e.table("four_causes")
         frame = e.dataframe("four_causes")
         assert list(frame["class"]) == [r["class"] for r in causes] and len(causes) == 10
+        assert {"open_set_adherence", "read_as", "sense_confusion", "other_senses", "adherence_main"} <= set(frame.columns)
+        plan, vectors = e.vocabulary()
+        assert vectors.shape == (len(plan.texts), x.shape[1]) and "goldfish" in plan.labels
+        assert all(r["open_set_adherence"] is not None for r in causes)  # the worker embedded the vocabulary
         confusion = e.table("confusion")
         assert len(confusion) == 10 and list(confusion[0])[0] == "class" and len(confusion[0]) == 11
 

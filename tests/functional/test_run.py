@@ -55,6 +55,7 @@ def test_tiny_example_makes_24_images_embeddings_and_resumes_with_nothing_to_do(
                 "steps", "guidance", "width", "height", "sha256"):
         assert row[key] not in (None, ""), key
     assert (row["model_id"], row["steps"], row["guidance"], row["width"]) == ("tiny-random", 4, 5.0, 32)
+    _the_open_set_vocabulary_was_embedded_and_the_towers_told_apart(store)
 
     before = tree_digest(store / "images")
     again = run_cli("run", str(TINY), "--store", str(store))
@@ -65,6 +66,23 @@ def test_tiny_example_makes_24_images_embeddings_and_resumes_with_nothing_to_do(
 
     human = run_cli("status", str(store))
     assert human.returncode == 0 and "24 made of 24 jobs" in human.stdout
+
+
+def _the_open_set_vocabulary_was_embedded_and_the_towers_told_apart(store):
+    """The embedding worker embedded ImageNet-1k's class texts and the classes' senses once; both
+    workers recorded their text tower; the analysis read them (the tiny pipeline's text encoder is
+    not the tiny CLIP's: not circular)."""
+    from workbench.results import results_of
+
+    with open_store(store) as st:
+        vocab = st.conn.execute("select count(*) from embeddings where kind = 'vocab'").fetchone()[0]
+        towers = dict(st.conn.execute("select role, fingerprint from text_towers").fetchall())
+        rows = results_of(st).result["four_causes"]
+    assert vocab > 1000 and set(towers) == {"clip", "generator"} and towers["clip"] != towers["generator"]
+    assert all(r["open_set_adherence"] is not None and r["read_as"] for r in rows)
+    assert all(r["adherence_circular"] is False for r in rows)
+    assert {r["class"].casefold(): r["own_sense"].split(" (")[0] for r in rows} == {
+        "goldfish": "goldfish", "tabby cat": "tabby", "golden retriever": "golden retriever"}
 
 
 def test_sigkill_in_the_middle_then_run_again_gives_exactly_24_images(tmp_path):

@@ -30,7 +30,8 @@ CHANGED_MEASURES = {"cmmd"}
 # and what it added: tables (diversity by prompt, the real side of the image·text matrix), the
 # columns of the real baselines and of image·text closeness, headline numbers beside the old ones
 NEW_FILES = {"diversity_by_template.csv", "similarity_real_text.csv"}
-NEW_MEASURES = {"near_duplicates_real", "nearest_real_train_real", "prompt_closeness"}
+NEW_MEASURES = {"near_duplicates_real", "nearest_real_train_real", "prompt_closeness", "open_set_adherence",
+                "open_set_adherence_real", "sense_confusion", "sense_confusion_real"}
 NEW_DIVERSITY = {"vendi_within_template", "vendi_across_template", "nearest_real_train_real", "text_cosine_synthetic",
                  "text_cosine_real", "text_closeness", "text_closeness_low", "text_closeness_high"}
 
@@ -83,9 +84,15 @@ def test_a_store_written_before_reports_and_exports_as_it_did(tmp_path, code_bef
     old, new = (json.loads((tmp_path / who / "synthdiv-report.json").read_text()) for who in ("before", "now"))
     assert [r for r in new["headline"] if r["measure"] not in CHANGED_MEASURES | NEW_MEASURES] == \
         [r for r in old["headline"] if r["measure"] not in CHANGED_MEASURES]
-    assert (old["version"], new["version"]) == (2, 3)
+    assert (old["version"], new["version"]) == (2, 4)
+    # a store from before the open-set vocabulary: its columns are empty, and a note says why
+    assert all(r["open_set_adherence"] is None for r in new["four_causes"])
+    if "notes" in old:
+        added = [n for n in new["notes"] if n not in old["notes"]]
+        assert [n for n in new["notes"] if n in old["notes"]] == old["notes"]
+        assert len(added) == 1 and "open-set vocabulary has no embeddings" in added[0]
     for table in set(old) - {"headline", "summary", "four_causes", "metadata", "version", "diversity", "geometry",
-                             "memorisation"}:
+                             "memorisation", "notes"}:
         assert new[table] == old[table], table
     for old_row, new_row in zip(old["diversity"], new["diversity"], strict=True):
         assert {k: v for k, v in new_row.items() if k not in NEW_DIVERSITY} == old_row

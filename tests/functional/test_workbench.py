@@ -280,7 +280,7 @@ async def test_dashboard_shows_per_class_progress_and_the_metric_history(tmp_pat
         await pilot.press("b")
         assert await until(pilot, lambda: "concept: synthetic→real accuracy" in text_of(app))
         await pilot.press("b")
-        assert await until(pilot, lambda: "adherence: zero-shot accuracy on the synthetic" in text_of(app))
+        assert await until(pilot, lambda: "adherence: share of synthetic images read as the class" in text_of(app))
         await pilot.press("3")
         assert app.screen.query_one("#tabs").active == "tab-diversity"
         assert app.screen.cursor_class() == "goldfish"
