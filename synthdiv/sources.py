@@ -81,6 +81,8 @@ class TinyRandom(Preset):
     name = "tiny-random"
     note = ("tiny-random models have random weights: their images and numbers mean nothing; "
             "use them to exercise the pipeline, not to draw conclusions")
+    open_set_note = ("the tiny-random CLIP has random weights: its open-set adherence, what it reads the images as and"
+                     " its sense confusion mean nothing")
 
     def family(self) -> Family:
         return Family("StableDiffusionPipeline", "DDIMScheduler")  # synthdiv.presets.tiny_random_pipeline

@@ -49,7 +49,7 @@ def print_causes(console: Console, result: dict, limit: int | None = 15) -> None
     by = next((r.get("gap_by") for r in every if r.get("gap_by")), None)
     said = ([f"gap by the {by}"] if by else []) + ([f"top {len(rows)}, --all for every class"] if more else [])
     table = Table(title="The four causes per class, largest gap first" + (f" ({'; '.join(said)})" if said else ""),
-                  title_justify="left", box=None)
+                  title_justify="left", box=None, collapse_padding=True)
     # the senses' columns only where a class has another sense
     cols = [(key, head) for key, head in REPORT_CAUSES
             if not key.startswith("sense_") or any(r.get(key) is not None for r in rows)]

@@ -24,6 +24,7 @@ class Progressed:
     epochs_done: int = 0
     epochs_total: int = 0
     encoders_missing: int = 0  # images and real images an image-only encoder has not embedded yet
+    vocabulary_missing: int = 0  # open-set vocabulary texts the CLIP has not embedded yet (workbench.vocabulary)
 
     @property
     def generating(self) -> bool:
@@ -33,7 +34,7 @@ class Progressed:
     @property
     def embedding_done(self) -> bool:
         return (self.embedded >= self.done and self.texts_embedded >= self.prompts
-                and self.real_embedded >= self.real and self.encoders_missing == 0)
+                and self.real_embedded >= self.real and self.encoders_missing == 0 and self.vocabulary_missing == 0)
 
     @property
     def training_done(self) -> bool:
@@ -65,4 +66,20 @@ def measure(st: Store, experiment_id: int, model: str, encoders: tuple[str, ...]
         train_runs=sum(t[s] for s in training.STATES), train_open=t["pending"] + t["running"],
         train_failed=t["failed"], epochs_done=t["epochs_done"], epochs_total=t["epochs_total"],
         encoders_missing=missing,
+        vocabulary_missing=_vocabulary_missing(st, experiment_id, model),
     )
+
+
+def _vocabulary_missing(st: Store, experiment_id: int, model: str) -> int:
+    """How many of the experiment's open-set vocabulary texts ``model`` has not embedded (0 for an
+    image-only encoder, or where the store cannot hold them)."""
+    from store import vocabulary as stored
+    from synthdiv.image_encoders import is_image_encoder
+    from workbench import vocabulary
+    from workbench.config import from_experiment
+
+    if is_image_encoder(model) or not stored.has_tables(st):
+        return 0
+    cfg = from_experiment(experiments.by_id(st, experiment_id))
+    plan = vocabulary.plan_for(cfg)
+    return 0 if plan is None else len(set(plan.texts)) - vocabulary.count(st, cfg, model)  # ImageNet names two classes alike

@@ -67,6 +67,14 @@ def test_tiny_example_makes_24_images_embeddings_and_resumes_with_nothing_to_do(
     human = run_cli("status", str(store))
     assert human.returncode == 0 and "24 made of 24 jobs" in human.stdout
 
+    # a store from before the open-set vocabulary: run embeds it, and only it
+    with open_store(store) as st, st.immediate():
+        st.conn.execute("delete from embeddings where kind = 'vocab'")
+    later = run_cli("run", str(TINY), "--store", str(store))
+    assert later.returncode == 0 and "Nothing to do" not in later.stdout, later.stdout + later.stderr
+    assert tree_digest(store / "images") == before
+    _the_open_set_vocabulary_was_embedded_and_the_towers_told_apart(store)
+
 
 def _the_open_set_vocabulary_was_embedded_and_the_towers_told_apart(store):
     """The embedding worker embedded ImageNet-1k's class texts and the classes' senses once; both
