@@ -76,9 +76,9 @@ def _adherence(row: dict) -> bool | None:
 
 def _ambiguity(row: dict) -> bool | None:
     syn, real = _num(row, "sense_confusion"), _num(row, "sense_confusion_real")
-    if syn is None:
-        return None  # no other sense (or no vocabulary): nothing to be confused with
-    return syn > (real if real is not None else 0.0) + SENSE_EXCESS
+    if syn is None or real is None:
+        return None  # no other sense, no vocabulary, or no real images to say what CLIP confuses anyway
+    return syn > real + SENSE_EXCESS
 
 
 def _diversity(row: dict) -> bool | None:

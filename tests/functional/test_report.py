@@ -59,7 +59,8 @@ def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_
     at = report.stdout.index("The four causes per class")
     lines = [ln for ln in report.stdout[at:].splitlines()[1:] if ln.strip()][1:1 + len(data["four_causes"])]
     assert len(lines) == len(data["four_causes"]) == 3
-    shown = [key for key, _ in CAUSE_COLUMNS if key != "concept_pixel_synthetic_to_real"]
+    senses = any(r["sense_confusion"] is not None for r in data["four_causes"])
+    shown = [key for key, _ in CAUSE_COLUMNS if senses or not key.startswith("sense_")]
     for line, row in zip(lines, data["four_causes"], strict=True):
         # the row's cells, in the order of the columns (the table has no borders: find each in turn)
         cells = [("—" if row[key] is None else row[key] if isinstance(row[key], str) else f"{row[key]:.3f}")
@@ -72,7 +73,9 @@ def test_report_prints_the_four_causes_and_export_writes_every_table(store_with_
             assert found >= 0, f"{key} {cell!r} not in order in {line!r}"
             at_cell = found + len(cell)
     header = next(ln for ln in report.stdout[at:].splitlines() if ln.lstrip().startswith("class"))
-    assert "px s→r" not in header and "s→r" in header  # no [train] runs: no empty pixel column
+    assert ("sense" in header) == senses  # the senses' columns only where a class has another sense
+    assert senses  # "tabby" names two synsets (n02122878, n02123045): a sense to be confused with
+    assert any("open-set adherence" in n and "mean nothing" in n for n in meta["notes"])  # tiny-random's numbers
     with open(tmp_path / "x" / "four_causes.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["class"] for r in rows] == [r["class"] for r in data["four_causes"]]
@@ -94,7 +97,8 @@ def test_the_embedding_worker_stored_a_current_analysis_and_its_metrics(store_wi
     with open_store(store_with_real) as st:
         latest = analyses.latest(st, 1, "tiny-random")
         assert latest is not None and latest["counts"] == counts(st, 1, "tiny-random")
-        assert latest["counts"] == {"synthetic": 24, "real": 18, "texts": 6}
+        # the open-set vocabulary: ImageNet-1k's 1,000 class texts (two names twice) and the classes' senses
+        assert latest["counts"] == {"synthetic": 24, "real": 18, "texts": 6, "vocabulary": 1002}
         names = {r[0] for r in st.conn.execute("select distinct name from metrics")}
         assert {"vendi_synthetic", "separability", "synthetic_to_real", "modality_gap"} <= names
         n = st.conn.execute("select n from metrics where name = 'vendi_synthetic' and scope = 'goldfish'").fetchone()[0]

@@ -32,6 +32,9 @@ CHANGED_MEASURES = {"cmmd"}
 NEW_FILES = {"diversity_by_template.csv", "similarity_real_text.csv"}
 NEW_MEASURES = {"near_duplicates_real", "nearest_real_train_real", "prompt_closeness", "open_set_adherence",
                 "open_set_adherence_real", "sense_confusion", "sense_confusion_real"}
+RENAMED = {"ambiguity_name_similarity": "confusability_name_similarity",
+           "ambiguity_nearest_class": "confusability_nearest_class",
+           "ambiguity_zero_shot_confusion": "confusability_zero_shot"}
 NEW_DIVERSITY = {"vendi_within_template", "vendi_across_template", "nearest_real_train_real", "text_cosine_synthetic",
                  "text_cosine_real", "text_closeness", "text_closeness_low", "text_closeness_high"}
 
@@ -87,12 +90,8 @@ def test_a_store_written_before_reports_and_exports_as_it_did(tmp_path, code_bef
     assert (old["version"], new["version"]) == (2, 4)
     # a store from before the open-set vocabulary: its columns are empty, and a note says why
     assert all(r["open_set_adherence"] is None for r in new["four_causes"])
-    if "notes" in old:
-        added = [n for n in new["notes"] if n not in old["notes"]]
-        assert [n for n in new["notes"] if n in old["notes"]] == old["notes"]
-        assert len(added) == 1 and "open-set vocabulary has no embeddings" in added[0]
     for table in set(old) - {"headline", "summary", "four_causes", "metadata", "version", "diversity", "geometry",
-                             "memorisation", "notes"}:
+                             "memorisation"}:
         assert new[table] == old[table], table
     for old_row, new_row in zip(old["diversity"], new["diversity"], strict=True):
         assert {k: v for k, v in new_row.items() if k not in NEW_DIVERSITY} == old_row
@@ -105,13 +104,18 @@ def test_a_store_written_before_reports_and_exports_as_it_did(tmp_path, code_bef
     assert syn_memo["n"] == old_memo["n_synthetic"]
     # metadata: the same but for when the analysis was computed (today's code computes it anew: an
     # analysis of another version is never reused)
-    assert {k: v for k, v in new["metadata"].items() if k != "computed_at"} == \
-        {k: v for k, v in old["metadata"].items() if k != "computed_at"}
+    assert {k: v for k, v in new["metadata"].items() if k not in ("computed_at", "notes", "counts")} == \
+        {k: v for k, v in old["metadata"].items() if k not in ("computed_at", "notes", "counts")}
+    assert new["metadata"]["counts"] == {**old["metadata"]["counts"], "vocabulary": 0}
+    # its notes gained one: the store has no open-set vocabulary yet
+    added = [n for n in new["metadata"]["notes"] if n not in old["metadata"]["notes"]]
+    assert [n for n in new["metadata"]["notes"] if n in old["metadata"]["notes"]] == old["metadata"]["notes"]
+    assert len(added) == 1 and "open-set vocabulary has no embeddings" in added[0]
     # the four-causes rows hold every number they held, in the order of the gap now
     assert sorted(r["class"] for r in new["four_causes"]) == sorted(r["class"] for r in old["four_causes"])
     by_class = {r["class"]: r for r in new["four_causes"]}
-    for row in old["four_causes"]:
-        assert {k: by_class[row["class"]][k] for k in row} == row
+    for row in old["four_causes"]:  # the old ambiguity columns hold confusability, and are named so now
+        assert {k: by_class[row["class"]][RENAMED.get(k, k)] for k in row} == row
     gaps = [r["gap"] for r in new["four_causes"]]
     assert gaps == sorted(gaps, reverse=True) and {r["gap_by"] for r in new["four_causes"]} == {
         "pixel classifier, unpaired"}  # runs trained before they recorded their test labels
