@@ -91,7 +91,7 @@ def test_a_store_written_before_reports_and_exports_as_it_did(tmp_path, code_bef
     # a store from before the open-set vocabulary: its columns are empty, and a note says why
     assert all(r["open_set_adherence"] is None for r in new["four_causes"])
     for table in set(old) - {"headline", "summary", "four_causes", "metadata", "version", "diversity", "geometry",
-                             "memorisation"}:
+                             "memorisation", "notes"}:
         assert new[table] == old[table], table
     for old_row, new_row in zip(old["diversity"], new["diversity"], strict=True):
         assert {k: v for k, v in new_row.items() if k not in NEW_DIVERSITY} == old_row
@@ -111,6 +111,8 @@ def test_a_store_written_before_reports_and_exports_as_it_did(tmp_path, code_bef
     added = [n for n in new["metadata"]["notes"] if n not in old["metadata"]["notes"]]
     assert [n for n in new["metadata"]["notes"] if n in old["metadata"]["notes"]] == old["metadata"]["notes"]
     assert len(added) == 1 and "open-set vocabulary has no embeddings" in added[0]
+    if "notes" in old:
+        assert new["notes"] == new["metadata"]["notes"] and old["notes"] == old["metadata"]["notes"]
     # the four-causes rows hold every number they held, in the order of the gap now
     assert sorted(r["class"] for r in new["four_causes"]) == sorted(r["class"] for r in old["four_causes"])
     by_class = {r["class"]: r for r in new["four_causes"]}
