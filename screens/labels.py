@@ -12,7 +12,7 @@ from __future__ import annotations
 
 # The report's and the figures' names of the headline measures.
 HEADLINE_NAMES = {
-    "adherence": "prompt adherence", "zero_shot_real": "CLIP zero-shot, real", "synthetic_to_real": "synthetic→real",
+    "adherence_judge": "adherence, judge", "adherence": "prompt adherence", "zero_shot_real": "CLIP zero-shot, real", "synthetic_to_real": "synthetic→real",
     "real_to_real": "real→real", "pixel_synthetic_to_real": "synthetic→real, pixels",
     "pixel_real_to_real": "real→real, pixels", "diversity_ratio": "diversity ratio", "vendi_ratio": "Vendi ratio (equal n)",
     "precision": "precision", "recall": "recall", "density": "density", "coverage": "coverage",
@@ -25,7 +25,7 @@ HEADLINE_NAMES = {
 
 # Short headings of the headline measures, for table columns (the compare screen).
 HEADLINE_HEADINGS = {
-    "adherence": "adh", "zero_shot_real": "zs real", "synthetic_to_real": "s→r", "real_to_real": "r→r",
+    "adherence_judge": "judge", "adherence": "adh", "zero_shot_real": "zs real", "synthetic_to_real": "s→r", "real_to_real": "r→r",
     "pixel_synthetic_to_real": "px s→r", "pixel_real_to_real": "px r→r",
     "diversity_ratio": "dist÷", "vendi_ratio": "Vendi÷", "precision": "prec", "recall": "recall",
     "density": "dens", "coverage": "cover", "frechet": "Fréchet", "cmmd": "CMMD", "near_duplicates": "near dup",

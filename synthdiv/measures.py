@@ -41,6 +41,10 @@ class Measure:
 
 
 HEADLINE: tuple[Measure, ...] = (
+    Measure("adherence_judge", "share of synthetic images the [train] real-trained pixel classifier (the judge, which"
+            " never saw a prompt) reads as their class: the headline adherence where it ran (filled from that run,"
+            " pooled over images, its interval over classes)", "class_mean", "adherence_judge", better="higher",
+            table="four_causes"),
     Measure("adherence", "share of synthetic images CLIP zero-shot reads as their class", "pooled",
             "zero_shot_synthetic", "n_synthetic", "higher"),
     Measure("zero_shot_real", "the same on the real test images", "pooled", "zero_shot_real", "n_real_test",

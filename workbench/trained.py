@@ -125,28 +125,46 @@ def with_pixel(result: dict, runs: list[dict]) -> dict:
                                   for tail, field in (("", "accuracy"), ("_low", "low"), ("_high", "high"))},
                         "pixel_n_test": next((of(k, row["class"], "n") for k in per), None)}
                        for row in result["accuracy"]]
-    judge = {c["class"]: c for c in run["result"].get("judge", {}).get("per_class", [])} \
-        if (run := finished_run(runs, "real")) is not None else {}
+    out["four_causes"] = _four_causes(result["four_causes"], runs, of)
+    if "headline" in result:
+        out["headline"] = _pixel_headline(result["headline"], runs)
+        out["summary"] = [{r["measure"]: r["value"] for r in out["headline"]}]
+    return out
+
+
+def _four_causes(rows: list[dict], runs: list[dict], of) -> list[dict]:
+    """The four-causes rows with the pixel classifiers' columns and their gap (``of(key, class,
+    field)``: a run's per-class number)."""
+    real = finished_run(runs, "real")
+    judge = {c["class"]: c for c in real["result"].get("judge", {}).get("per_class", [])} if real else {}
     rows = [{**row, "concept_pixel_synthetic_to_real": of("pixel_synthetic_to_real", row["class"], "accuracy"),
              **{f"adherence_judge{tail}": judge.get(row["class"], {}).get(field)
                 for tail, field in (("", "accuracy"), ("_low", "low"), ("_high", "high"))},
              "adherence_judge_real": of("pixel_real_to_real", row["class"], "accuracy")}
-            for row in result["four_causes"]]
+            for row in rows]
     gaps = pixel_gaps(runs, [row["class"] for row in rows])
-    out["four_causes"] = causes.with_gaps(rows, gaps[0], gaps[1]) if gaps else rows
-    if "headline" in result:
-        rows = {}
-        for name, key in PIXEL_MEASURES.items():
-            run = finished_run(runs, name)
-            t = run["result"]["test"] if run else {}
-            rows[key] = {"measure": key, "value": t.get("accuracy"), "low": t.get("low"), "high": t.get("high"),
-                         "n": t.get("n_classes", 0), "resampled": "classes"}
-        head = [rows.get(r["measure"], r) for r in result["headline"]]
-        missing = [rows[k] for k in rows if k not in {r["measure"] for r in head}]  # an analysis from before them
-        at = next((i + 1 for i, r in enumerate(head) if r["measure"] == "real_to_real"), len(head))
-        out["headline"] = head[:at] + missing + head[at:]
-        out["summary"] = [{r["measure"]: r["value"] for r in out["headline"]}]
-    return out
+    return causes.with_gaps(rows, gaps[0], gaps[1]) if gaps else rows
+
+
+def _pixel_headline(headline: list[dict], runs: list[dict]) -> list[dict]:
+    """The headline with each pixel classifier's accuracy and the judge's adherence in their places
+    (the judge's first: the headline adherence); added where an analysis from before them lacks them."""
+    rows = {}
+    for name, key in PIXEL_MEASURES.items():
+        run = finished_run(runs, name)
+        t = run["result"]["test"] if run else {}
+        rows[key] = {"measure": key, "value": t.get("accuracy"), "low": t.get("low"), "high": t.get("high"),
+                     "n": t.get("n_classes", 0), "resampled": "classes"}
+    real = finished_run(runs, "real")
+    j = (real["result"].get("judge") if real is not None else None) or {}
+    rows["adherence_judge"] = {"measure": "adherence_judge", "value": j.get("accuracy"), "low": j.get("low"),
+                               "high": j.get("high"), "n": j.get("n_classes", 0), "resampled": "classes"}
+    head = [rows.get(r["measure"], r) for r in headline]
+    missing = [rows[k] for k in rows if k not in {r["measure"] for r in head}]
+    judge = [r for r in missing if r["measure"] == "adherence_judge"]
+    missing = [r for r in missing if r["measure"] != "adherence_judge"]
+    at = next((i + 1 for i, r in enumerate(head) if r["measure"] == "real_to_real"), len(head))
+    return judge + head[:at] + missing + head[at:]
 
 
 def pixel_gaps(runs: list[dict], classes: list[str]) -> tuple[list[dict], str] | None:

@@ -31,7 +31,7 @@ CHANGED_MEASURES = {"cmmd"}
 # columns of the real baselines and of image·text closeness, headline numbers beside the old ones
 NEW_FILES = {"diversity_by_template.csv", "similarity_real_text.csv"}
 NEW_MEASURES = {"near_duplicates_real", "nearest_real_train_real", "prompt_closeness", "open_set_adherence",
-                "open_set_adherence_real", "sense_confusion", "sense_confusion_real"}
+                "open_set_adherence_real", "sense_confusion", "sense_confusion_real", "adherence_judge"}
 RENAMED = {"ambiguity_name_similarity": "confusability_name_similarity",
            "ambiguity_nearest_class": "confusability_nearest_class",
            "ambiguity_zero_shot_confusion": "confusability_zero_shot"}
