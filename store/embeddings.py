@@ -24,6 +24,12 @@ def add(store: Store, kind: str, item_ids: list[int], model: str, vectors: np.nd
         raise ValueError("need one row vector per item")
     if kind not in KINDS:
         raise ValueError(f"unknown embedding kind {kind!r}")
+    return insert(store, kind, item_ids, model, vectors)
+
+
+def insert(store: Store, kind: str, item_ids: list[int], model: str, vectors: np.ndarray) -> int:
+    """:func:`add` for any ``kind`` (the open-set vocabulary's ``vocab`` too: :mod:`store.vocabulary`)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     now, dim = time.time(), int(vectors.shape[1])
     with store.immediate():
         cur = store.conn.executemany(
@@ -136,6 +142,11 @@ def vectors(store: Store, kind: str, item_ids: list[int], model: str) -> dict[in
     no embedding yet are absent)."""
     if kind not in KINDS:
         raise ValueError(f"unknown embedding kind {kind!r}")
+    return by_item(store, kind, item_ids, model)
+
+
+def by_item(store: Store, kind: str, item_ids: list[int], model: str) -> dict[int, np.ndarray]:
+    """:func:`vectors` for any ``kind`` (the open-set vocabulary's ``vocab`` too)."""
     out: dict[int, np.ndarray] = {}
     for start in range(0, len(item_ids), 500):
         chunk = [int(i) for i in item_ids[start:start + 500]]

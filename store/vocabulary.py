@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from store import embeddings
 from store.core import Store
 
 KIND = "vocab"
@@ -46,27 +47,14 @@ def missing(store: Store, texts: list[str], model: str) -> list[dict]:
 
 
 def _embedded(store: Store, ids: list[int], model: str) -> dict[int, np.ndarray]:
-    out: dict[int, np.ndarray] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for item, dim, blob in store.conn.execute(
-                f"select item_id, dim, vector from embeddings where kind = ? and model = ? and item_id in ({marks})",
-                [KIND, model, *chunk]):
-            out[item] = np.frombuffer(blob, np.float32, count=dim)
-    return out
+    return embeddings.by_item(store, KIND, ids, model)
 
 
 def add(store: Store, item_ids: list[int], model: str, vectors: np.ndarray) -> int:
     """Store one ``model`` vector per vocabulary row; return how many were new."""
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if vectors.ndim != 2 or len(vectors) != len(item_ids):
+    if np.ndim(vectors) != 2 or len(vectors) != len(item_ids):
         raise ValueError("need one row vector per vocabulary text")
-    now, dim = time.time(), int(vectors.shape[1])
-    with store.immediate():
-        return store.conn.executemany(
-            "insert or ignore into embeddings (kind, item_id, model, dim, vector, created_at) values (?, ?, ?, ?, ?, ?)",
-            [(KIND, int(i), model, dim, v.tobytes(), now) for i, v in zip(item_ids, vectors, strict=True)]).rowcount
+    return embeddings.insert(store, KIND, item_ids, model, vectors)
 
 
 def vectors(store: Store, texts: list[str], model: str) -> np.ndarray | None:
