@@ -49,8 +49,8 @@ SHARES = ("synthetic_to_real", "pixel_synthetic_to_real", "adherence", "coverage
 
 # (four-causes column, panel title, better) for the four panels
 CAUSE_PANELS = (
-    ("gap", "gap\nreal→real − synthetic→real", "lower"),
-    ("adherence_main", "adherence\nsynthetic read as the class", "higher"),
+    ("gap", "gap\nreal − synthetic-trained", "lower"),
+    ("adherence_main", "adherence\nread as the class", "higher"),
     ("diversity_vendi_ratio", "diversity\nVendi synthetic ÷ real", "higher"),
     ("sense_confusion", "ambiguity\nnearer another sense", "lower"),
 )
@@ -193,6 +193,9 @@ class Figures:
             else:
                 ax.set_xlim(0, 1)
                 ax.set_xticks([0, 0.5, 1])
+            if key == "sense_confusion":  # a class without another sense has nothing to be confused with
+                for yi in y[~np.isfinite(v)]:
+                    ax.text(0.02, yi, "no other sense", va="center", fontsize=6, color="0.45")
         axes[0].set_yticks(y, names)
         axes[0].invert_yaxis()
         more = len(self.result["four_causes"]) - len(rows)
@@ -204,7 +207,7 @@ class Figures:
                   " 95 % interval; dashed: no gap), adherence (share of the class's synthetic images read as the class,"
                   f" by {self._adherence_reader(rows)}), diversity (Vendi score of the synthetic images ÷ that of "
                   "the real ones at equal n; dashed: as diverse as real), ambiguity (share of the class's synthetic "
-                  "images nearer another WordNet sense of its name than their own; no bar: no other sense).")
+                  "images nearer another WordNet sense of its name than their own, where its name has another sense).")
 
     @staticmethod
     def _adherence_reader(rows: list[dict]) -> str:

@@ -35,7 +35,7 @@ def test_every_figure_in_every_format_with_captions(digits_store, tmp_path):
     assert not list(F.glob("sweep-*"))  # one experiment: no sweep
     svg = (F / "four-causes.svg").read_text()
     words = re.sub(r"<[^>]+>", " ", svg)  # the SVG's text elements, as text
-    assert all(f" {d} " in words for d in DIGITS) and "real→real − synthetic→real" in words
+    assert all(f" {d} " in words for d in DIGITS) and "real − synthetic-trained" in words and "read as the class" in words
     md = (F / "figures.md").read_text()
     assert md.count("\n## ") == len(names)
     for name in names:
