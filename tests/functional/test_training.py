@@ -71,7 +71,8 @@ def test_run_trains_every_run_and_reports_both_synthetic_to_real_numbers(trained
     _, store, text = trained
     assert "training runs finished" in text and "3/3 training runs finished" in text
     for line in ("Pixel classifiers (digits-cnn", "synthetic→real (CAS)", "real→real (ceiling)",
-                 "real + 1× synthetic → real", "gap (real − synthetic)", "judge on synthetic", "adh read by: the real-trained judge"):
+                 "real + 1× synthetic → real", "gap (real − synthetic)", "judge on synthetic",
+                 "adh read by: the real-trained judge"):
         assert line in text, line
     runs = _runs(store)
     assert [r["state"] for r in runs.values()] == ["done"] * 3
