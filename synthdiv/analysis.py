@@ -341,7 +341,7 @@ def _cause_rows(inp: Inputs, sets: _Sets, accuracy: list[dict], diversity: list[
         others = [j for j in range(n) if j != c]
         near = max(others, key=lambda j: text_c[c] @ text_c[j]) if others and sets.has_text else None
         a, d = accuracy[c], diversity[c]
-        o = {k: v for k, v in opened[c].items() if k != "class"}
+        o = opened[c]
         out.append({
             "class": name,
             **{k: o[k] for k in _AMBIGUITY_KEYS},

@@ -80,6 +80,4 @@ def _vocabulary_missing(st: Store, experiment_id: int, model: str) -> int:
 
     if is_image_encoder(model) or not stored.has_tables(st):
         return 0
-    cfg = from_experiment(experiments.by_id(st, experiment_id))
-    plan = vocabulary.plan_for(cfg)
-    return 0 if plan is None else len(set(plan.texts)) - vocabulary.count(st, cfg, model)  # ImageNet names two classes alike
+    return vocabulary.missing_count(st, from_experiment(experiments.by_id(st, experiment_id)), model)

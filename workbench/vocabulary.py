@@ -74,6 +74,12 @@ def count(st: Store, cfg: ExperimentConfig, model: str) -> int:
     return 0 if plan is None else vocabulary.count(st, list(plan.texts), model)
 
 
+def missing_count(st: Store, cfg: ExperimentConfig, model: str) -> int:
+    """How many distinct texts of the plan ``model`` has not embedded (ImageNet names two classes alike)."""
+    plan = plan_for(cfg)
+    return 0 if plan is None else len(set(plan.texts)) - count(st, cfg, model)
+
+
 def circular(st: Store, generator_models: list[str], model: str) -> bool | None:
     """Whether the CLIP ``model`` has the text tower of one of the generators that made the
     experiment's images (None: a fingerprint is missing)."""
