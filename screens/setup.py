@@ -113,6 +113,8 @@ class SetupScreen(Screen):
         if self.data.get("templates", {}).get("builtin"):
             self.templates = list(builtin_templates()) + self.templates
         self.editing: int | None = None
+        # [classes.overrides]: shown on each class, kept as they are (editing them here may come later)
+        self.overrides: dict[str, dict] = dict(self.data.get("classes", {}).get("overrides", {}))
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -184,16 +186,29 @@ class SetupScreen(Screen):
         lst = self.query_one("#class-list", SelectionList)
         with self.app.batch_update():
             lst.clear_options()
-            lst.add_options([Selection(Text(label), label, label in self.selected) for label in shown])
+            lst.add_options([Selection(self._class_text(label), label, label in self.selected) for label in shown])
             if shown:
                 lst.highlighted = 0
         self._count()
 
+    def _class_text(self, label: str) -> Text:
+        """A class's line: its label, and what its own settings change (``[classes.overrides]``)."""
+        text = Text(label)
+        own = self.overrides.get(label)
+        if own:
+            said = [f"{len(v)} template{'s' if len(v) != 1 else ''}" if k == "templates"
+                    else f"{k.replace('_', ' ')} {v!r}" if k == "negative_prompt" else f"{k.replace('_', ' ')} {v:g}"
+                    for k, v in own.items()]
+            text.append(f"  own: {', '.join(said)}", style="italic")
+        return text
+
     def _count(self) -> None:
         shown = self.query_one("#class-list", SelectionList).option_count
+        own = sum(label in self.selected for label in self.overrides)
         self.query_one("#class-count", Static).update(
-            f"{len(self.selected)} of {len(self.labels)} selected · {shown} shown · space toggles"
-            " · ^a all shown · ^x none")
+            f"{len(self.selected)} of {len(self.labels)} selected · {shown} shown"
+            + (f" · {own} with settings of their own" if own else "")
+            + " · space toggles · ^a all shown · ^x none")
         self._preview()
 
     @on(Input.Submitted, "#class-set")
@@ -333,10 +348,12 @@ class SetupScreen(Screen):
 
     def config(self) -> tuple[dict[str, Any], str]:
         """The config table the screen describes, and the store folder (raises on a bad number)."""
-        data: dict[str, Any] = {"classes": {"set": self.data.get("classes", {}).get("set", "digits"),
-                                            "names": self._chosen_classes()},
+        chosen = self._chosen_classes()
+        data: dict[str, Any] = {"classes": {"set": self.data.get("classes", {}).get("set", "digits"), "names": chosen},
                                 "templates": {"custom": list(self.templates)},
                                 "generation": {}, "embedding": {}, "real": {}, "train": {}}
+        if any(label in self.overrides for label in chosen):  # the chosen classes' own settings, as they were
+            data["classes"]["overrides"] = {label: o for label, o in self.overrides.items() if label in chosen}
         if self.data.get("cluster"):
             data["cluster"] = {}  # where it runs (no field here): as the experiment had it
         for k in ("embedding", "generation", "real", "train", "cluster"):

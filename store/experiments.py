@@ -113,16 +113,42 @@ def ensure(store: Store, name: str, config: dict[str, Any], settings: dict[str, 
                 {"name": name, "config": json.dumps(config, sort_keys=True),
                  "settings": json.dumps(settings, sort_keys=True), "created_at": now}
             ).last_pk
-        diffs = _differences(json.loads(row["settings"]), json.loads(json.dumps(settings)))
+        old, new = json.loads(row["settings"]), json.loads(json.dumps(settings))
+        diffs = _differences({k: v for k, v in old.items() if k != PER_CLASS},
+                             {k: v for k, v in new.items() if k != PER_CLASS})
         if diffs:
             raise StoreError(
                 f"experiment {name!r} in {store.root} was made with other settings ({'; '.join(diffs[:4])})",
                 "give the experiment a new name, or use another store, so its images are not mixed",
             )
+        _check_class_settings(store, row["id"], name, old.get(PER_CLASS, {}), new.get(PER_CLASS, {}))
         store.db.execute(
-            "update experiments set config = ? where id = ?", [json.dumps(config, sort_keys=True), row["id"]]
+            "update experiments set config = ?, settings = ? where id = ?",
+            [json.dumps(config, sort_keys=True), json.dumps(settings, sort_keys=True), row["id"]],
         )
         return row["id"]
+
+
+PER_CLASS = "classes"  # the key of the settings that shape one class's images: {label: {key: value}}
+
+
+def _check_class_settings(store: Store, experiment_id: int, name: str, old: dict, new: dict) -> None:
+    """A class's own settings may change only while it has no image (its images never mix two setups)."""
+    changed = sorted(label for label in set(old) | set(new) if old.get(label, {}) != new.get(label, {}))
+    if not changed:
+        return
+    marks = ",".join("?" * len(changed))
+    made = dict(store.conn.execute(
+        f"select c.name, count(*) from images i join classes c on c.id = i.class_id where i.experiment_id = ?"
+        f" and c.name in ({marks}) group by c.name", [experiment_id, *changed]).fetchall())
+    for label in changed:
+        if made.get(label):
+            diffs = _differences(old.get(label, {}), new.get(label, {}), f"classes.overrides.{label}.")
+            raise StoreError(
+                f"experiment {name!r} in {store.root} has {made[label]} images of class {label!r} made with other"
+                f" settings ({'; '.join(diffs[:3])})",
+                "give the experiment a new name (synthdiv repair tries remedies in experiments of their own), or"
+                " use another store, so the class's images are not mixed")
 
 
 def _append(conn, table: str, columns: tuple[str, ...], experiment_id: int, rows: list[tuple]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("string", "int", "number", "bool", "strings", "devices")
+KINDS = ("string", "int", "number", "bool", "strings", "devices", "overrides")
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class Setting:
     """One key of the experiment file.
 
     ``kind``: ``string``, ``int``, ``number`` (an int is taken as a float), ``bool``, ``strings``
-    (a list of strings) or ``devices`` (a string, a list of strings or a CPU worker count).
+    (a list of strings), ``devices`` (a string, a list of strings or a CPU worker count) or
+    ``overrides`` (a table of per-class tables, each key one of :data:`PER_CLASS`).
     ``low``/``high``: the inclusive range of a number (``open_low``/``open_high``: the bound itself
     is refused); ``multiple_of``: an int must divide by it; ``choices``: the strings allowed.
     ``hint``: the fix shown for a value out of its range or choices (default: the range or the
@@ -103,6 +104,17 @@ SETTINGS: tuple[Setting, ...] = (
              'each is labelled `missile #2` / `sunglasses #2` and is still prompted as "missile" / '
              '"sunglasses". List the names with `synthdiv classes SET --search TEXT`.'),
             shown_default="all of the set", example='names = ["goldfish", "tabby cat"]'),
+    Setting("classes", "overrides", "overrides", {},
+            ('Per-class settings: a table per class label, each with any of `templates` (the class\'s own '
+             'templates, in place of the experiment\'s), `guidance`, `negative_prompt` and `images_per_prompt`, '
+             'checked as the experiment-wide keys are. `[classes.overrides."crane bird"]` then '
+             '`templates = ["a photo of a {}, a wading bird."]` and `guidance = 3.0`. What a class\'s images are '
+             'made with is recorded with each of them. Adding or changing a class\'s `templates` or '
+             '`images_per_prompt` adds jobs for that class only; a `guidance` or `negative_prompt` may change only '
+             'while the class has no image yet (its images must not mix two setups). Other keys shape every '
+             'image (`steps`, `model`, the size, …) and are refused per class. `synthdiv repair` writes its '
+             'winning remedies here.'),
+            shown_default="none", example='[classes.overrides."crane bird"]'),
     Setting("templates", "builtin", "bool", False,
             ('Use the 80 ImageNet prompt templates of CLIP as open_clip ships them (`synthdiv templates` '
              'lists them).')),
@@ -370,6 +382,15 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))
+
+# the keys a class may set for itself in [classes.overrides."LABEL"], each checked by the
+# declaration of the experiment-wide key it stands in for
+PER_CLASS: dict[str, tuple[str, str]] = {
+    "templates": ("templates", "custom"),
+    "guidance": ("generation", "guidance"),
+    "negative_prompt": ("generation", "negative_prompt"),
+    "images_per_prompt": ("generation", "images_per_prompt"),
+}
 _BY_NAME = {(s.section, s.key): s for s in SETTINGS}
 
 

@@ -30,14 +30,14 @@ class GenerationActor:
         import ray
 
         from workbench.cluster import where_am_i
-        from workbench.generation import batch_size_of, load_generator, settings_of
+        from workbench.generation import batch_size_of, class_settings, load_generator
 
         self.info = where_am_i(ray, index)
         _threads(self.info)
         cfg = ExperimentConfig.from_stored(stored_config)
         cfg = replace(cfg, generation=replace(cfg.generation, device=self.info["device"]))
         self.generator = load_generator(cfg)
-        self.settings = settings_of(cfg)
+        self.settings = class_settings(cfg)
         self.fits = batch_size_of(cfg, self.generator.device.type)  # halved for good on CUDA out of memory
         gpus = self.info["gpus"]  # the GPU's number on its node, not the cuda:0 it is to this process
         device = f"cuda:{','.join(gpus)}" if gpus else self.generator.provenance["device"]

@@ -26,7 +26,7 @@ from store.core import Store
 from synthdiv.errors import SynthdivError
 from workbench.cluster import check_losses, let_go
 from workbench.config import ExperimentConfig
-from workbench.generation import BatchWriter, batch_size_of, record_batch, remove_stale_temporaries, settings_of
+from workbench.generation import BatchWriter, batch_size_of, class_settings, record_batch, remove_stale_temporaries
 from workbench.placement import Seat
 from workbench.worker_common import io_threads
 
@@ -81,7 +81,7 @@ def generate_on_cluster(st: Store, experiment_id: int, cfg: ExperimentConfig, wo
         link_shared_images(st.root, cfg.cluster.shared_dir)
     remove_stale_temporaries(st.images_dir)
     feeder = Feeder(ray, st, experiment_id, cfg, worker_id)
-    writer = BatchWriter(st.root, experiment_id, worker_id, settings_of(cfg), {}, beat, encoders=io_threads())
+    writer = BatchWriter(st.root, experiment_id, worker_id, class_settings(cfg), {}, beat, encoders=io_threads())
     state = "failed"
     try:
         state = feeder.run(flag, writer)

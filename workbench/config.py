@@ -20,7 +20,7 @@ import tomllib
 
 from synthdiv.classes import load_class_set, select_classes
 from synthdiv.embed import check_embedder_available, resolve_embedder
-from synthdiv.errors import ConfigError
+from synthdiv.errors import ConfigError, SynthdivError
 from synthdiv.devices import check_device, check_dtype
 from synthdiv.pipelines import check_scheduler
 from synthdiv.pipelines import check_supported
@@ -81,6 +81,29 @@ class ClusterConfig:
     shared_dir: str = default("cluster", "shared_dir")
 
 
+@dataclass(frozen=True)
+class ClassOverride:
+    """One class's own settings (``[classes.overrides."LABEL"]``): each ``None`` (or empty
+    ``templates``) where the class takes the experiment's. The keys are :data:`synthdiv.settings.PER_CLASS`."""
+
+    templates: tuple[str, ...] = ()
+    guidance: float | None = None
+    negative_prompt: str | None = None
+    images_per_prompt: int | None = None
+
+    def table(self) -> dict[str, Any]:
+        """The keys it sets, as the file writes them."""
+        out: dict[str, Any] = {"templates": list(self.templates)} if self.templates else {}
+        out.update({k: v for k, v in (("guidance", self.guidance), ("negative_prompt", self.negative_prompt),
+                                      ("images_per_prompt", self.images_per_prompt)) if v is not None})
+        return out
+
+    def shaping(self) -> dict[str, Any]:
+        """What it changes of how each image is made (not which images are made)."""
+        return {k: v for k, v in (("guidance", self.guidance), ("negative_prompt", self.negative_prompt))
+                if v is not None}
+
+
 TRAIN_RUN = re.compile(r"mix-([1-9][0-9]?)x")  # real train images + K× as many synthetic ones
 
 
@@ -132,6 +155,36 @@ class ExperimentConfig:
     real_split: str = ""  # a dataset source's splits (synthdiv.real_hf, synthdiv.real_wds)
     real_label_column: str = ""  # a dataset source's label column ("": label for hf:, cls for wds:)
     definitions: tuple[str, ...] = ()  # each class's definition, in class order, when a template uses {definition}
+    overrides: tuple[tuple[str, ClassOverride], ...] = ()  # (class label, its own settings), in class order
+
+    def override_of(self, label: str) -> ClassOverride:
+        """The class's own settings (an empty :class:`ClassOverride` when it has none)."""
+        return dict(self.overrides).get(label, _NO_OVERRIDE)
+
+    def templates_for(self, label: str) -> tuple[str, ...]:
+        """The templates of one class's prompts: its own, else the experiment's."""
+        return self.override_of(label).templates or self.templates
+
+    def all_templates(self) -> tuple[str, ...]:
+        """Every template some class uses: the experiment's, then the classes' own, each once."""
+        shared = any(not self.override_of(label).templates for label, _ in self.classes)
+        out = dict.fromkeys(self.templates if shared else ())
+        for label, _ in self.classes:
+            out.update(dict.fromkeys(self.templates_for(label)))
+        return tuple(out)
+
+    def images_per_prompt_for(self, label: str) -> int:
+        n = self.override_of(label).images_per_prompt
+        return self.generation.images_per_prompt if n is None else n
+
+    def generation_for(self, label: str) -> "GenerationConfig":
+        """The ``[generation]`` settings one class's images are made with (its overrides applied)."""
+        o = self.override_of(label)
+        if o == _NO_OVERRIDE:
+            return self.generation
+        from dataclasses import replace
+
+        return replace(self.generation, **o.shaping(), images_per_prompt=self.images_per_prompt_for(label))
 
     def definition_of(self, label: str) -> str:
         """The class's definition for ``{definition}`` ("" when the experiment has none)."""
@@ -144,6 +197,7 @@ class ExperimentConfig:
         d["templates"] = list(self.templates)
         d["train"]["runs"] = list(self.train.runs)
         d["definitions"] = list(self.definitions)
+        d["overrides"] = {label: o.table() for label, o in self.overrides}
         return d
 
     @classmethod
@@ -164,6 +218,7 @@ class ExperimentConfig:
             real_split=d.get("real_split", ""),
             real_label_column=d.get("real_label_column", ""),
             definitions=tuple(d.get("definitions", ())),
+            overrides=tuple((label, _override_from(o)) for label, o in d.get("overrides", {}).items()),
         )
 
     def settings(self) -> dict[str, Any]:
@@ -177,7 +232,10 @@ class ExperimentConfig:
                 # a single file's base shapes its images (scheduler, configs); absent otherwise, so the
                 # settings of experiments stored before it existed are unchanged
                 **({"base_config": g.base_config} if g.base_config else {}),
-            }
+            },
+            # the classes made otherwise (absent without overrides, so older experiments' settings stay)
+            **({"classes": shaping} if (shaping := {label: o.shaping() for label, o in self.overrides if o.shaping()})
+               else {}),
         }
 
     def notes(self) -> list[str]:
@@ -195,14 +253,22 @@ class ExperimentConfig:
         ``distinct`` (default): each (class, template, i) gets its own seed from a hash, so no two
         prompts share starting noise and adding classes or templates never changes old seeds.
         """
-        g = self.generation
+        g, n = self.generation, self.images_per_prompt_for(class_label)
         if g.seeds == "shared":
-            return [g.seed + i for i in range(g.images_per_prompt)]
+            return [g.seed + i for i in range(n)]
         out = []
-        for i in range(g.images_per_prompt):
+        for i in range(n):
             key = f"{g.seed}\0{class_label}\0{template}\0{i}".encode()
             out.append(int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF)
         return out
+
+
+_NO_OVERRIDE = ClassOverride()
+
+
+def _override_from(d: dict[str, Any]) -> ClassOverride:
+    return ClassOverride(templates=tuple(d.get("templates", ())), guidance=d.get("guidance"),
+                         negative_prompt=d.get("negative_prompt"), images_per_prompt=d.get("images_per_prompt"))
 
 
 # --- the generic validator: every key checked by its declaration (synthdiv.settings) --------------
@@ -278,10 +344,16 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     embedding = _parse_embedding(tables["embedding"], where, base_dir)
     store = _parse_store(data.get("store", ""), where, base_dir)
     real, source = _parse_real(tables["real"], where, base_dir, class_set, labels)
-    per_class = len(templates) * generation.images_per_prompt
+    overrides = _parse_overrides(tables["classes"].get("overrides", {}), where, class_set, labels, generation, base_dir)
+    own = dict(overrides)
+    per_class = min(len(own[label].templates if label in own and own[label].templates else templates)
+                    * (own[label].images_per_prompt if label in own and own[label].images_per_prompt is not None
+                       else generation.images_per_prompt) for label in labels)
+    every_template = list(templates) + [t for o in own.values() if o.templates for t in parse_templates(list(o.templates))]
     return ExperimentConfig(
         name=name,
-        definitions=_definitions(templates, class_set, labels, where),
+        overrides=overrides,
+        definitions=_definitions(every_template, class_set, labels, where),
         train=_parse_train(tables["train"], where, base_dir, source, per_class),
         cluster=_parse_cluster(tables["cluster"], where, base_dir),
         **real,
@@ -323,6 +395,58 @@ def _parse_classes(t: dict, where: str, base_dir: Path):
     for n in names or []:
         check_text(n, f"{where}: the class name {n[:40]!r} in classes.names", NAME_LIMIT, ConfigError)
     return class_set, select_classes(class_set, names)
+
+
+def _parse_overrides(table: Any, where: str, class_set, labels: list[str], generation: "GenerationConfig",
+                     base_dir: Path) -> tuple[tuple[str, ClassOverride], ...]:
+    """``[classes.overrides]``: each class's own settings, checked by the declarations of the keys
+    they stand in for (:data:`synthdiv.settings.PER_CLASS`), in the experiment's class order."""
+    from synthdiv.settings import PER_CLASS
+
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ConfigError(f"{where}: classes.overrides must be a table of per-class tables",
+                          '[classes.overrides."crane bird"] then guidance = 3.0 on the next line')
+    found: dict[str, ClassOverride] = {}
+    for key, o in table.items():
+        label = _override_label(key, where, class_set, labels)
+        here = f"{where}: classes.overrides.{json.dumps(key, ensure_ascii=False)}"
+        if label in found:
+            raise ConfigError(f"{here} names class {label!r} a second time", "give each class one override table")
+        for k in o:
+            if k not in PER_CLASS:
+                shapes = next((f"{sec}.{k}" for sec in ("generation", "embedding", "templates")
+                               if k in _KNOWN[sec]), "")
+                raise ConfigError(f"{here}: {shapes or repr(k)} " + ("cannot be set per class: it shapes every image of"
+                                  " the experiment" if shapes else "is not a per-class key"),
+                                  f"a class may set {', '.join(PER_CLASS)}; for another {k} make another experiment"
+                                  " (a [sweep] varies it)" if shapes else f"a class may set {', '.join(PER_CLASS)}")
+        own = {k: checked({PER_CLASS[k][1]: v}, *PER_CLASS[k], here) for k, v in o.items()}
+        if "templates" in own:
+            if not own["templates"]:
+                raise ConfigError(f"{here}: templates is empty", "list the class's templates, or leave the key out")
+            own["templates"] = tuple(t.text for t in parse_templates(own["templates"]))
+        if "negative_prompt" in own:
+            check_text(own["negative_prompt"], f"{here}: negative_prompt", TEXT_LIMIT, ConfigError)
+            family = resolve_source(generation.model, f"{where}: generation.model", base_dir,
+                                    generation.base_config).family(generation.revision or None, "generation.model")
+            if family is not None:
+                check_supported(family, scheduler=generation.scheduler, negative_prompt=own["negative_prompt"],
+                                what=here)
+        found[label] = ClassOverride(**own)
+    return tuple((label, found[label]) for label in labels if label in found)
+
+
+def _override_label(key: str, where: str, class_set, labels: list[str]) -> str:
+    """The experiment's class an override table is keyed by (matched as classes.names are)."""
+    try:
+        label = select_classes(class_set, [key])[0]
+    except SynthdivError:
+        label = None
+    if label not in labels:
+        shown = ", ".join(labels[:8]) + (" …" if len(labels) > 8 else "")
+        raise ConfigError(f"{where}: classes.overrides names {key[:60]!r}, which is not a class of this experiment",
+                          f"key each override by one of the experiment's classes ({shown})")
+    return label
 
 
 def _parse_templates(t: dict, where: str):
@@ -515,7 +639,8 @@ def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
 
     data: dict[str, Any] = {
         "name": cfg.name,
-        "classes": {"set": cfg.class_set, "names": [label for label, _ in cfg.classes]},
+        "classes": {"set": cfg.class_set, "names": [label for label, _ in cfg.classes],
+                    **({"overrides": {label: o.table() for label, o in cfg.overrides}} if cfg.overrides else {})},
         "templates": {"builtin": False, "custom": list(cfg.templates)},
         "generation": {**asdict(cfg.generation), "devices": as_toml(cfg.generation.devices)},
         "embedding": {**asdict(cfg.embedding), "devices": as_toml(cfg.embedding.devices),

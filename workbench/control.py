@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ def prepare(st: Store, cfg: ExperimentConfig, progress=None) -> Prepared:
     Nothing already stored changes. The jobs are registered in bounded batches, whatever the
     plan's size; ``progress(jobs registered so far)`` follows them."""
     exp_id = experiments.ensure(st, cfg.name, cfg.stored(), cfg.settings())
-    added = experiments.register_plan(st, exp_id, list(cfg.classes), list(cfg.templates), prompts_and_classes(cfg),
+    added = experiments.register_plan(st, exp_id, list(cfg.classes), list(cfg.all_templates()), prompts_and_classes(cfg),
                                       jobs_of(cfg), progress=progress)
     reclaimed = jobs.reclaim(st, exp_id)
     retried = jobs.retry_failed(st, exp_id)
@@ -78,14 +79,27 @@ def _toml_value(v: Any) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_tables(path: list[str], table: dict[str, Any]) -> list[str]:
+    """``table`` as a TOML table headed ``[path]``, its sub-tables after it (``[classes.overrides."7"]``)."""
+    out = [f"\n[{'.'.join(_toml_key(p) for p in path)}]"]
+    out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out += _toml_tables([*path, k], v)
+    return out
+
+
 def to_toml(data: dict[str, Any]) -> str:
-    """A config table (top-level keys and one level of sections) as TOML text."""
-    head = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    """A config table (top-level keys, sections and their sub-tables) as TOML text."""
+    head = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
     body = []
     for section, table in data.items():
         if isinstance(table, dict):
-            body.append(f"\n[{section}]")
-            body += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+            body += _toml_tables([section], table)
     return "\n".join(["# written by the synthdiv workbench; run it headless with: synthdiv run THIS_FILE",
                       *head, *body]) + "\n"
 

@@ -53,13 +53,16 @@ class Written:
     height: int
 
 
-def png_text(job: dict, settings: GenerationSettings, prov: dict) -> dict[str, str]:
-    """The provenance every image file carries as PNG text: enough to make it again."""
+def png_text(job: dict, settings: "GenerationSettings | ClassSettings", prov: dict) -> dict[str, str]:
+    """The provenance every image file carries as PNG text: enough to make it again (the negative
+    prompt where there is one)."""
+    settings = settings_for(settings, job)
     return {
         "synthdiv:prompt": job["prompt"], "synthdiv:class": job["class_name"],
         "synthdiv:template": job["template"], "synthdiv:seed": job["seed"],
         "synthdiv:model": prov["model_id"], "synthdiv:scheduler": prov["scheduler"],
         "synthdiv:steps": settings.steps, "synthdiv:guidance": settings.guidance,
+        **({"synthdiv:negative_prompt": settings.negative_prompt} if settings.negative_prompt else {}),
     }
 
 
@@ -91,11 +94,36 @@ def remove_stale_temporaries(images_dir: Path) -> int:
     return remove_files_of_dead(images_dir.rglob(".*.tmp"), lambda name: name.rsplit(".", 2)[-2])
 
 
-def settings_of(cfg: ExperimentConfig) -> GenerationSettings:
-    g = cfg.generation
+def settings_of(cfg: ExperimentConfig, label: str | None = None) -> GenerationSettings:
+    """How the experiment's images (of class ``label``: its overrides applied) are made."""
+    g = cfg.generation if label is None else cfg.generation_for(label)
     return GenerationSettings(
         steps=g.steps, guidance=g.guidance, width=g.width, height=g.height, negative_prompt=g.negative_prompt
     )
+
+
+@dataclass(frozen=True)
+class ClassSettings:
+    """How each class's images are made, where some class's ``[classes.overrides]`` change it:
+    ``base`` for the others."""
+
+    base: GenerationSettings
+    own: dict  # class label → GenerationSettings
+
+    def of(self, label: str) -> GenerationSettings:
+        return self.own.get(label, self.base)
+
+
+def class_settings(cfg: ExperimentConfig) -> "GenerationSettings | ClassSettings":
+    """The settings a worker makes the experiment's images with: one for all, or per class."""
+    base = settings_of(cfg)
+    own = {label: settings_of(cfg, label) for label, o in cfg.overrides if o.shaping()}
+    return ClassSettings(base, own) if own else base
+
+
+def settings_for(settings: "GenerationSettings | ClassSettings", job: dict) -> GenerationSettings:
+    """The settings of one claimed job's image."""
+    return settings.of(job["class_name"]) if isinstance(settings, ClassSettings) else settings
 
 
 AUTO_BATCH = {"cuda": 64, "cpu": 8}  # batch_size = 0: where to start (CUDA halves it until it fits)
@@ -174,11 +202,12 @@ class BatchWriter:
 
         if self._store is None:
             self._store = open_store(self.root)
-        st, settings = self._store, self.settings
+        st = self._store
         encode = self._encoders.map if self._encoders is not None else map
         files = encode(self._file, batch, images, [prov] * len(batch))  # the PNGs (in parallel); the rows below, in order
         read = readings or [Reading(None, None)] * len(batch)
         for job, image, (rel, digest), reading in zip(batch, images, files, read, strict=True):
+            settings = settings_for(self.settings, job)
             jobs.finish(st, job["id"], {
                 "experiment_id": self.experiment_id, "class_id": job["class_id"],
                 "template_id": job["template_id"], "prompt_id": job["prompt_id"],
@@ -218,7 +247,7 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
     generator = load_generator(cfg)
     if generator.text_fingerprint:  # is the CLIP that judges these images this text encoder? (workbench.vocabulary)
         vocabulary.record_tower(st, "generator", generator.provenance["model_id"], generator.text_fingerprint)
-    settings = settings_of(cfg)
+    settings = class_settings(cfg)
     provenance = {**generator.provenance, "device": seat.device if seat and seat.device else generator.provenance["device"]}
     writer = BatchWriter(st.root, experiment_id, worker_id, settings, provenance, beat,
                          encoders=file_threads(generator.device.type))
@@ -229,13 +258,22 @@ def generate_jobs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_i
         writer.close()  # the last batch is stored before the worker reports how it ended
 
 
-def make_batch(generator: Generator, batch: list[dict], settings: GenerationSettings, fits: int) -> tuple[list, list, int]:
+def make_batch(generator: Generator, batch: list[dict], settings: "GenerationSettings | ClassSettings",
+               fits: int) -> tuple[list, list, int]:
     """Make the images of ``batch`` (claimed jobs) in this process: (an image or a
     :class:`~synthdiv.generate.BadImage` per job, what the model read of each prompt, the batch
-    size that fit in memory). What an engine runs where the model is: here, or in a Ray actor."""
-    images, fitted = generator.generate_fitting([j["prompt"] for j in batch], [j["seed"] for j in batch],
-                                                settings, fits)
-    return images, generator.readings([j["prompt"] for j in batch]), fitted
+    size that fit in memory). What an engine runs where the model is: here, or in a Ray actor.
+    Jobs whose classes are made otherwise (``[classes.overrides]``) are made in a call of their own."""
+    groups: dict[GenerationSettings, list[int]] = {}
+    for i, job in enumerate(batch):
+        groups.setdefault(settings_for(settings, job), []).append(i)
+    images: list = [None] * len(batch)
+    for each, where in groups.items():
+        made, fits = generator.generate_fitting([batch[i]["prompt"] for i in where], [batch[i]["seed"] for i in where],
+                                                each, fits)
+        for i, image in zip(where, made, strict=True):
+            images[i] = image
+    return images, generator.readings([j["prompt"] for j in batch]), fits
 
 
 def record_batch(st: Store, batch: list[dict], images: list, readings: list, writer: BatchWriter,

@@ -21,7 +21,9 @@ PLAN_CAP = 2_000_000  # images in a plan above which synthdiv run asks for --yes
 
 def size(cfg: ExperimentConfig) -> int:
     """How many images the plan holds, without expanding it."""
-    return len(cfg.classes) * len(cfg.templates) * cfg.generation.images_per_prompt
+    if not cfg.overrides:
+        return len(cfg.classes) * len(cfg.templates) * cfg.generation.images_per_prompt
+    return sum(len(cfg.templates_for(label)) * cfg.images_per_prompt_for(label) for label, _ in cfg.classes)
 
 
 def check_size(cfg: ExperimentConfig, yes: bool, how: str = "pass --yes to run it anyway") -> int:
@@ -33,7 +35,8 @@ def check_size(cfg: ExperimentConfig, yes: bool, how: str = "pass --yes to run i
     if n > PLAN_CAP and not yes:
         raise ConfigError(
             f"the plan of {cfg.name!r} has {n:,} images ({len(cfg.classes):,} classes × {len(cfg.templates):,} "
-            f"templates × {cfg.generation.images_per_prompt:,} per prompt), more than {PLAN_CAP:,}",
+            f"templates × {cfg.generation.images_per_prompt:,} per prompt"
+            f"{', with the classes’ overrides' if cfg.overrides else ''}), more than {PLAN_CAP:,}",
             f"check classes, templates and images_per_prompt, or {how}")
     return n
 
@@ -41,22 +44,23 @@ def check_size(cfg: ExperimentConfig, yes: bool, how: str = "pass --yes to run i
 def jobs_of(cfg: ExperimentConfig):
     """Every job (class label, template, seed), one at a time, in the order of :func:`expand`."""
     for label, _ in cfg.classes:
-        for template in cfg.templates:
+        for template in cfg.templates_for(label):
             for s in cfg.seeds_for(label, template):
                 yield label, template, s
 
 
 def prompts_and_classes(cfg: ExperimentConfig) -> list[tuple[str, str, str]]:
-    """Every prompt (class label, template, prompt text): classes × templates, small beside the jobs."""
-    parsed = [parse_template(t) for t in cfg.templates]
+    """Every prompt (class label, template, prompt text): classes × their templates, small beside the jobs."""
+    parsed = {t: parse_template(t) for t in cfg.all_templates()}
     defined = dict(zip((c for c, _ in cfg.classes), cfg.definitions))
-    return [(label, t.text, t.render(name, defined.get(label, ""))) for label, name in cfg.classes for t in parsed]
+    return [(label, t, parsed[t].render(name, defined.get(label, ""))) for label, name in cfg.classes
+            for t in cfg.templates_for(label)]
 
 
 def expand(cfg: ExperimentConfig) -> Plan:
     """Every prompt and every job of the experiment, in class-major, template-minor order, as lists
     (for small plans and tests; :func:`jobs_of` gives the jobs one at a time)."""
-    return Plan(list(cfg.classes), list(cfg.templates), prompts_and_classes(cfg), list(jobs_of(cfg)))
+    return Plan(list(cfg.classes), list(cfg.all_templates()), prompts_and_classes(cfg), list(jobs_of(cfg)))
 
 
 def long_prompt_notes(cfg: ExperimentConfig) -> list[str]:

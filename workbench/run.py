@@ -143,9 +143,12 @@ def _say_plan(console: Console, cfg: ExperimentConfig, p, root: Path) -> None:
     """What the run is about to do: notes on the config, the plan, and what resuming found."""
     for note in cfg.notes() + long_prompt_notes(cfg):
         console.print(console_note(note))
+    own = (f", {len(cfg.overrides)} of them with settings of their own ([classes.overrides]:"
+           f" {', '.join(label for label, _ in cfg.overrides[:3])}{' …' if len(cfg.overrides) > 3 else ''})"
+           if cfg.overrides else "")
     console.print(
         f"Experiment {cfg.name}: {len(cfg.classes)} classes × {len(cfg.templates)} templates"
-        f" × {cfg.generation.images_per_prompt} seeds = {p.jobs} images, store {root}"
+        f" × {cfg.generation.images_per_prompt} seeds{own} = {p.jobs} images, store {root}"
     )
     if cfg.cluster.engine == "ray":
         console.print(f"On the Ray cluster ({cfg.cluster.address}): the models run in actors there; the store stays"

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from synthdiv import causes, columns
-from synthdiv.settings import SECTIONS, Setting, section_settings
+from synthdiv.settings import PER_CLASS, SECTIONS, Setting, section_settings, setting
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "config.md"
 CAUSES_DOC = DOC.with_name("causes.md")
 TYPE_WORDS = {"string": "string", "int": "int", "number": "number", "bool": "bool", "strings": "list of strings",
-              "devices": "string, list or int"}
+              "devices": "string, list or int", "overrides": "table of tables"}
 _TABLE = re.compile(r"(<!-- settings: (\w+) -->\n)(.*?)(<!-- /settings -->)", re.S)
 _CAUSES = re.compile(r"(<!-- causes: (\w+) -->\n)(.*?)(<!-- /causes -->)", re.S)
 
@@ -74,6 +74,11 @@ def _property(s: Setting) -> dict[str, Any]:
                                           {"type": "integer", "minimum": 1}]}
     elif s.kind == "strings":
         prop = {"type": "array", "items": {"type": "string"}}
+    elif s.kind == "overrides":
+        per_class = {key: {k: v for k, v in _property(setting(*of)).items() if k not in ("default", "description")}
+                     for key, of in PER_CLASS.items()}
+        prop = {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": False,
+                                                           "properties": per_class}}
     else:
         prop = {"type": {"string": "string", "int": "integer", "number": "number", "bool": "boolean"}[s.kind]}
     if s.choices:

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from synthdiv.errors import ConfigError
-from synthdiv.settings import SECTIONS, SETTINGS, default, labelled, section_settings, setting
+from synthdiv.settings import PER_CLASS, SECTIONS, SETTINGS, default, labelled, section_settings, setting
 from tests.helpers import REPO
 from workbench import config, schema
 from workbench.cli import main
@@ -65,11 +65,13 @@ def test_each_default_is_written_once():
 def test_every_declaration_is_whole():
     assert len({(s.section, s.key) for s in SETTINGS}) == len(SETTINGS)
     for s in SETTINGS:
-        assert s.doc.strip() and s.kind in ("string", "int", "number", "bool", "strings", "devices"), s.name
+        assert s.doc.strip() and s.kind in ("string", "int", "number", "bool", "strings", "devices", "overrides"), s.name
         if s.low is not None and not s.required:
             assert s.problem(s.default) == "", f"{s.name}: its default is out of its own range"
         if s.kind == "strings":
             assert s.example.startswith(s.key + " = ["), s.name
+    for key, (section, stands_for) in PER_CLASS.items():  # each per-class key is checked by a declaration
+        assert setting(section, stands_for).kind in ("string", "int", "number", "strings"), key
 
 
 @pytest.mark.parametrize("s", [s for s in SETTINGS if s.low is not None or s.choices], ids=lambda s: s.name)
