@@ -45,11 +45,12 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
-def parse_template(text: str) -> Template:
+def parse_template(text: str, placeholder: bool = True) -> Template:
     """Validate ``text`` and split it at its placeholders.
 
-    Raises :class:`TemplateError` naming the template when it has no placeholder, an unknown
-    brace expression, or an unmatched brace.
+    Raises :class:`TemplateError` naming the template when it has no placeholder (unless
+    ``placeholder`` is False: a class's own template, ``[classes.overrides]``, may name its class
+    in its text), an unknown brace expression, or an unmatched brace.
     """
     if not isinstance(text, str) or not text.strip():
         raise TemplateError("a prompt template is empty", "write text with {} where the class goes")
@@ -95,7 +96,7 @@ def parse_template(text: str) -> Template:
             current.append(ch)
             i += 1
     pieces.append("".join(current))
-    if len(pieces) == 1:
+    if len(pieces) == 1 and placeholder:
         raise TemplateError(
             f"template {_shown(text)} has no placeholder",
             "add {} or {class} where the class name goes",
@@ -110,12 +111,12 @@ def builtin_templates() -> tuple[str, ...]:
     return tuple(fn("{}") for fn in open_clip_metadata().OPENAI_IMAGENET_TEMPLATES)
 
 
-def parse_templates(texts: list[str]) -> tuple[Template, ...]:
+def parse_templates(texts: list[str], placeholder: bool = True) -> tuple[Template, ...]:
     """Validate a list of templates; duplicates are refused so each prompt is made once."""
     out: list[Template] = []
     seen: set[str] = set()
     for text in texts:
-        template = parse_template(text)
+        template = parse_template(text, placeholder)
         if template.text in seen:
             raise TemplateError(f"template {_shown(text)} is listed twice", "keep each template once")
         seen.add(template.text)

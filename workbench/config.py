@@ -349,7 +349,7 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
     per_class = min(len(own[label].templates if label in own and own[label].templates else templates)
                     * (own[label].images_per_prompt if label in own and own[label].images_per_prompt is not None
                        else generation.images_per_prompt) for label in labels)
-    every_template = list(templates) + [t for o in own.values() if o.templates for t in parse_templates(list(o.templates))]
+    every_template = list(templates) + [t for o in own.values() if o.templates for t in parse_templates(list(o.templates), placeholder=False)]
     return ExperimentConfig(
         name=name,
         overrides=overrides,
@@ -424,7 +424,7 @@ def _parse_overrides(table: Any, where: str, class_set, labels: list[str], gener
         if "templates" in own:
             if not own["templates"]:
                 raise ConfigError(f"{here}: templates is empty", "list the class's templates, or leave the key out")
-            own["templates"] = tuple(t.text for t in parse_templates(own["templates"]))
+            own["templates"] = tuple(t.text for t in parse_templates(own["templates"], placeholder=False))
         if "negative_prompt" in own:
             check_text(own["negative_prompt"], f"{here}: negative_prompt", TEXT_LIMIT, ConfigError)
             family = resolve_source(generation.model, f"{where}: generation.model", base_dir,

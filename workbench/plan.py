@@ -51,7 +51,7 @@ def jobs_of(cfg: ExperimentConfig):
 
 def prompts_and_classes(cfg: ExperimentConfig) -> list[tuple[str, str, str]]:
     """Every prompt (class label, template, prompt text): classes × their templates, small beside the jobs."""
-    parsed = {t: parse_template(t) for t in cfg.all_templates()}
+    parsed = {t: parse_template(t, placeholder=False) for t in cfg.all_templates()}  # checked when read
     defined = dict(zip((c for c, _ in cfg.classes), cfg.definitions))
     return [(label, t, parsed[t].render(name, defined.get(label, ""))) for label, name in cfg.classes
             for t in cfg.templates_for(label)]

@@ -76,7 +76,7 @@ def test_override_labels_match_as_class_names_do(tmp_path):
     ('[classes.overrides.goldfish]\nguidance = 200', "generation.guidance is 200", "0 to 100"),
     ('[classes.overrides.goldfish]\nguidance = "high"', "generation.guidance must be a number", ""),
     ('[classes.overrides.goldfish]\ntemplates = []', "templates is empty", ""),
-    ('[classes.overrides.goldfish]\ntemplates = ["a goldfish"]', "has no placeholder", ""),
+    ('[classes.overrides.goldfish]\ntemplates = ["a {0} goldfish"]', "has '{0}'", ""),
     ('[classes.overrides.goldfish]\nimages_per_prompt = 0', "generation.images_per_prompt is 0", ""),
     ('[classes]\noverrides = 3', "classes.overrides must be a table of per-class tables", "[classes.overrides."),
 ])
