@@ -255,6 +255,22 @@ def predict(model: nn.Module, data: ImageFiles, device: str | torch.device = "cp
     return torch.cat(out).numpy() if out else np.zeros(0, np.int64)
 
 
+def probabilities(model: nn.Module, data: ImageFiles, device: str | torch.device = "cpu", batch: int = 256) -> np.ndarray:
+    """The model's softmax probabilities for each item of ``data`` (items × classes, in order)."""
+    device = torch.device(device)
+    model.eval()
+    out = []
+    amp, _ = _autocast(device)
+    with torch.no_grad():
+        for x, _ in _loader(data, batch, device):
+            x = x.to(device, non_blocking=True)
+            if device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            with amp:
+                out.append(torch.softmax(model(x).float(), 1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+
+
 def lr_at(step: int, total: int, base: float) -> float:
     """The learning rate at ``step`` of ``total``: linear warm-up over the first 3 % of steps, then
     cosine decay to zero."""

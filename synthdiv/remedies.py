@@ -283,7 +283,19 @@ def plan(case: Case, user: tuple[tuple[str, dict], ...] = (), only: tuple[str, .
     for name, override in user:
         out.append(Candidate(name, "yours", dict(override), "your remedy: " + ", ".join(
             f"{k} {v!r}" for k, v in override.items())))
+    if out:
+        out.insert(0, control())
     return Planned(case, tuple(out), tuple(notes))
+
+
+CONTROL = "control"
+
+
+def control() -> Candidate:
+    """The null remedy: the base's own settings again, so the same images (the same seeds), retrained.
+    Its "gain" is what retraining alone moves (training is not bit-for-bit reproducible on every
+    device): the noise floor the remedies' gains are read against. It never wins."""
+    return Candidate(CONTROL, "—", {}, "the base's own images again, retrained: the noise floor")
 
 
 def gain(before_correct, after_correct, seed: int = 0):

@@ -379,6 +379,22 @@ SETTINGS: tuple[Setting, ...] = (
              "write the image files to `SHARED/images` themselves, and the store's `images` folder becomes a"
              ' link to it; only rows travel back. `""`: the PNGs travel back through Ray and are written '
              'here. The SQLite file always stays on this machine.')),
+    Setting("repair", "remedies", "overrides", {},
+            ('Your own remedies for `synthdiv repair`: `[repair.remedies.NAME]` with any of the per-class keys '
+             '(`templates`, `guidance`, `negative_prompt`, `images_per_prompt`), tried for every class it repairs, '
+             'beside the built-in remedies of docs/repair.md, and measured the same way.'),
+            shown_default="none", example='[repair.remedies.sketch]'),
+    Setting("repair", "of", "string", "",
+            ('Written by `synthdiv repair` in the experiments it makes: the experiment (in the same store) whose '
+             'classes this one remakes. Its training runs (`repair:CLASS`, one per class) train the pixel classifier '
+             'of that experiment\'s `[train]` on its images with this class\'s replaced by these, and test it on its'
+             ' real test split.'),
+            shown_default='`""` (none)'),
+    Setting("repair", "keep", "strings", (),
+            ('With `of`: the classes whose images are curated before training, as `"CLASS:SELECTION:N"` — keep N '
+             'of the class\'s images by `random`, `clip` (CLIP score), `adherent` (read as the class by the real-'
+             'trained judge) or `diverse` (greedy k-centre), as `synthdiv export --select` does.'),
+            example='keep = ["seven:adherent:30"]'),
 )
 
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))

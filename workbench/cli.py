@@ -33,6 +33,7 @@ examples:
                                                ... only images CLIP reads as their class, 100 a class
   synthdiv figures D --out F                   paper figures (png, pdf, svg) with captions in F/figures.md
   synthdiv compare D                           the experiments of D (a sweep) side by side, with intervals
+  synthdiv repair D                            try remedies for the failing classes; a recipe of the winners
   synthdiv classes imagenet --search retriever find class names
   synthdiv templates                           the built-in prompt templates
   synthdiv mini verify                         check the shipped mini models' quality numbers
@@ -288,6 +289,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_repair(args: argparse.Namespace) -> int:
+    from workbench.repair import run_repair
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    only = tuple(r.strip() for r in args.remedies.split(",") if r.strip()) if args.remedies else ()
+    return run_repair(args.store, args.experiment, classes, args.top, args.budget, only, args.plan, text_console())
+
+
 def _cmd_open(args: argparse.Namespace) -> int:
     from store import open_store
     from workbench.app import WorkbenchApp
@@ -463,6 +472,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="folder for the csv, md, tex or json files")
     p.add_argument("--all", action="store_true", help="every class in the per-class table, not just the 15 largest")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser(
+        "repair", help="find, per failing class, the prompt or setting that closes its gap, and prove it",
+        description="For each class whose synthetic→real gap (pixel classifier) has a 95 % interval above 0, try the"
+                    " remedies of its causes (docs/repair.md): make the class's images again under each remedy, with"
+                    " the same seeds, retrain the pixel classifier with the other classes' images unchanged, and"
+                    " report the gain with its interval paired over the class's real test images. Writes"
+                    " STORE/repair/recipe.toml (the experiment with each winning override; synthdiv run makes it at"
+                    " full size) and STORE/repair/report.json. Resumable: run it again after a stop. Needs the"
+                    " experiment's [train] runs \"synthetic\" and \"real\" finished and a real test split.")
+    p.add_argument("store", help="the store folder")
+    p.add_argument("--experiment", metavar="NAME", help="the experiment to repair (default: the store's only one)")
+    p.add_argument("--classes", metavar="A,B", help="repair these classes, failing or not")
+    p.add_argument("--top", type=int, metavar="K", help="repair the K classes with the largest gaps")
+    p.add_argument("--budget", type=int, metavar="IMAGES", help="make at most this many images in all (remedies"
+                   " past it are left out, and the plan says which)")
+    p.add_argument("--remedies", metavar="A,B", help="try only these remedies (gloss, lemma, negative-sense,"
+                   " guidance-up, judge-filter, guidance-down, contexts, more-seeds, or yours)")
+    p.add_argument("--plan", action="store_true", help="print the plan and its estimate, and stop")
+    p.set_defaults(func=_cmd_repair)
 
     p = sub.add_parser("open", help="open the workbench on a store: a live dashboard, re-attaching to its workers",
                        description="Open the workbench on a store: a live dashboard (progress per class, the four "

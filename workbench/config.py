@@ -156,6 +156,14 @@ class ExperimentConfig:
     real_label_column: str = ""  # a dataset source's label column ("": label for hf:, cls for wds:)
     definitions: tuple[str, ...] = ()  # each class's definition, in class order, when a template uses {definition}
     overrides: tuple[tuple[str, ClassOverride], ...] = ()  # (class label, its own settings), in class order
+    remedies: tuple[tuple[str, ClassOverride], ...] = ()  # [repair.remedies]: the user's remedies, by name
+    repair_of: str = ""  # [repair] of: the experiment whose classes this one remakes (synthdiv repair)
+    repair_keep: tuple[tuple[str, str, int], ...] = ()  # [repair] keep: (class label, selection, n kept)
+
+    @property
+    def trains(self) -> bool:
+        """Whether the experiment has training runs: ``[train] runs``, or a repair's (``[repair] of``)."""
+        return bool(self.train.runs or self.repair_of)
 
     def override_of(self, label: str) -> ClassOverride:
         """The class's own settings (an empty :class:`ClassOverride` when it has none)."""
@@ -198,6 +206,8 @@ class ExperimentConfig:
         d["train"]["runs"] = list(self.train.runs)
         d["definitions"] = list(self.definitions)
         d["overrides"] = {label: o.table() for label, o in self.overrides}
+        d["remedies"] = {name: o.table() for name, o in self.remedies}
+        d["repair_keep"] = [list(k) for k in self.repair_keep]
         return d
 
     @classmethod
@@ -219,6 +229,9 @@ class ExperimentConfig:
             real_label_column=d.get("real_label_column", ""),
             definitions=tuple(d.get("definitions", ())),
             overrides=tuple((label, _override_from(o)) for label, o in d.get("overrides", {}).items()),
+            remedies=tuple((name, _override_from(o)) for name, o in d.get("remedies", {}).items()),
+            repair_of=d.get("repair_of", ""),
+            repair_keep=tuple((k[0], k[1], int(k[2])) for k in d.get("repair_keep", ())),
         )
 
     def settings(self) -> dict[str, Any]:
@@ -350,9 +363,11 @@ def parse_config(data: dict[str, Any], where: str, base_dir: Path) -> Experiment
                     * (own[label].images_per_prompt if label in own and own[label].images_per_prompt is not None
                        else generation.images_per_prompt) for label in labels)
     every_template = list(templates) + [t for o in own.values() if o.templates for t in parse_templates(list(o.templates), placeholder=False)]
+    repair = _parse_repair(tables["repair"], where, labels, generation, base_dir)
     return ExperimentConfig(
         name=name,
         overrides=overrides,
+        **repair,
         definitions=_definitions(every_template, class_set, labels, where),
         train=_parse_train(tables["train"], where, base_dir, source, per_class),
         cluster=_parse_cluster(tables["cluster"], where, base_dir),
@@ -401,8 +416,6 @@ def _parse_overrides(table: Any, where: str, class_set, labels: list[str], gener
                      base_dir: Path) -> tuple[tuple[str, ClassOverride], ...]:
     """``[classes.overrides]``: each class's own settings, checked by the declarations of the keys
     they stand in for (:data:`synthdiv.settings.PER_CLASS`), in the experiment's class order."""
-    from synthdiv.settings import PER_CLASS
-
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
         raise ConfigError(f"{where}: classes.overrides must be a table of per-class tables",
                           '[classes.overrides."crane bird"] then guidance = 3.0 on the next line')
@@ -412,28 +425,68 @@ def _parse_overrides(table: Any, where: str, class_set, labels: list[str], gener
         here = f"{where}: classes.overrides.{json.dumps(key, ensure_ascii=False)}"
         if label in found:
             raise ConfigError(f"{here} names class {label!r} a second time", "give each class one override table")
-        for k in o:
-            if k not in PER_CLASS:
-                shapes = next((f"{sec}.{k}" for sec in ("generation", "embedding", "templates")
-                               if k in _KNOWN[sec]), "")
-                raise ConfigError(f"{here}: {shapes or repr(k)} " + ("cannot be set per class: it shapes every image of"
-                                  " the experiment" if shapes else "is not a per-class key"),
-                                  f"a class may set {', '.join(PER_CLASS)}; for another {k} make another experiment"
-                                  " (a [sweep] varies it)" if shapes else f"a class may set {', '.join(PER_CLASS)}")
-        own = {k: checked({PER_CLASS[k][1]: v}, *PER_CLASS[k], here) for k, v in o.items()}
-        if "templates" in own:
-            if not own["templates"]:
-                raise ConfigError(f"{here}: templates is empty", "list the class's templates, or leave the key out")
-            own["templates"] = tuple(t.text for t in parse_templates(own["templates"], placeholder=False))
-        if "negative_prompt" in own:
-            check_text(own["negative_prompt"], f"{here}: negative_prompt", TEXT_LIMIT, ConfigError)
-            family = resolve_source(generation.model, f"{where}: generation.model", base_dir,
-                                    generation.base_config).family(generation.revision or None, "generation.model")
-            if family is not None:
-                check_supported(family, scheduler=generation.scheduler, negative_prompt=own["negative_prompt"],
-                                what=here)
-        found[label] = ClassOverride(**own)
+        found[label] = _override(o, here, generation, base_dir)
     return tuple((label, found[label]) for label in labels if label in found)
+
+
+def _override(o: dict, here: str, generation: "GenerationConfig", base_dir: Path) -> ClassOverride:
+    """One table of per-class keys, each checked by the declaration it stands in for."""
+    from synthdiv.settings import PER_CLASS
+
+    for k in o:
+        if k not in PER_CLASS:
+            shapes = next((f"{sec}.{k}" for sec in ("generation", "embedding", "templates")
+                           if k in _KNOWN[sec]), "")
+            raise ConfigError(f"{here}: {shapes or repr(k)} " + ("cannot be set per class: it shapes every image of"
+                              " the experiment" if shapes else "is not a per-class key"),
+                              f"a class may set {', '.join(PER_CLASS)}; for another {k} make another experiment"
+                              " (a [sweep] varies it)" if shapes else f"a class may set {', '.join(PER_CLASS)}")
+    own = {k: checked({PER_CLASS[k][1]: v}, *PER_CLASS[k], here) for k, v in o.items()}
+    if "templates" in own:
+        if not own["templates"]:
+            raise ConfigError(f"{here}: templates is empty", "list the class's templates, or leave the key out")
+        own["templates"] = tuple(t.text for t in parse_templates(own["templates"], placeholder=False))
+    if "negative_prompt" in own:
+        check_text(own["negative_prompt"], f"{here}: negative_prompt", TEXT_LIMIT, ConfigError)
+        family = resolve_source(generation.model, "generation.model", base_dir,
+                                generation.base_config).family(generation.revision or None, "generation.model")
+        if family is not None:
+            check_supported(family, scheduler=generation.scheduler, negative_prompt=own["negative_prompt"],
+                            what=here)
+    return ClassOverride(**own)
+
+
+def _parse_repair(t: dict, where: str, labels: list[str], generation, base_dir: Path) -> dict[str, Any]:
+    """``[repair]``: the user's remedies (each checked as a class override is), and what an
+    experiment made by ``synthdiv repair`` remakes."""
+    from synthdiv.curation import SELECTIONS
+
+    table = t.get("remedies", {})
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ConfigError(f"{where}: repair.remedies must be a table of named remedies",
+                          "[repair.remedies.sketch] then templates = [\"a sketch of a {}\"] on the next line")
+    remedies = []
+    for name, o in table.items():
+        if not o:
+            raise ConfigError(f"{where}: repair.remedies.{name} changes nothing", "give it one of the per-class keys")
+        remedies.append((check_text(name, f"{where}: a remedy's name", NAME_LIMIT, ConfigError),
+                         _override(o, f"{where}: repair.remedies.{json.dumps(name, ensure_ascii=False)}", generation,
+                                   base_dir)))
+    of = checked(t, "repair", "of", where).strip()
+    keep = []
+    for entry in checked(t, "repair", "keep", where):
+        label, _, rest = entry.rpartition(":")
+        label, _, how = label.rpartition(":")
+        if not label or how not in SELECTIONS or not rest.isdigit() or int(rest) < 1:
+            raise ConfigError(f"{where}: repair.keep has {entry[:60]!r}",
+                              f'write "CLASS:SELECTION:N" with SELECTION one of {", ".join(SELECTIONS)} and N ≥ 1')
+        if label not in labels:
+            raise ConfigError(f"{where}: repair.keep names {label[:60]!r}, which is not a class of this experiment",
+                              "name one of the experiment's classes")
+        keep.append((label, how, int(rest)))
+    if keep and not of:
+        raise ConfigError(f"{where}: repair.keep is set without repair.of", "set repair.of, or leave keep out")
+    return {"remedies": tuple(remedies), "repair_of": of, "repair_keep": tuple(keep)}
 
 
 def _override_label(key: str, where: str, class_set, labels: list[str]) -> str:
@@ -650,6 +703,11 @@ def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
         data["train"] = {**asdict(cfg.train), "runs": list(cfg.train.runs), "devices": as_toml(cfg.train.devices)}
     if cfg.cluster != ClusterConfig():
         data["cluster"] = asdict(cfg.cluster)
+    repair = {**({"of": cfg.repair_of} if cfg.repair_of else {}),
+              **({"keep": [f"{label}:{how}:{n}" for label, how, n in cfg.repair_keep]} if cfg.repair_keep else {}),
+              **({"remedies": {name: o.table() for name, o in cfg.remedies}} if cfg.remedies else {})}
+    if repair:
+        data["repair"] = repair
     if cfg.store:
         data["store"] = cfg.store
     if cfg.real:

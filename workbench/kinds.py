@@ -74,7 +74,7 @@ KINDS: dict[str, WorkerKind] = {
             name="training", body="workbench.training:train_runs",
             needed=lambda now: not now.generating and now.train_open > 0,
             bar="train", progress=lambda now: (now.epochs_done, now.epochs_total), processed="epochs trained", unit="epochs",
-            section="train", auto="each", configured=lambda cfg: bool(cfg.train.runs),
+            section="train", auto="each", configured=lambda cfg: cfg.trains,
         ),
     )
 }

@@ -66,7 +66,7 @@ def run_experiment(config_path: str, store_dir: str | None, console: Console, ye
     for i, (cfg, planned) in enumerate(zip(cfgs, sizes, strict=True)):
         if len(cfgs) > 1:
             console.rule(f"{i + 1}/{len(cfgs)}  {cfg.name}")
-        status = _run_one(cfg, planned, store_dir, console)
+        status = run_one(cfg, planned, store_dir, console)
         if status == 130:
             return status
         worst = max(worst, status)
@@ -89,7 +89,11 @@ def on_cluster(cfgs: list[ExperimentConfig], address: str | None) -> list[Experi
     return cfgs
 
 
-def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console: Console) -> int:
+def run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console: Console,
+            headline: bool = True) -> int:
+    """Run one experiment to its end (resuming what is there); 0 when all finished, 130 on Ctrl-C,
+    else 1. ``headline``: print the headline numbers at the end (``synthdiv repair``'s experiments
+    do not: its report follows)."""
     from workbench.embedding import fetch_models
 
     # hub models come into the cache first: one that cannot be had fails here, not after every image
@@ -107,7 +111,8 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
                 f"Nothing to do: all {before.total} images are generated and embedded "
                 f"({before.texts_embedded} prompt embeddings){trained}. See: synthdiv status {root}"
             )
-            _headline(st, exp_id, model_name, console)
+            if headline:
+                _headline(st, exp_id, model_name, console)
             return 0
         supervisor = Supervisor(st, exp_id, root, cfg.name, [], lambda text, style: console.print(text, style=style or None))
         main_thread = threading.current_thread() is threading.main_thread()  # signals are the main thread's
@@ -134,7 +139,8 @@ def _run_one(cfg: ExperimentConfig, planned: int, store_dir: str | None, console
         if status != 0 or after.failed or after.train_failed or not after.finished:
             _report_failures(st, exp_id, console)
             return 1
-        _headline(st, exp_id, model_name, console)
+        if headline:
+            _headline(st, exp_id, model_name, console)
         console.print(f"Store: {root}  ·  details: synthdiv status {root}")
         return 0
 

@@ -36,12 +36,23 @@ def recipe_of(cfg: ExperimentConfig) -> Recipe:
                   crop_scale=t.crop_scale, flip=t.flip, seed=t.seed, compile=t.compile)
 
 
+REPAIR = "repair"  # the run of an experiment made by synthdiv repair ([repair] of): repair:CLASS
+
+
 def wanted_runs(cfg: ExperimentConfig) -> list[tuple[str, dict, str, int]]:
-    """The runs the config asks for, as :func:`store.training.plan` takes them."""
+    """The runs the config asks for, as :func:`store.training.plan` takes them. An experiment made by
+    ``synthdiv repair`` (``[repair] of``) has one run per class: the base experiment's images with
+    that class's replaced by this experiment's (curated where ``[repair] keep`` says)."""
     recipe = recipe_of(cfg)
     out = []
-    for name in cfg.train.runs:
-        settings = {"run": name, "recipe": asdict(recipe), "real_per_class": cfg.train.real_per_class}
+    wanted = [(name, {"run": name}) for name in cfg.train.runs]
+    if cfg.repair_of:
+        keep = {label: (how, n) for label, how, n in cfg.repair_keep}
+        wanted += [(f"{REPAIR}:{label}", {"run": REPAIR, "base": cfg.repair_of, "class": label,
+                                          **({"keep": list(keep[label])} if label in keep else {})})
+                   for label, _ in cfg.classes]
+    for name, what in wanted:
+        settings = {**what, "recipe": asdict(recipe), "real_per_class": cfg.train.real_per_class}
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         out.append((name, settings, key, recipe.epochs))
     return out
@@ -60,17 +71,11 @@ def _device(cfg: ExperimentConfig) -> str:
 def train_one(st: Store, experiment_id: int, run: dict, device: str, should_stop=None, on_epoch=None) -> dict:
     """Train and test the stored run ``run``; return its result (raises :class:`Stopped` on a stop)."""
     recipe = Recipe(**run["settings"]["recipe"])
-    names = experiments.class_names(st, experiment_id)
-    index = experiments.class_index(st, experiment_id)
-    synthetic_rows, real_rows = training.items(st, experiment_id)
-    as_item = lambda r: (str(st.root / r["path"]), index[r["class_id"]])  # noqa: E731 - a real path may be absolute
-    synthetic = [as_item(r) for r in synthetic_rows]
-    real_train = [as_item(r) for r in real_rows if r["split"] == "train"]
-    real_test = [as_item(r) for r in real_rows if r["split"] == "test"]
+    names, synthetic, real_train, real_test = _inputs(st, experiment_id, run, device)
     if not real_test:
         raise ValueError("the experiment has no readable real test image to test on")
-    items, made_of = training_set(run["name"], synthetic, real_train, len(names),
-                                  run["settings"]["real_per_class"], recipe.seed)
+    items, made_of = training_set(run["name"] if run["settings"]["run"] != REPAIR else "synthetic", synthetic,
+                                  real_train, len(names), run["settings"]["real_per_class"], recipe.seed)
     if not items:
         raise ValueError(f"run {run['name']} has no training image (generated: {len(synthetic)},"
                          f" real train: {len(real_train)})")
@@ -100,6 +105,44 @@ def train_one(st: Store, experiment_id: int, run: dict, device: str, should_stop
         judged = predict(model, ImageFiles(synthetic, recipe, train=False, cache=cache), device)
         result["judge"] = scored(judged, syn_truth, names, seed=recipe.seed)
     return result
+
+
+def _inputs(st: Store, experiment_id: int, run: dict, device: str):
+    """What a run trains and tests on: the class names (the classifier's outputs, in order) and
+    (path, class index) items of the synthetic, real train and real test images. A repair run
+    reads its base experiment's, with its class's synthetic images replaced by this experiment's."""
+    base = experiment_id
+    if run["settings"]["run"] == REPAIR:
+        base = experiments.get(st, run["settings"]["base"])["id"]
+    names = experiments.class_names(st, base)
+    index = experiments.class_index(st, base)
+    synthetic_rows, real_rows = training.items(st, base)
+    as_item = lambda r: (str(st.root / r["path"]), index[r["class_id"]])  # noqa: E731 - a real path may be absolute
+    real_train = [as_item(r) for r in real_rows if r["split"] == "train"]
+    real_test = [as_item(r) for r in real_rows if r["split"] == "test"]
+    if run["settings"]["run"] != REPAIR:
+        return names, [as_item(r) for r in synthetic_rows], real_train, real_test
+    label = run["settings"]["class"]
+    if label not in names:
+        raise ValueError(f"the repair run's class {label!r} is not a class of {run['settings']['base']!r}")
+    c = names.index(label)
+    own_class = next(k["id"] for k in experiments.classes_of(st, experiment_id) if k["name"] == label)
+    own = [dict(r) for r in st.conn.execute("select id, path, class_id, prompt_id from images where experiment_id = ?"
+                                            " and class_id = ? order by id", [experiment_id, own_class])]
+    if run["settings"].get("keep"):
+        from workbench.curate import kept
+        from workbench.config import from_experiment
+        from workbench.results import embedding_model
+
+        how, n = run["settings"]["keep"]
+        cfg = from_experiment(experiments.by_id(st, experiment_id))
+        own = kept(st, experiment_id, own, how, min(int(n), len(own)), label_index=c, judge_experiment=base,
+                   model=embedding_model(cfg, st, experiment_id), device=device, seed=int(run["settings"]["recipe"]["seed"]))
+    # the class's images take the places of the base's, in order (the rest after them, or fewer): with
+    # the same images the run is the base's synthetic run, so a gain is the images', not the shuffle's
+    mine = iter([(str(st.root / r["path"]), c) for r in own])
+    synthetic = [next(mine, None) if index[r["class_id"]] == c else as_item(r) for r in synthetic_rows]
+    return names, [x for x in synthetic if x is not None] + list(mine), real_train, real_test
 
 
 def train_runs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat,

@@ -18,7 +18,9 @@ def _case(causes: str, **kw) -> remedies.Case:
 
 
 def _by_name(planned) -> dict:
-    return {c.remedy: c for c in planned.candidates}
+    found = {c.remedy: c for c in planned.candidates}
+    assert not found or planned.candidates[0].remedy == "control" and found.pop("control").override == {}
+    return found
 
 
 def test_ambiguity_names_the_sense_by_its_gloss_and_puts_the_confused_sense_in_the_negative_prompt():
@@ -78,8 +80,8 @@ def test_concept_gets_no_prompt_remedy_and_says_what_to_measure_instead():
 def test_user_remedies_are_tried_beside_the_built_in_ones():
     planned = remedies.plan(_case("diversity"), user=(("my-sketch", {"templates": ["a sketch of a {}"]}),),
                             only=("guidance-down",))
-    assert [c.remedy for c in planned.candidates] == ["guidance-down", "my-sketch"]
-    assert planned.candidates[1].override == {"templates": ["a sketch of a {}"]}
+    assert [c.remedy for c in planned.candidates] == ["control", "guidance-down", "my-sketch"]
+    assert planned.candidates[2].override == {"templates": ["a sketch of a {}"]}
 
 
 def test_every_remedy_cites_its_source_and_serves_one_of_the_causes():
