@@ -177,6 +177,8 @@ class DashboardScreen(Screen):
                 tooltip="try a new template on the class under the cursor and compare it"),
         Binding("C", "app.compare", "Compare", show=False, id="dashboard.compare",
                 tooltip="the store's experiments (a sweep) side by side, with 95 % intervals"),
+        Binding("R", "app.repair", "Repair", show=False, id="dashboard.repair",
+                tooltip="synthdiv repair: try remedies for the failing classes and measure each gain"),
         Binding("e", "app.export", "Export", id="dashboard.export",
                 tooltip="every table as csv, md, tex and json into STORE/exports/TIME"),
         Binding("n", "app.setup", "Setup", show=False, id="dashboard.setup",

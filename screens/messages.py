@@ -176,3 +176,36 @@ class ClassGridShown(Message):
     def __init__(self, rows: list[tuple[dict, int, list]]) -> None:
         super().__init__()
         self.rows = rows
+
+
+# --- the repair screen -----------------------------------------------------------------------------
+
+class RepairRead(Message):
+    """What the Repair screen shows (``workbench.repair.state``)."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        super().__init__()
+        self.state = state
+
+
+class RepairDone(Message):
+    """A start or a pause of the repair, said in words."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class RecipeRead(Message):
+    def __init__(self, path: str, text: str) -> None:
+        super().__init__()
+        self.path, self.text = path, text
+
+
+class BeforeAfterRead(Message):
+    """One class's images before its remedy (the base's) and after it (the remedy's), each a list of
+    (row, picture)."""
+
+    def __init__(self, label: str, remedy: str, before: list, after: list) -> None:
+        super().__init__()
+        self.label, self.remedy, self.before, self.after = label, remedy, before, after

@@ -266,12 +266,17 @@ class Planned:
 
 def plan(case: Case, user: tuple[tuple[str, dict], ...] = (), only: tuple[str, ...] = ()) -> Planned:
     """The candidates for one class: every built-in remedy of each of its causes that applies
-    (``only``: just these by name), then the user's (``user``: (name, override) pairs, tried for
+    (``only``: just these by name, whatever the causes), then the user's (``user``: (name, override) pairs, tried for
     every class they are given for). A class with no cause named (a gap that crosses no threshold
     but concept) gets concept's note."""
     out: list[Candidate] = []
     notes: list[str] = []
     causes = case.causes or ("concept",)
+    if only:  # the remedies asked for, whatever the class's causes
+        out = [c for r in REMEDIES if r.name in only if (c := r.make(case)) is not None]
+        notes += [f"{r.name}: does not apply to this class" for r in REMEDIES if r.name in only
+                  and all(c.remedy != r.name for c in out)]
+        causes = ()
     for cause in causes:
         if cause == "concept":
             notes.append(CONCEPT_NOTE)
@@ -281,6 +286,8 @@ def plan(case: Case, user: tuple[tuple[str, dict], ...] = (), only: tuple[str, .
             notes.append(f"{cause}: no built-in remedy applies to this class")
         out += [c for c in made if all(c.override != o.override or c.select != o.select for o in out)]
     for name, override in user:
+        if only and name not in only:
+            continue
         out.append(Candidate(name, "yours", dict(override), "your remedy: " + ", ".join(
             f"{k} {v!r}" for k, v in override.items())))
     if out:

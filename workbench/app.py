@@ -130,6 +130,45 @@ class StoreView:
         with open_store(self.root) as st:
             return comparison_of(st, baseline=baseline or self._exp(st)["name"])
 
+    # repair
+    def repair_state(self) -> dict:
+        """What the Repair screen shows (:func:`workbench.repair.state`)."""
+        from workbench import repair
+
+        with open_store(self.root) as st:
+            return repair.state(st, self.root, self._exp(st)["name"])
+
+    def start_repair(self) -> str:
+        from workbench import repair
+
+        with open_store(self.root) as st:
+            name = repair.state(st, self.root, self._exp(st)["name"])["experiment"]
+        pid = repair.start(self.root, name)
+        return f"repair of {name} started (process {pid}; its output: logs/repair.log)"
+
+    def pause_repair(self) -> str:
+        from workbench import repair
+
+        return ("asked the repair to stop: its workers finish their batch; g resumes it" if repair.pause(self.root)
+                else "no repair is running")
+
+    def recipe_text(self) -> tuple[str, str]:
+        from workbench.repair import RECIPE, REPAIR_DIR
+
+        path = self.root / REPAIR_DIR / RECIPE
+        if not path.is_file():
+            raise SynthdivError("no recipe yet", "a repair writes it when it has measured every remedy")
+        return str(path), path.read_text(encoding="utf-8")
+
+    def before_after(self, label: str, remedy: str, n: int) -> tuple[list[dict], list[dict]]:
+        """Up to ``n`` images of class ``label`` from the base experiment and from remedy ``remedy``'s
+        experiment, paired by template and seed where both have them."""
+        from workbench import repair
+
+        with open_store(self.root) as st:
+            name = repair.state(st, self.root, self._exp(st)["name"])["experiment"]
+            return repair.before_after(st, name, label, remedy, n)
+
     def class_jobs(self, class_label: str) -> dict:
         with open_store(self.root) as st:
             exp = self._exp(st)
@@ -401,6 +440,12 @@ class WorkbenchApp(ShowsWorkerErrors, App):
         if self.view is not None and not isinstance(self.screen, CompareScreen):
             self.push_screen(CompareScreen(self.view))
 
+    def action_repair(self) -> None:
+        from screens.repair import RepairScreen
+
+        if self.view is not None and not isinstance(self.screen, RepairScreen):
+            self.push_screen(RepairScreen(self.view))
+
     def action_iterate(self) -> None:
         if self.view is None:
             return
@@ -439,6 +484,8 @@ class WorkbenchApp(ShowsWorkerErrors, App):
                             self.action_export)
         yield SystemCommand("Gallery", "the generated images with their nearest real images", self.action_gallery)
         yield SystemCommand("Iterate on a prompt", "for the class under the cursor", self.action_iterate)
+        yield SystemCommand("Repair the failing classes", "try remedies per failing class and measure each gain"
+                            " (synthdiv repair)", self.action_repair)
         yield SystemCommand("Compare experiments", "the store's experiments (a sweep) side by side, with intervals",
                             self.action_compare)
         yield SystemCommand("Set up: add classes or templates", "to the open experiment", self.action_setup)

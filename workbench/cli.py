@@ -31,6 +31,8 @@ examples:
   synthdiv export D --dataset hf --out S       the synthetic images as a Hugging Face imagefolder
   synthdiv export D --dataset imagefolder --only-adherent --per-class 100 --out S
                                                ... only images CLIP reads as their class, 100 a class
+  synthdiv export D --dataset hf --select diverse --per-class 50 --out S
+                                               ... the 50 most diverse of each class (k-centre)
   synthdiv figures D --out F                   paper figures (png, pdf, svg) with captions in F/figures.md
   synthdiv compare D                           the experiments of D (a sweep) side by side, with intervals
   synthdiv repair D                            try remedies for the failing classes; a recipe of the winners
@@ -170,6 +172,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         return _export_dataset(args)
     for flag, given in (("--min-clip-score", args.min_clip_score is not None), ("--only-adherent", args.only_adherent),
                         ("--per-class", args.per_class is not None), ("--files", args.files is not None),
+                        ("--select", args.select is not None),
                         ("--shard-size", args.shard_size is not None)):
         if given:
             raise SynthdivError(f"{flag} filters a dataset export", "add --dataset imagefolder, hf or webdataset")
@@ -209,7 +212,10 @@ def _export_dataset(args: argparse.Namespace) -> int:
         raise SynthdivError(f"--per-class {args.per_class} keeps no image", "give a number of images per class, 1 or more")
     if args.shard_size is not None and args.shard_size < 1:
         raise SynthdivError(f"--shard-size {args.shard_size} is not a number of images", "give 1 or more")
-    flt = DatasetFilter(args.min_clip_score, args.only_adherent, args.per_class)
+    if args.select and args.per_class is None:
+        raise SynthdivError(f"--select {args.select} chooses among a class's images at a budget",
+                            "give the budget with --per-class N")
+    flt = DatasetFilter(args.min_clip_score, args.only_adherent, args.per_class, args.select)
     console = text_console()
     existed = Path(args.out).expanduser().exists()
     with open_store(args.store, readonly=True) as st:
@@ -303,8 +309,12 @@ def _cmd_open(args: argparse.Namespace) -> int:
 
     from screens.pictures import detect
 
-    open_store(args.store).close()  # a clear error before the screen takes over (read-only where it must be)
-    app = WorkbenchApp(args.store, pictures=detect(args.images))  # auto asks the terminal now, before Textual owns it
+    with open_store(args.store) as st:  # a clear error before the screen takes over (read-only where it must be)
+        if args.experiment:
+            from store import experiments
+
+            experiments.get(st, args.experiment)  # names the store's experiments when it has none of this name
+    app = WorkbenchApp(args.store, pictures=detect(args.images), experiment=args.experiment)  # auto asks the terminal now, before Textual owns it
     app.run()
     return app.return_code or 0
 
@@ -438,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--dataset: only images CLIP zero-shot reads as their own class (He et al. 2023)")
     p.add_argument("--per-class", type=int, metavar="N",
                    help="--dataset: at most N images per class (after the other filters; spread over templates)")
+    p.add_argument("--select", choices=("random", "clip", "adherent", "diverse"),
+                   help="--dataset with --per-class N: the N a curation keeps — random, the top CLIP scores, those the"
+                        " real-trained judge reads as the class, or the most diverse (greedy k-centre); docs/repair.md")
     p.add_argument("--files", choices=("link", "copy"),
                    help="--dataset: hard-link the store's files where the file system allows (default), or copy them")
     p.add_argument("--shard-size", type=int, metavar="N", help="--dataset webdataset: images per tar shard (default 10000)")
@@ -500,6 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "iteration for a class (i), export (e), setup (n), the store's experiments compared (C). g starts or resumes the workers, p pauses, "
                        "c cancels; on quit you choose whether running workers go on without the UI. ? lists every key.")
     p.add_argument("store", metavar="DIR", help="store folder")
+    p.add_argument("--experiment", metavar="NAME", help="the experiment the gallery, iteration and repair (R) open"
+                   " on (default: the store's first)")
     p.add_argument("--images", choices=("auto", "kitty", "sixel", "halfcell"), default="auto",
                    help="how the gallery draws images: auto (default) asks the terminal at start-up and uses the Kitty "
                    "graphics protocol or Sixel where it answers that it supports them, else half-cell blocks (tmux, "

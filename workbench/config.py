@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -559,7 +560,7 @@ def _parse_store(store: Any, where: str, base_dir: Path) -> str:
     if not store:
         return ""
     p = Path(store).expanduser()
-    return str(p if p.is_absolute() else (base_dir / p))
+    return os.path.normpath(p if p.is_absolute() else (base_dir / p))  # "runs/../x" as "x" (a recipe's "..")
 
 
 def _parse_real(t: dict, where: str, base_dir: Path, class_set, labels) -> tuple[dict[str, Any], Any]:

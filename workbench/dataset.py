@@ -18,7 +18,10 @@ Filters, applied in this order, each counted in the manifest: ``min_clip_score``
 between the image's CLIP embedding and its own prompt's), ``only_adherent`` (CLIP zero-shot reads
 the image as its own class: the filter of He et al. 2023, "Is synthetic data from generative
 models ready for image recognition?"), ``per_class`` (the first N of each class, taken from its templates in turn, each template's
-images in seed order). A score filter drops images not yet embedded.
+images in seed order; with ``select``, the N a curation selection keeps: ``random``, ``clip``,
+``adherent`` — read as the class by the real-trained judge — or ``diverse``, greedy k-centre in the
+CLIP embedding space, as :mod:`workbench.curate` chooses for ``synthdiv repair``). A score filter
+drops images not yet embedded.
 
 Files are hard-linked from the store where the file system allows (``files="link"``, else they
 are copied) or copied (``files="copy"``); never moved: the store keeps every image. The export is
@@ -61,6 +64,7 @@ class DatasetFilter:
     min_clip_score: float | None = None
     only_adherent: bool = False
     per_class: int | None = None
+    select: str | None = None  # a synthdiv.curation selection of per_class images per class
 
     @property
     def scored(self) -> bool:
@@ -98,7 +102,8 @@ def select(res: Results, flt: DatasetFilter) -> tuple[list[dict], dict[str, int]
     filter dropped, and the CLIP scores of the embedded images (image id → :meth:`Results.image_scores`)."""
     rows = over_templates(images.every(res.st, res.exp["id"]))
     scores = res.image_scores()
-    dropped = {"not_embedded": 0, "below_min_clip_score": 0, "not_adherent": 0, "over_per_class": 0}
+    dropped = {"not_embedded": 0, "below_min_clip_score": 0, "not_adherent": 0, "over_per_class": 0,
+               **({"not_selected": 0} if flt.select else {})}
     kept, per_class = [], Counter()
     for r in rows:
         s = scores.get(r["id"])
@@ -111,12 +116,37 @@ def select(res: Results, flt: DatasetFilter) -> tuple[list[dict], dict[str, int]
         if flt.only_adherent and not s["adherent"]:
             dropped["not_adherent"] += 1
             continue
-        if flt.per_class is not None and per_class[r["class_id"]] >= flt.per_class:
+        if flt.select is None and flt.per_class is not None and per_class[r["class_id"]] >= flt.per_class:
             dropped["over_per_class"] += 1
             continue
         per_class[r["class_id"]] += 1
         kept.append(r)
+    if flt.select:
+        kept = _curated(res, kept, flt, dropped)
     return kept, dropped, scores
+
+
+def _curated(res: Results, rows: list[dict], flt: DatasetFilter, dropped: dict[str, int]) -> list[dict]:
+    """Per class, the ``per_class`` of ``rows`` that ``flt.select`` keeps (:func:`workbench.curate.kept`),
+    in the order chosen; the judge is the experiment's own real-trained run, or its base's for an
+    experiment ``synthdiv repair`` made."""
+    from workbench.config import from_experiment
+    from workbench.curate import kept
+
+    cfg = from_experiment(res.exp)
+    judge = experiments.get(res.st, cfg.repair_of) if cfg.repair_of else res.exp
+    judge_names = experiments.class_names(res.st, judge["id"])
+    label_of = {c["id"]: c["name"] for c in experiments.classes_of(res.st, res.exp["id"])}
+    by_class: dict[int, list[dict]] = {}
+    for r in rows:
+        by_class.setdefault(r["class_id"], []).append(r)
+    out = []
+    for class_id, of_class in by_class.items():
+        n = min(flt.per_class, len(of_class))
+        dropped["not_selected"] += len(of_class) - n
+        out += kept(res.st, res.exp["id"], of_class, flt.select, n, label_index=judge_names.index(label_of[class_id]),
+                    judge_experiment=judge["id"], model=res.model)
+    return out
 
 
 def _sha256(path: Path) -> str:

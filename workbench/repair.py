@@ -17,6 +17,7 @@ running it again resumes it like ``synthdiv run``: no image or training run is m
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,6 +34,8 @@ REPAIR_DIR = "repair"
 SEPARATOR = "/repair/"  # a remedy's experiment: BASE/repair/REMEDY
 RECIPE = "recipe.toml"
 REPORT = "report.json"
+PLAN = "plan.json"  # the plan of the repair started last (the Repair screen shows it)
+PID = "repair.pid"  # the running repair's process id
 
 
 class RepairRefused(SynthdivError):
@@ -307,6 +310,32 @@ def run_repair(store: str, experiment: str | None, classes: list[str] | None, to
         return 0
     if dry_run:
         return 0
+    folder = root / REPAIR_DIR
+    folder.mkdir(exist_ok=True)
+    (folder / PLAN).write_text(json.dumps(plan_table(cfg, p, gen_s, train_s), indent=2), encoding="utf-8")
+    (folder / PID).write_text(str(os.getpid()), encoding="utf-8")
+    try:
+        worst = _run_remedies(cfg, p, root, console)
+    finally:
+        (folder / PID).unlink(missing_ok=True)
+    if worst == 130:
+        return worst
+    with open_store(root) as st:
+        rows_out = measured(st, base_runs, names, p, cfg)
+    won = winners(rows_out)
+    (folder / REPORT).write_text(json.dumps({"experiment": cfg.name, "rows": rows_out,
+                                             "winners": {k: v["remedy"] for k, v in won.items()},
+                                             "notes": {pc.case.label: list(pc.notes) for pc in p.cases if pc.notes}},
+                                            indent=2), encoding="utf-8")
+    (folder / RECIPE).write_text(recipe(cfg, won), encoding="utf-8")
+    print_report(console, rows_out, won, p)
+    console.print(f"Recipe: {folder / RECIPE} (synthdiv run {folder / RECIPE} makes the repaired dataset)."
+                  f" Report: {folder / REPORT}")
+    return worst
+
+
+def _run_remedies(cfg: ExperimentConfig, p: Plan, root: Path, console: Console) -> int:
+    """Run each remedy's experiment to its end, as ``synthdiv run`` does (resuming what is there)."""
     from workbench.plan import size
     from workbench.run import run_one
 
@@ -319,20 +348,134 @@ def run_repair(store: str, experiment: str | None, classes: list[str] | None, to
         if status == 130:
             return status
         worst = max(worst, status)
-    with open_store(root) as st:
-        rows_out = measured(st, base_runs, names, p, cfg)
-    won = winners(rows_out)
-    folder = root / REPAIR_DIR
-    folder.mkdir(exist_ok=True)
-    (folder / REPORT).write_text(json.dumps({"experiment": cfg.name, "rows": rows_out,
-                                             "winners": {k: v["remedy"] for k, v in won.items()},
-                                             "notes": {pc.case.label: list(pc.notes) for pc in p.cases if pc.notes}},
-                                            indent=2), encoding="utf-8")
-    (folder / RECIPE).write_text(recipe(cfg, won), encoding="utf-8")
-    print_report(console, rows_out, won, p)
-    console.print(f"Recipe: {folder / RECIPE} (synthdiv run {folder / RECIPE} makes the repaired dataset)."
-                  f" Report: {folder / REPORT}")
     return worst
+
+
+def plan_table(cfg: ExperimentConfig, p: Plan, gen_s: float | None, train_s: float) -> dict:
+    """The plan as the Repair screen shows it (and ``plan.json`` keeps it)."""
+    return {"experiment": cfg.name, "images": p.images, "generation_s": gen_s, "training_s": train_s,
+            "start_s": len({c.remedy for _, c in p.tried()}) * START_S,
+            "classes": [{"class": pc.case.label, **{k: pc.case.evidence.get(k) for k in ("gap", "gap_low", "gap_high",
+                                                                                          "causes")},
+                         "notes": list(pc.notes),
+                         "remedies": [{"remedy": c.remedy, "what": c.what, "images": c.images(pc.case),
+                                       "dropped": (pc.case.label, c.remedy) in p.dropped} for c in pc.candidates]}
+                        for pc in p.cases]}
+
+
+# --- the workbench's view of a repair ----------------------------------------------------------------
+
+def running_pid(root: Path) -> int | None:
+    """The process id of the repair running on the store, or None."""
+    try:
+        pid = int((root / REPAIR_DIR / PID).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def start(root: Path, experiment: str) -> int:
+    """Start ``synthdiv repair ROOT --experiment NAME`` in a session of its own (it goes on when the
+    workbench quits; its output goes to ``logs/repair.log``); its process id."""
+    import subprocess
+    import sys
+
+    from workbench.supervisor import safe_start, log_path
+
+    if running_pid(root) is not None:
+        raise SynthdivError("a repair is already running on this store", "wait for it, or pause it with p")
+    log = log_path(root, "repair")
+    log.parent.mkdir(exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-c", safe_start("workbench.cli"), "repair", str(root),
+                                 "--experiment", experiment], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1", "COLUMNS": "100"})
+    return proc.pid
+
+
+def pause(root: Path) -> bool:
+    """Ask the running repair to stop (as Ctrl-C: its workers finish their batch); whether one ran."""
+    import signal
+
+    pid = running_pid(root)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    return True
+
+
+def state(st: Store, root: Path, experiment: str | None) -> dict:
+    """What the Repair screen shows: the plan (the running or last repair's, else what a repair would
+    try now, or why it would refuse), each remedy's progress, the report and the recipe once written,
+    and whether a repair runs."""
+    from store import jobs as job_rows
+
+    exp, cfg = base_experiment(st, experiment)
+    if is_remedy_experiment(cfg):
+        exp, cfg = base_experiment(st, cfg.repair_of)
+    folder = root / REPAIR_DIR
+    out: dict = {"experiment": cfg.name, "running": running_pid(root) is not None, "refused": None,
+                 "plan": None, "progress": {}, "report": None, "recipe": None, "log": _last_line(root)}
+    saved = _read_json(folder / PLAN)
+    if saved and saved.get("experiment") == cfg.name:
+        out["plan"] = saved
+    else:
+        try:
+            base_runs = check_measurable(st, exp, cfg)
+            from workbench.results import results_of
+
+            rows = chosen_rows(results_of(st, exp["name"]).result["four_causes"], None, None)
+            p = plan(cfg, rows, None, None)
+            out["plan"] = plan_table(cfg, p, *estimate(st, exp["id"], base_runs[0], p.images, len(p.tried())))
+        except RepairRefused as exc:
+            out["refused"] = exc.message
+    for name in experiments.names_of(st):
+        if name.startswith(cfg.name + SEPARATOR):
+            e = experiments.get(st, name)
+            runs = {r["name"].split(":", 1)[1]: r["state"] for r in training.runs(st, e["id"])
+                    if r["name"].startswith("repair:")}
+            out["progress"][name[len(cfg.name + SEPARATOR):]] = {**job_rows.counts(st, e["id"]), "runs": runs}
+    report = _read_json(folder / REPORT)
+    if report and report.get("experiment") == cfg.name:
+        out["report"] = report
+        if (folder / RECIPE).is_file():
+            out["recipe"] = str(folder / RECIPE)
+    return out
+
+
+def before_after(st: Store, base: str, label: str, remedy: str, n: int) -> tuple[list[dict], list[dict]]:
+    """Up to ``n`` image rows of class ``label`` in the base experiment and in remedy ``remedy``'s,
+    the remedy's first (paired by template and seed where the base has the same), each in
+    template, seed order."""
+    def rows(name: str) -> list[dict]:
+        exp = experiments.find(st, name)
+        if exp is None:
+            return []
+        return [dict(r) for r in st.conn.execute(
+            "select i.id, i.path, i.template, i.seed, i.guidance, i.prompt from images i join classes c on"
+            " c.id = i.class_id where i.experiment_id = ? and c.name = ? order by i.template_id, i.seed",
+            [exp["id"], label])]
+
+    after, before = rows(remedy_experiment(base, remedy)), rows(base)
+    by_key = {(r["template"], r["seed"]): r for r in before}
+    paired = [by_key[(r["template"], r["seed"])] for r in after if (r["template"], r["seed"]) in by_key]
+    rest = [r for r in before if r not in paired]
+    return (paired + rest)[:n], after[:n]
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _last_line(root: Path) -> str:
+    from workbench.supervisor import last_line, log_path
+
+    return last_line(log_path(root, "repair"))
 
 
 def _say_plan(console: Console, cfg: ExperimentConfig, p: Plan, gen_s: float | None, train_s: float) -> None:

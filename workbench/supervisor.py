@@ -52,7 +52,7 @@ def log_path(root: Path, kind: str, device: str = "") -> Path:
 # place of synthdiv's own, and its code would run in the worker. ``-c`` puts "" (the working
 # folder) first instead, which this drops before importing anything; PYTHONSAFEPATH (Python 3.11+)
 # keeps it from being added at all, for the worker and any Python process it starts.
-def _safe_start(module: str) -> str:
+def safe_start(module: str) -> str:
     return ("import sys\n"
             "if sys.path and sys.path[0] == '': del sys.path[0]\n"
             f"from {module} import main\n"
@@ -62,7 +62,7 @@ def _safe_start(module: str) -> str:
 def worker_command(seat: Seat, root: Path, experiment: str) -> list[str]:
     """The command line of a worker process: it imports synthdiv's packages as installed, never
     a same-named folder of the working directory."""
-    cmd = [sys.executable, "-c", _safe_start("workbench.worker"), seat.kind, str(root), experiment,
+    cmd = [sys.executable, "-c", safe_start("workbench.worker"), seat.kind, str(root), experiment,
            "--device", seat.device, "--share", f"{seat.share[0]}/{seat.share[1]}"]
     return cmd + (["--threads", str(seat.threads)] if seat.threads else [])
 
@@ -86,7 +86,7 @@ def start_supervisor(root: Path, experiment: str, wait_s: float = 20.0) -> subpr
     """Start a supervisor process for the experiment, detached from the caller (the workbench),
     and wait until it has recorded itself (or ended), so that whoever asks next — the quit
     dialog's "workers are running", a second g — sees it."""
-    cmd = [sys.executable, "-c", _safe_start("workbench.supervisor"), str(root), experiment]
+    cmd = [sys.executable, "-c", safe_start("workbench.supervisor"), str(root), experiment]
     proc = _spawn(cmd, log_path(root, SUPERVISOR), {}, detach=True)
     deadline = time.monotonic() + wait_s
     with open_store(root) as st:

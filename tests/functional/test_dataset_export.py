@@ -124,7 +124,7 @@ def test_filters_keep_exactly_the_images_their_known_clip_scores_allow(digits_st
     export(store, "--dataset", "imagefolder", "--out", str(tmp_path / "adh"), "--only-adherent")
     m = json.loads((tmp_path / "adh" / "synthdiv-dataset.json").read_text())
     assert m["count"] == 56 and m["dropped"]["not_adherent"] == 4 and m["per_class"]["zero"] == 2
-    assert m["filter"] == {"min_clip_score": None, "only_adherent": True, "per_class": None}
+    assert m["filter"] == {"min_clip_score": None, "only_adherent": True, "per_class": None, "select": None}
 
     threshold = float(np.median(list(expected.values())))
     export(store, "--dataset", "hf", "--out", str(tmp_path / "s"), "--min-clip-score", str(threshold))
@@ -144,6 +144,19 @@ def test_filters_keep_exactly_the_images_their_known_clip_scores_allow(digits_st
     # each class's two, one per template (class zero lost four images to the adherence filter first)
     assert [len(set(templates[i:i + 2])) for i in range(2, 20, 2)] == [2] * 9
 
+    # curation at a budget: the two highest CLIP scores of each class
+    score = {**expected, **{r["id"]: float(ones @ unit(text[r["prompt_id"]].astype(np.float64))) for r in zeros}}
+    export(store, "--dataset", "hf", "--out", str(tmp_path / "top"), "--select", "clip", "--per-class", "2")
+    m = json.loads((tmp_path / "top" / "synthdiv-dataset.json").read_text())
+    assert m["count"] == 20 and m["dropped"]["not_selected"] == 40 and m["filter"]["select"] == "clip"
+    kept = {by_path[json.loads(line)["store_path"]] for line in
+            (tmp_path / "top" / "train" / "metadata.jsonl").read_text().splitlines()}
+    best = set()
+    for label in range(10):
+        of_class = sorted((r for r in rows if r["label"] == label), key=lambda r: (-score[r["id"]], r["id"]))
+        best |= {r["id"] for r in of_class[:2]}
+    assert kept == best
+
 
 def test_a_dataset_export_refuses_what_it_cannot_do_and_leaves_nothing_half_written(digits_store, tmp_path):
     (tmp_path / "full").mkdir()
@@ -154,6 +167,9 @@ def test_a_dataset_export_refuses_what_it_cannot_do_and_leaves_nothing_half_writ
         (("--dataset", "hf", "--out", str(tmp_path / "x"), "--min-clip-score", "2"), "no image"),
         (("--dataset", "hf", "--out", str(tmp_path / "x"), "--per-class", "0"), "--per-class 0"),
         (("--dataset", "hf", "--out", str(tmp_path / "x"), "--format", "csv"), "--format"),
+        (("--dataset", "hf", "--out", str(tmp_path / "x"), "--select", "diverse"), "give the budget with --per-class"),
+        (("--dataset", "hf", "--out", str(tmp_path / "x"), "--select", "adherent", "--per-class", "2"),
+         'no finished "real" training run'),
         (("--dataset", "hf", "--out", str(digits_store / "images" / "x")), "inside the store"),
     ]
     for args, says in cases:

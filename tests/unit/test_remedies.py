@@ -79,9 +79,15 @@ def test_concept_gets_no_prompt_remedy_and_says_what_to_measure_instead():
 
 def test_user_remedies_are_tried_beside_the_built_in_ones():
     planned = remedies.plan(_case("diversity"), user=(("my-sketch", {"templates": ["a sketch of a {}"]}),),
-                            only=("guidance-down",))
+                            only=("guidance-down", "my-sketch"))
     assert [c.remedy for c in planned.candidates] == ["control", "guidance-down", "my-sketch"]
     assert planned.candidates[2].override == {"templates": ["a sketch of a {}"]}
+
+
+def test_remedies_asked_for_are_tried_whatever_the_causes():
+    planned = remedies.plan(_case("concept"), only=("guidance-up", "lemma"))
+    assert [c.remedy for c in planned.candidates] == ["control", "guidance-up"]
+    assert planned.notes == ("lemma: does not apply to this class",)
 
 
 def test_every_remedy_cites_its_source_and_serves_one_of_the_causes():
