@@ -23,7 +23,9 @@ Every row is measured in this run against a baseline measured in the same run, o
 - the training worker's loop vs a plain timm/torch training loop over the same PNG files and
   settings (training images per second, target ≥ 0.95; :mod:`benchmarks.training`);
 - generation on a local Ray cluster's actors vs the local generation worker, same job (target ≥
-  0.8 on a CPU machine; :mod:`benchmarks.cluster`). Needs the ``ray`` extra.
+  0.8 on a CPU machine; :mod:`benchmarks.cluster`). Needs the ``ray`` extra;
+- ``synthdiv repair`` vs the same remedies' experiments run one after another with ``synthdiv run``
+  (wall time, target ≥ 0.9; :mod:`benchmarks.repair`).
 
 Models: the shipped ``mini-digits`` pair (CPU machines) — the loops are the same on a GPU.
 """
@@ -42,10 +44,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.cluster import bench_ray
+from benchmarks.repair import bench_repair
 from benchmarks.training import bench_training
 
 ROWS: list[tuple[str, str, str, str, str, str]] = []
-SECTIONS = ("generation", "embedding", "end-to-end", "files", "metrics", "analysis", "store", "train", "ray")
+SECTIONS = ("generation", "embedding", "end-to-end", "files", "metrics", "analysis", "store", "train", "ray", "repair")
 
 
 def row(what: str, ours: str, baseline: str, ratio: float | None, target: str, met: bool | None,
@@ -491,6 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             "store": lambda: bench_store(folder, images),
             "train": lambda: bench_training(folder, args.quick, row),
             "ray": lambda: bench_ray(folder, 3 if args.quick else 10, row),
+            "repair": lambda: bench_repair(folder, args.quick, row),
         }
         wanted = set(args.only or SECTIONS)
         if "embedding" in wanted:

@@ -24,7 +24,7 @@ COLUMNS = ("class", "gap", "causes", "remedy", "made", "train", "gain [95 %]")
 def _interval(v, low, high) -> str:
     if v is None:
         return "—"
-    return f"{v:+.3f}" + ("" if low is None else f" [{low:+.2f},{high:+.2f}]")
+    return f"{v:+.2f}" + ("" if low is None else f" [{low:+.2f},{high:+.2f}]")
 
 
 def _gap(c: dict) -> Text:
@@ -32,7 +32,7 @@ def _gap(c: dict) -> Text:
     if c.get("gap") is None:
         return Text("—")
     above = c.get("gap_low") is not None and c["gap_low"] > 0
-    return Text(f"{c['gap']:+.3f}" + ("*" if above else " "), justify="right")
+    return Text(f"{c['gap']:+.2f}" + ("*" if above else " "), justify="right")
 
 
 class RepairScreen(ShowsWorkerErrors, Screen):
@@ -128,7 +128,7 @@ class RepairScreen(ShowsWorkerErrors, Screen):
                                                                                     m["gain_high"]), justify="right")
                 if m is not None and m.get("gain_low") is not None and m["gain_low"] > 0:
                     gain.stylize("bold green" if winners.get(c["class"]) == r["remedy"] else "green")
-                if not prog:
+                if not prog and r["remedy"] != "—":
                     made = f"0/{r['images']}"
                 table.add_row(Text(c["class"] if first else ""), _gap(c) if first else Text(""),
                               Text((c.get("causes") or "none") if first else ""),
@@ -143,16 +143,15 @@ class RepairScreen(ShowsWorkerErrors, Screen):
     def _show_result(self, s: dict) -> None:
         out = Text()
         report = s["report"]
-        if report is None:
-            for c in (s["plan"] or {}).get("classes", []):
-                for note in c["notes"]:
-                    out.append(f"{c['class']}: {note}\n", style="dim")
-        else:
+        if report is not None:
             won = report.get("winners", {})
             out.append("winners: " + (", ".join(f"{k}: {v}" for k, v in won.items()) or
                                       "none (no gain interval lies above 0)"), style="bold")
             if s["recipe"]:
                 out.append(f"\nrecipe: {s['recipe']} (o shows it; synthdiv run it for the repaired dataset)")
+        for c in (s["plan"] or {}).get("classes", []):
+            for note in c["notes"]:
+                out.append(("\n" if out else "") + f"{c['class']}: {note}", style="dim")
         self.query_one("#repair-result", Static).update(out)
 
     # --- keys ---------------------------------------------------------------------------------------

@@ -179,7 +179,8 @@ def remedy_configs(cfg: ExperimentConfig, p: Plan) -> list[ExperimentConfig]:
         out.append(replace(
             cfg, name=remedy_experiment(cfg.name, remedy), classes=classes,
             definitions=tuple(defined[label] for label, _ in classes) if cfg.definitions else (),
-            overrides=tuple((label, _merged(cfg, label, per_class[label].override)) for label, _ in classes),
+            overrides=tuple((label, o) for label, _ in classes
+                            if (o := _merged(cfg, label, per_class[label].override)) != ClassOverride()),
             train=replace(cfg.train, runs=()), real="", real_mapping="", real_split="", real_label_column="",
             remedies=(), repair_of=cfg.name,
             repair_keep=tuple((label, c.select, c.keep) for label, c in per_class.items() if c.select)))

@@ -41,3 +41,48 @@ def digits_store(tmp_path_factory):
         assert out.returncode == 0, out.stdout + out.stderr
 
     return built_once(tmp_path_factory, "digits", build) / "S"
+
+
+REPAIR_BASE = """\
+# The default experiment made small, at the guidance where the sweep's images collapse, with the
+# pixel classifier trained on them (synthetic→real) and on the real digits (real→real, the judge).
+name = "g5"
+[classes]
+set = "digits"
+[templates]
+custom = ["a photo of the digit {}", "a handwritten {}"]
+[generation]
+model = "mini-digits"
+steps = 10
+guidance = 5.0
+width = 16
+height = 16
+images_per_prompt = 3
+seed = 0
+batch_size = 60
+[embedding]
+model = "mini-digits"
+batch_size = 256
+[real]
+source = "digits"
+[train]
+runs = ["synthetic", "real"]
+model = "digits-cnn"
+epochs = 6
+batch_size = 64
+lr = 0.003
+crop_scale = 0.8
+flip = false
+"""
+
+@pytest.fixture(scope="session")
+def base_store(tmp_path_factory):
+    """A finished digits store at guidance 5 with both pixel runs (the gap's two classifiers), for
+    ``synthdiv repair`` (built once per test run; copy it before changing it)."""
+    def build(root):
+        out = run_cli("run", str(write_config(root, REPAIR_BASE)), "--store", str(root / "S"), timeout=600)
+        assert out.returncode == 0, out.stdout + out.stderr
+
+    return built_once(tmp_path_factory, "repair-base", build) / "S"
+
+

@@ -135,3 +135,36 @@ def add_training(root, experiment: str = "tiny", failed: bool = False,
             st.db.execute("update train_runs set state = 'running' where experiment_id = ? and name = 'mix-1x'", [e])
         st.db.execute("update workers set pid = 4343, started_at = 990, stopped_at = 1000, heartbeat_at = 1000,"
                       " state = 'done', processed = 15 where id = ?", [wid])
+
+
+def add_repair(root, experiment: str = "tiny") -> None:
+    """A finished ``synthdiv repair`` of ``experiment`` as the Repair screen reads it: its plan, its
+    report and recipe (written as the command writes them), and the images of one remedy's
+    experiment (``tiny/repair/guidance-down``, made by :func:`build`)."""
+    from workbench.repair import PLAN, RECIPE, REPAIR_DIR, REPORT
+
+    build(root, name=f"{experiment}/repair/guidance-down", guidance=2.5)
+    folder = root / REPAIR_DIR
+    folder.mkdir(exist_ok=True)
+    remedies = [("control", "the base's own images again, retrained: the noise floor", 8),
+                ("guidance-down", "guidance 5 → 2.5", 8), ("contexts", "8 prompts: the templates × 4 neutral"
+                                                                     " backgrounds and viewpoints, one image each", 8)]
+    plan = {"experiment": experiment, "images": 24, "generation_s": 12.0, "training_s": 9.0, "start_s": 45.0,
+            "classes": [{"class": "goldfish", "gap": 0.25, "gap_low": 0.05, "gap_high": 0.5, "causes": "diversity",
+                         "notes": [], "remedies": [{"remedy": r, "what": w, "images": n, "dropped": False}
+                                                   for r, w, n in remedies]},
+                        {"class": "tabby cat", "gap": 0.5, "gap_low": 0.25, "gap_high": 0.75, "causes": "concept",
+                         "notes": ["no prompt remedy: the model does not draw what the real images show. The measured"
+                                   " alternative is a real-image mix: add \"mix-1x\" to [train] runs"],
+                         "remedies": []}]}
+    gains = {"control": (0.0, 0.0, 0.0), "guidance-down": (0.5, 0.25, 0.75), "contexts": (0.0, -0.25, 0.25)}
+    rows = [{"class": "goldfish", "remedy": r, "cause": "diversity", "what": w, "override": {}, "select": None,
+             "keep": None, "equal_n": True, "n_test": 4, "gap_before": 0.25, "state": "done",
+             "gap_after": 0.25 - gains[r][0], "gain": gains[r][0], "gain_low": gains[r][1], "gain_high": gains[r][2],
+             "accuracy_before": 0.75, "accuracy_after": 0.75 + gains[r][0] / 3, "accuracy_gain_low": 0.0,
+             "accuracy_gain_high": 0.25, "n_train": 24} for r, w, _ in remedies]
+    (folder / PLAN).write_text(json.dumps(plan), encoding="utf-8")
+    (folder / REPORT).write_text(json.dumps({"experiment": experiment, "rows": rows,
+                                             "winners": {"goldfish": "guidance-down"}, "notes": {}}), encoding="utf-8")
+    (folder / RECIPE).write_text(f'# synthdiv repair\'s recipe for {experiment!r}\nname = "{experiment}-repaired"\n'
+                                 '[classes.overrides.goldfish]\nguidance = 2.5\n', encoding="utf-8")

@@ -16,51 +16,12 @@ import tomllib
 
 import pytest
 
-from tests.helpers import built_once, run_cli, store_rows, write_config
+from tests.functional.conftest import REPAIR_BASE as BASE
+from tests.helpers import run_cli, store_rows, write_config
 
 pytestmark = pytest.mark.slow
 
-BASE = """\
-# The default experiment made small, at the guidance where the sweep's images collapse, with the
-# pixel classifier trained on them (synthetic→real) and on the real digits (real→real, the judge).
-name = "g5"
-[classes]
-set = "digits"
-[templates]
-custom = ["a photo of the digit {}", "a handwritten {}"]
-[generation]
-model = "mini-digits"
-steps = 10
-guidance = 5.0
-width = 16
-height = 16
-images_per_prompt = 3
-seed = 0
-batch_size = 60
-[embedding]
-model = "mini-digits"
-batch_size = 256
-[real]
-source = "digits"
-[train]
-runs = ["synthetic", "real"]
-model = "digits-cnn"
-epochs = 6
-batch_size = 64
-lr = 0.003
-crop_scale = 0.8
-flip = false
-"""
 TRIED = ("--classes", "four,eight", "--remedies", "guidance-down,guidance-up")
-
-
-@pytest.fixture(scope="session")
-def base_store(tmp_path_factory):
-    def build(root):
-        out = run_cli("run", str(write_config(root, BASE)), "--store", str(root / "S"), timeout=600)
-        assert out.returncode == 0, out.stdout + out.stderr
-
-    return built_once(tmp_path_factory, "repair-base", build) / "S"
 
 
 def _copy(base_store, tmp_path):

@@ -109,3 +109,20 @@ def test_training_tab(tmp_path, snap_compare):
         await settle(pilot, shows("real-test accuracy by epoch"))
 
     assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60), terminal_size=(80, 24), run_before=run)
+
+
+def test_repair_screen(tmp_path, snap_compare):
+    """The Repair screen at 80×24 on a finished repair: a class's remedies with their gains, the
+    winner, a class with no prompt remedy."""
+    from tests.functional.stores import add_repair
+
+    build(tmp_path / "D")
+    add_repair(tmp_path / "D")
+
+    async def run(pilot):
+        await settle(pilot, shows("24/24"))
+        await pilot.press("R")
+        await settle(pilot, shows("winners: goldfish: guidance-down"))
+
+    assert snap_compare(WorkbenchApp(tmp_path / "D", refresh_s=60, experiment="tiny"), terminal_size=(80, 24),
+                        run_before=run)

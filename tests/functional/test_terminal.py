@@ -186,3 +186,27 @@ def test_compare_a_sweep_in_a_real_terminal(tmp_path):
         term.wait_for(r"g Start")
     finally:
         term.close()
+
+
+def test_from_the_dashboard_to_a_finished_repair(base_store, tmp_path):
+    """R opens the Repair screen on the dashboard's experiment; g starts synthdiv repair in the
+    background; the screen follows it to its gains, winners and recipe (o shows it)."""
+    store = tmp_path / "S"
+    shutil.copytree(base_store, store)
+    term = Terminal(tmp_path, f"{sys.executable} -m workbench.cli open {store}; sleep 600")
+    try:
+        term.wait_for(r"g5", timeout=60)
+        term.keys("R")
+        screen = term.wait_for(r"repair of g5 · not running", timeout=60)
+        assert "control" in screen and any(cause in screen for cause in ("diversity", "adherence", "ambiguity"))
+        term.keys("g")
+        term.wait_for(r"repair of g5 · running", timeout=60)
+        screen = term.wait_for(r"winners: ", timeout=600)
+        assert "· finished ·" in screen and "recipe:" in screen
+        assert re.search(r"control\s+\d+/\d+\s+done\s+[+-]\d\.\d\d \[", screen), screen
+        term.keys("o")
+        term.wait_for(r"recipe\.toml", timeout=30)
+        term.wait_for(r'name = "g5-repaired"', timeout=30)
+        assert (store / "repair" / "report.json").is_file() and (store / "logs" / "repair.log").is_file()
+    finally:
+        term.close()
