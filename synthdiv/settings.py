@@ -307,8 +307,12 @@ SETTINGS: tuple[Setting, ...] = (
              'many per class as the class has synthetic ones (`real_per_class` sets another number) — the '
              'ceiling at equal n; it also judges the synthetic images (its accuracy on them: adherence read by'
              ' a classifier that never saw a prompt). `"mix-Kx"` (`mix-1x`, `mix-2x`, …): the `real` run\'s '
-             'images plus K× as many synthetic ones per class — what adding synthetic images changes. The real'
-             ' and mix runs need a real set with a train split (not `digits-test`).'),
+             'images plus K× as many synthetic ones per class — what adding synthetic images changes. '
+             '`"SELECTION-N"` (`random-20`, `clip-20`, `adherent-20`, `diverse-20`): N synthetic images per '
+             'class chosen by a curation (a random sample, the top CLIP scores, those the `real` run reads as '
+             'the class, greedy k-centre in the CLIP space; docs/repair.md) — selections compared at one budget; '
+             '`adherent-N` needs `"real"` listed before it. The real and mix runs need a real set with a train '
+             'split (not `digits-test`).'),
             label="pixel classifiers (synthetic, real, mix-1x)", example='runs = ["synthetic", "real", "mix-1x"]'),
     Setting("train", "model", "string", "digits-cnn",
             ("`digits-cnn` (synthdiv's four-convolution network for the 16×16 digits: seconds per run on a "

@@ -106,6 +106,7 @@ class ClassOverride:
 
 
 TRAIN_RUN = re.compile(r"mix-([1-9][0-9]?)x")  # real train images + K× as many synthetic ones
+CURATED_RUN = re.compile(r"(random|clip|adherent|diverse)-([1-9][0-9]{0,5})")  # N synthetic a class, curated
 
 
 @dataclass(frozen=True)
@@ -644,6 +645,11 @@ def _parse_train(t: dict, where: str, base_dir: Path, source, synthetic_per_clas
     if tr["weights"]:
         tr["weights"] = _weights_file(tr["weights"], base_dir, where)
     _check_mixes(runs, tr["real_per_class"] or synthetic_per_class, synthetic_per_class, where)
+    for r in runs:
+        m = CURATED_RUN.fullmatch(r)
+        if m and int(m.group(2)) > synthetic_per_class:
+            raise ConfigError(f"{where}: train.runs {r!r} keeps {m.group(2)} synthetic images per class, and the plan"
+                              f" makes {synthetic_per_class}", f"keep at most {synthetic_per_class}, or make more images")
     tr["device"] = check_device(tr["device"], f"{where}: train.device")
     tr["devices"] = check_devices(t.get("devices", AUTO), tr["device"], f"{where}: train.devices")
     return TrainConfig(runs=tuple(runs), **tr)
@@ -651,11 +657,15 @@ def _parse_train(t: dict, where: str, base_dir: Path, source, synthetic_per_clas
 
 def _check_runs(runs: list[str], source, where: str) -> None:
     """Each run is one synthdiv trains, listed once, with the real images it needs."""
-    for r in runs:
-        if r not in ("synthetic", "real") and not TRAIN_RUN.fullmatch(r):
+    for i, r in enumerate(runs):
+        if r not in ("synthetic", "real") and not TRAIN_RUN.fullmatch(r) and not CURATED_RUN.fullmatch(r):
             raise ConfigError(f"{where}: train.runs has {r[:40]!r}",
-                              'use "synthetic" (train on synthetic, test on real), "real" (the real→real ceiling)'
-                              ' or "mix-Kx" (real train images plus K× as many synthetic ones, K from 1 to 99)')
+                              'use "synthetic" (train on synthetic, test on real), "real" (the real→real ceiling),'
+                              ' "mix-Kx" (real train images plus K× as many synthetic ones, K from 1 to 99) or'
+                              ' "SELECTION-N" (N synthetic images a class chosen by random, clip, adherent or diverse)')
+        if r.startswith("adherent-") and "real" not in runs[:i]:
+            raise ConfigError(f"{where}: train.runs {r!r} keeps the images the real run reads as their class",
+                              f'list "real" before {r!r}')
     if len(set(runs)) != len(runs):
         raise ConfigError(f"{where}: train.runs lists a run twice", "list each run once")
     if runs and source is None:

@@ -27,7 +27,12 @@ def run_label(name: str) -> str:
     """A run's name in words: ``mix-2x`` → ``real + 2× synthetic → real``."""
     if name in RUN_WORDS:
         return RUN_WORDS[name]
-    return f"real + {name.removeprefix('mix-').removesuffix('x')}× synthetic → real"
+    if name.startswith("repair:"):
+        return f"synthetic, {name.split(':', 1)[1]} remedied → real"
+    if name.startswith("mix-"):
+        return f"real + {name.removeprefix('mix-').removesuffix('x')}× synthetic → real"
+    how, _, n = name.rpartition("-")
+    return f"{n} synthetic a class, {how} → real"
 
 
 def run_rows(runs: list[dict]) -> list[dict]:

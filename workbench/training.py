@@ -74,8 +74,9 @@ def train_one(st: Store, experiment_id: int, run: dict, device: str, should_stop
     names, synthetic, real_train, real_test = _inputs(st, experiment_id, run, device)
     if not real_test:
         raise ValueError("the experiment has no readable real test image to test on")
-    items, made_of = training_set(run["name"] if run["settings"]["run"] != REPAIR else "synthetic", synthetic,
-                                  real_train, len(names), run["settings"]["real_per_class"], recipe.seed)
+    kind = run["settings"]["run"]  # a repair's or a curated run trains on its synthetic images as they are chosen
+    items, made_of = training_set(kind if kind in ("synthetic", "real") or kind.startswith("mix-") else "synthetic",
+                                  synthetic, real_train, len(names), run["settings"]["real_per_class"], recipe.seed)
     if not items:
         raise ValueError(f"run {run['name']} has no training image (generated: {len(synthetic)},"
                          f" real train: {len(real_train)})")
@@ -120,6 +121,12 @@ def _inputs(st: Store, experiment_id: int, run: dict, device: str):
     as_item = lambda r: (str(st.root / r["path"]), index[r["class_id"]])  # noqa: E731 - a real path may be absolute
     real_train = [as_item(r) for r in real_rows if r["split"] == "train"]
     real_test = [as_item(r) for r in real_rows if r["split"] == "test"]
+    from workbench.config import CURATED_RUN
+
+    curated = CURATED_RUN.fullmatch(run["settings"]["run"])
+    if curated:
+        return names, _curated(st, experiment_id, curated.group(1), int(curated.group(2)), names, device,
+                               int(run["settings"]["recipe"]["seed"])), real_train, real_test
     if run["settings"]["run"] != REPAIR:
         return names, [as_item(r) for r in synthetic_rows], real_train, real_test
     label = run["settings"]["class"]
@@ -143,6 +150,26 @@ def _inputs(st: Store, experiment_id: int, run: dict, device: str):
     mine = iter([(str(st.root / r["path"]), c) for r in own])
     synthetic = [next(mine, None) if index[r["class_id"]] == c else as_item(r) for r in synthetic_rows]
     return names, [x for x in synthetic if x is not None] + list(mine), real_train, real_test
+
+
+def _curated(st: Store, experiment_id: int, how: str, n: int, names: list[str], device: str,
+             seed: int) -> list[tuple[str, int]]:
+    """A curated run's training images: ``n`` of each class's synthetic images, chosen by ``how``
+    (:func:`workbench.curate.kept`; all of a class that has fewer)."""
+    from workbench.config import from_experiment
+    from workbench.curate import kept
+    from workbench.results import embedding_model
+
+    model = embedding_model(from_experiment(experiments.by_id(st, experiment_id)), st, experiment_id)
+    out = []
+    for c, k in enumerate(experiments.classes_of(st, experiment_id)):
+        rows = [dict(r) for r in st.conn.execute("select id, path, class_id, prompt_id from images where"
+                                                 " experiment_id = ? and class_id = ? order by id",
+                                                 [experiment_id, k["id"]])]
+        chosen = kept(st, experiment_id, rows, how, min(n, len(rows)), label_index=c, judge_experiment=experiment_id,
+                      model=model, device=device, seed=seed + c)
+        out += [(str(st.root / r["path"]), c) for r in chosen]
+    return out
 
 
 def train_runs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: int, flag, beat,

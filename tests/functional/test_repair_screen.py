@@ -58,3 +58,17 @@ async def test_a_finished_repair_shows_each_gain_the_winner_the_recipe_and_the_i
         assert started == ["tiny"]
         await pilot.press("p")
         await settle(pilot, lambda app: any("no repair is running" in str(n.message) for n in app._notifications))
+
+
+async def test_the_setup_screen_marks_the_classes_with_settings_of_their_own_and_keeps_them(tmp_path):
+    from workbench.defaults import default_experiment
+
+    data = default_experiment()
+    data["classes"]["overrides"] = {"seven": {"guidance": 3.0, "templates": ["a handwritten {}, crossed"]}}
+    app = WorkbenchApp(setup=data, setup_store=str(tmp_path / "S"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, shows("1 with settings of their own"))
+        shown = [str(app.screen.query_one("#class-list").get_option_at_index(i).prompt) for i in range(10)]
+        assert "seven  own: guidance 3, 1 template" in shown and "six" in shown
+        config, _ = app.screen.config()
+        assert config["classes"]["overrides"] == data["classes"]["overrides"]

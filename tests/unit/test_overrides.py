@@ -142,3 +142,37 @@ def test_a_changed_override_adds_jobs_for_its_class_and_refuses_to_mix_a_class_i
         assert "1 images of class 'tabby cat' made with other settings" in str(err.value)
         assert "classes.overrides.tabby cat.guidance 2.0 → 4.0" in str(err.value)
         assert sum(1 for _ in st.db.query("select id from images")) == 1
+
+
+@pytest.mark.parametrize("runs, message", [
+    ('["synthetic", "adherent-4"]', 'list "real" before \'adherent-4\''),
+    ('["synthetic", "diverse-99"]', "keeps 99 synthetic images per class, and the plan makes 8"),
+    ('["synthetic", "best-4"]', '"SELECTION-N"'),
+])
+def test_curated_runs_are_checked_against_the_plan_and_the_judge(tmp_path, runs, message):
+    text = TINY.read_text() + f'\n[real]\nsource = "{tmp_path}"\n[train]\nruns = {runs}\n'
+    for label in ("goldfish", "tabby cat", "golden retriever"):
+        (tmp_path / label).mkdir()
+        from PIL import Image
+
+        for i in range(2):
+            Image.new("RGB", (8, 8)).save(tmp_path / label / f"{i}.png")
+    with pytest.raises(SynthdivError) as err:
+        load_config(write_config(tmp_path, text))
+    assert message in str(err.value)
+
+
+def test_curated_runs_are_planned_with_their_selection(tmp_path):
+    from workbench.training import wanted_runs
+
+    text = TINY.read_text() + f'\n[real]\nsource = "{tmp_path}"\n[train]\nruns = ["synthetic", "real", "adherent-4",' \
+                              ' "random-4"]\n'
+    for label in ("goldfish", "tabby cat", "golden retriever"):
+        (tmp_path / label).mkdir()
+        from PIL import Image
+
+        for i in range(2):
+            Image.new("RGB", (8, 8)).save(tmp_path / label / f"{i}.png")
+    runs = wanted_runs(load_config(write_config(tmp_path, text)))
+    assert [r[0] for r in runs] == ["synthetic", "real", "adherent-4", "random-4"]
+    assert len({r[2] for r in runs}) == 4
