@@ -266,33 +266,36 @@ class Planned:
 
 def plan(case: Case, user: tuple[tuple[str, dict], ...] = (), only: tuple[str, ...] = ()) -> Planned:
     """The candidates for one class: every built-in remedy of each of its causes that applies
-    (``only``: just these by name, whatever the causes), then the user's (``user``: (name, override) pairs, tried for
-    every class they are given for). A class with no cause named (a gap that crosses no threshold
-    but concept) gets concept's note."""
+    (``only``: just these by name, whatever the causes), then the user's (``user``: (name,
+    override) pairs; with ``only``, those it names), and the control first. A class with no cause
+    named (a gap that crosses no threshold but concept) gets concept's note."""
+    out, notes = _asked(case, only) if only else _for_causes(case)
+    out += [Candidate(name, "yours", dict(override), "your remedy: " + ", ".join(f"{k} {v!r}" for k, v in override.items()))
+            for name, override in user if not only or name in only]
+    return Planned(case, tuple([control(), *out] if out else ()), tuple(notes))
+
+
+def _asked(case: Case, only: tuple[str, ...]) -> tuple[list[Candidate], list[str]]:
+    """The built-in remedies named, whatever the class's causes, and those that do not apply."""
+    out = [c for r in REMEDIES if r.name in only if (c := r.make(case)) is not None]
+    made = {c.remedy for c in out}
+    return out, [f"{r.name}: does not apply to this class" for r in REMEDIES if r.name in only and r.name not in made]
+
+
+def _for_causes(case: Case) -> tuple[list[Candidate], list[str]]:
+    """Each of the class's causes' remedies that apply (one candidate per distinct change), and
+    what was said of the causes with none."""
     out: list[Candidate] = []
     notes: list[str] = []
-    causes = case.causes or ("concept",)
-    if only:  # the remedies asked for, whatever the class's causes
-        out = [c for r in REMEDIES if r.name in only if (c := r.make(case)) is not None]
-        notes += [f"{r.name}: does not apply to this class" for r in REMEDIES if r.name in only
-                  and all(c.remedy != r.name for c in out)]
-        causes = ()
-    for cause in causes:
+    for cause in case.causes or ("concept",):
         if cause == "concept":
             notes.append(CONCEPT_NOTE)
             continue
-        made = [c for r in for_cause(cause) if not only or r.name in only if (c := r.make(case)) is not None]
+        made = [c for r in for_cause(cause) if (c := r.make(case)) is not None]
         if not made:
             notes.append(f"{cause}: no built-in remedy applies to this class")
         out += [c for c in made if all(c.override != o.override or c.select != o.select for o in out)]
-    for name, override in user:
-        if only and name not in only:
-            continue
-        out.append(Candidate(name, "yours", dict(override), "your remedy: " + ", ".join(
-            f"{k} {v!r}" for k, v in override.items())))
-    if out:
-        out.insert(0, control())
-    return Planned(case, tuple(out), tuple(notes))
+    return out, notes
 
 
 CONTROL = "control"

@@ -13,6 +13,10 @@ from synthdiv import curation
 from synthdiv.errors import SynthdivError
 
 
+class NotReady(SynthdivError):
+    """What a selection reads is still being made (embeddings, the judge's run): try again soon."""
+
+
 def judge_run(st: Store, experiment_id: int) -> dict | None:
     """The experiment's finished ``real`` run (the judge: a classifier that never saw a prompt)."""
     return next((r for r in training.runs(st, experiment_id) if r["name"] == "real" and r["state"] == "done"
@@ -24,6 +28,9 @@ def judge_probabilities(st: Store, judge_experiment: int, paths: list[str], devi
     from synthdiv.classifier import ImageFiles, Recipe, build_model, load_weights, probabilities
 
     run = judge_run(st, judge_experiment)
+    if run is None and any(r["name"] == "real" and r["state"] in ("pending", "running")
+                           for r in training.runs(st, judge_experiment)):
+        raise NotReady("the judge (the real run) has not finished yet", "wait for it")
     if run is None:
         raise SynthdivError("the adherent selection needs the real-trained judge, and the experiment has no finished"
                             ' "real" training run', 'add "real" to [train] runs and run it (synthdiv run CONFIG)')
@@ -50,6 +57,10 @@ def kept(st: Store, experiment_id: int, rows: list[dict], how: str, n: int, *, l
         idx = curation.adherent(p.argmax(1), p[:, label_index], label_index, n)
     elif how in ("clip", "diverse"):
         images = embeddings.by_item(st, "image", [r["id"] for r in rows], model)
+        if len(images) < len(rows) and st.conn.execute(
+                "select count(*) from workers where experiment_id = ? and kind = 'embedding' and state = 'running'",
+                [experiment_id]).fetchone()[0]:
+            raise NotReady(f"{len(rows) - len(images)} images have no embedding yet", "wait for the embedding worker")
         if len(images) < len(rows):
             raise SynthdivError(f"the {how} selection needs every image's embedding from {model}, and"
                                 f" {len(rows) - len(images)} have none yet", "let the embedding worker finish first"

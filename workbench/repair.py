@@ -299,8 +299,10 @@ def run_repair(store: str, experiment: str | None, classes: list[str] | None, to
         rows = chosen_rows(result["four_causes"], classes, top)
         from synthdiv.classes import load_class_set
 
-        wnids = load_class_set(cfg.class_set).wnids if cfg.class_set.startswith("imagenet") or cfg.class_set in (
-            "mini-imagenet",) else None
+        try:
+            wnids = load_class_set(cfg.class_set).wnids  # ImageNet's sets: each class's own WordNet sense
+        except SynthdivError:
+            wnids = None  # a class file moved since: the senses are looked up by name
         p = plan(cfg, rows, wnids, budget, only)
         tried = p.tried()
         gen_s, train_s = estimate(st, exp["id"], base_runs[0], p.images, len(tried))

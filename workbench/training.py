@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,10 +24,12 @@ from store import experiments, training
 from store.core import Store
 from synthdiv.classifier import ImageFiles, Recipe, Stopped, build_model, predict, scored, train, training_set
 from workbench.config import ExperimentConfig
+from workbench.curate import NotReady
 from workbench.placement import Seat
 from workbench.worker_common import error_text
 
 RUNS_DIR = "training"
+WAIT_S = 1800.0  # how long a curated run waits for its embeddings or its judge before it fails
 
 
 def recipe_of(cfg: ExperimentConfig) -> Recipe:
@@ -177,6 +180,7 @@ def train_runs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: 
     """Train planned runs until none is left (``done``) or a stop (``stopped``)."""
     training.reclaim(st, experiment_id)  # the runs of a worker that died resume from their checkpoint
     device = _device(cfg)
+    waiting: dict[int, float] = {}  # run id → when it first found what it reads not ready
     while not flag.stop.is_set():
         run = training.claim(st, experiment_id, worker_id)
         if run is None:
@@ -195,6 +199,14 @@ def train_runs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: 
 
         try:
             result = train_one(st, experiment_id, run, device, flag.stop.is_set, on_epoch)
+        except NotReady as exc:  # a curated run's embeddings or judge are still being made
+            waited = waiting.setdefault(run["id"], time.monotonic())
+            if time.monotonic() - waited < WAIT_S:
+                training.release(st, run["id"])
+                flag.stop.wait(2.0)
+                continue
+            training.fail(st, run["id"], f"{exc.message} after {WAIT_S / 60:.0f} minutes")
+            continue
         except Stopped:
             training.release(st, run["id"])
             return "stopped"
