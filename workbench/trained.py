@@ -32,7 +32,7 @@ def run_label(name: str) -> str:
     if name.startswith("mix-"):
         return f"real + {name.removeprefix('mix-').removesuffix('x')}× synthetic → real"
     how, _, n = name.rpartition("-")
-    return f"{n} synthetic a class, {how} → real"
+    return f"{how}, {n} a class → real"
 
 
 def run_rows(runs: list[dict]) -> list[dict]:
