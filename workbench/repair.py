@@ -262,6 +262,13 @@ def recipe(cfg: ExperimentConfig, won: dict[str, dict]) -> str:
         own[label] = _merged(cfg, label, r["override"])
     fixed = replace(cfg, name=f"{cfg.name}-repaired", overrides=tuple((label, own[label]) for label, _ in cfg.classes
                                                                      if label in own), store="")
+    filtered = {r["select"]: r["keep"] for r in won.values() if r.get("select")}
+    if len(filtered) == 1 and "real" in cfg.train.runs:  # train on the filter's choice too, at full size
+        (how, keep), = filtered.items()
+        fixed = replace(fixed, train=replace(fixed.train, runs=(*fixed.train.runs, f"{how}-{keep}")))
+        if any(len(fixed.templates_for(label)) * fixed.images_per_prompt_for(label) > keep
+               for label, _ in cfg.classes if not won.get(label, {}).get("select")):
+            fixed = replace(fixed, train=cfg.train)  # it would cut the other classes' images: say it instead
     data = to_table(fixed)
     data["store"] = ".."
     lines = [f"# synthdiv repair's recipe for {cfg.name!r}: the base experiment, with the override of each class whose",
@@ -269,7 +276,7 @@ def recipe(cfg: ExperimentConfig, won: dict[str, dict]) -> str:
     lines += [f"#   {label}: {r['remedy']} ({r['what']}), gain {r['gain']:+.3f} [{r['gain_low']:+.3f},"
               f" {r['gain_high']:+.3f}]" for label, r in won.items()] or ["#   none: no remedy's gain excluded 0."]
     for label, r in won.items():
-        if r.get("select"):
+        if r.get("select") and f"{r['select']}-{r['keep']}" not in fixed.train.runs:
             lines.append(f"# {label}: train on the {r['keep']} images the judge reads as the class: synthdiv export STORE"
                          f" --experiment {fixed.name!r} --dataset imagefolder --select {r['select']} --per-class"
                          f" {r['keep']}")

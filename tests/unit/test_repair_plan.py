@@ -114,3 +114,16 @@ def test_repair_refuses_a_store_it_cannot_measure_a_gain_in(tmp_path):
         st.db.execute("update real_images set split = 'train'")
         with pytest.raises(RepairRefused, match="has no real test split"):
             check_measurable(st, exp, from_experiment(exp))
+
+
+def test_a_winning_judge_filter_trains_the_recipe_on_the_filter_s_choice(tmp_path):
+    text = DIGITS + '[real]\nsource = "digits"\n[train]\nruns = ["synthetic", "real"]\n'
+    cfg = load_config(write_config(tmp_path, text))
+    won = {"seven": {"remedy": "judge-filter", "what": "make 2× the images, keep the 6 the judge reads as the class",
+                     "override": {"images_per_prompt": 6}, "select": "adherent", "keep": 6, "gain": 0.1,
+                     "gain_low": 0.02, "gain_high": 0.2}}
+    data = tomllib.loads(recipe(cfg, won))
+    assert data["train"]["runs"] == ["synthetic", "real", "adherent-6"]
+    assert data["classes"]["overrides"]["seven"] == {"negative_prompt": "a letter", "images_per_prompt": 6}
+    (tmp_path / "repair").mkdir()
+    load_config(write_config(tmp_path / "repair", recipe(cfg, won), "recipe.toml"))  # a valid experiment
