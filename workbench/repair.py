@@ -235,6 +235,32 @@ def measured(st: Store, base_runs: tuple[dict, dict], names: list[str], p: Plan,
     return out
 
 
+def real_mixes(st: Store, exp_id: int, syn: dict, names: list[str], p: Plan) -> list[dict]:
+    """For each class whose cause is concept (no prompt remedy), the measured alternative where the
+    base has one: each finished ``mix-Kx`` run (real train images plus synthetic ones) against the
+    synthetic run, paired over the class's real test images. Never at equal n, never in the recipe."""
+    mixes = [r for r in training.runs(st, exp_id) if r["name"].startswith("mix-") and r["state"] == "done"
+             and r["result"] and r["result"].get("test_truth") == syn["result"]["test_truth"]]
+    truth = np.array(syn["result"]["test_truth"], int)
+    before = (np.array(syn["result"]["test_pred"]) == truth).astype(float)
+    out = []
+    for pc in p.cases:
+        if "concept" not in (pc.case.causes or ("concept",)):
+            continue
+        k = names.index(pc.case.label)
+        mask = truth == k
+        for run in mixes:
+            after = (np.array(run["result"]["test_pred"]) == truth).astype(float)
+            g = remedies.gain(before[mask], after[mask], seed=k)
+            out.append({"class": pc.case.label, "remedy": run["name"], "cause": "concept",
+                        "what": "the base's real-image mix: real train images plus synthetic ones", "override": {},
+                        "select": None, "keep": None, "equal_n": False, "n_test": int(mask.sum()), "state": "done",
+                        "gap_before": None, "gap_after": None, "gain": round(g.value, 6), "gain_low": round(g.low, 6),
+                        "gain_high": round(g.high, 6), "accuracy_before": float(before.mean()),
+                        "accuracy_after": float(after.mean()), "n_train": run["result"].get("n_train")})
+    return out
+
+
 def _repair_run(st: Store, base: str, remedy: str, label: str) -> dict | None:
     exp = experiments.find(st, remedy_experiment(base, remedy))
     if exp is None:
@@ -314,9 +340,12 @@ def run_repair(store: str, experiment: str | None, classes: list[str] | None, to
         tried = p.tried()
         gen_s, train_s = estimate(st, exp["id"], base_runs[0], p.images, len(tried))
         names = experiments.class_names(st, exp["id"])
+        mixes = real_mixes(st, exp["id"], base_runs[0], names, p)
     _say_plan(console, cfg, p, gen_s, train_s)
     if not tried:
-        console.print("Nothing to try: no remedy applies to these classes (see above).")
+        console.print("Nothing to try: no prompt remedy applies to these classes (see above).")
+        if mixes:
+            print_report(console, mixes, {}, p)
         return 0
     if dry_run:
         return 0
@@ -331,7 +360,7 @@ def run_repair(store: str, experiment: str | None, classes: list[str] | None, to
     if worst == 130:
         return worst
     with open_store(root) as st:
-        rows_out = measured(st, base_runs, names, p, cfg)
+        rows_out = measured(st, base_runs, names, p, cfg) + mixes
     won = winners(rows_out)
     (folder / REPORT).write_text(json.dumps({"experiment": cfg.name, "rows": rows_out,
                                              "winners": {k: v["remedy"] for k, v in won.items()},
@@ -529,7 +558,8 @@ def print_report(console: Console, rows: list[dict], won: dict[str, dict], p: Pl
             table.add_row(r["class"], name, _f(r["gap_before"]), "—", r["state"], "—")
             continue
         star = "*" if r["gain_low"] > 0 and r["remedy"] != remedies.CONTROL else " "
-        table.add_row(r["class"], name, f"{_f(r['gap_before'])}→{_f(r['gap_after'])}", f"{r['gain']:+.3f}{star}",
+        gap = f"{_f(r['gap_before'])}→{_f(r['gap_after'])}" if r["gap_before"] is not None else "—"
+        table.add_row(r["class"], name, gap, f"{r['gain']:+.3f}{star}",
                       f"[{r['gain_low']:+.3f}, {r['gain_high']:+.3f}]", f"{r['accuracy_after'] - r['accuracy_before']:+.3f}")
     console.print(table)
     console.print("control: the base's images retrained, what retraining alone moves. (more n): not at equal n,"

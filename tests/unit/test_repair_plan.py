@@ -6,7 +6,7 @@ import tomllib
 import pytest
 
 from tests.helpers import write_config
-from workbench.config import load_config, parse_config
+from workbench.config import from_experiment, load_config, parse_config
 from workbench.repair import (RepairRefused, check_measurable, chosen_rows, plan, recipe, remedy_configs,
                               winners)
 
@@ -127,3 +127,38 @@ def test_a_winning_judge_filter_trains_the_recipe_on_the_filter_s_choice(tmp_pat
     assert data["classes"]["overrides"]["seven"] == {"negative_prompt": "a letter", "images_per_prompt": 6}
     (tmp_path / "repair").mkdir()
     load_config(write_config(tmp_path / "repair", recipe(cfg, won), "recipe.toml"))  # a valid experiment
+
+
+def test_a_concept_class_is_offered_the_base_s_real_image_mix_measured_against_synthetic(tmp_path):
+    import json
+
+    import numpy as np
+
+    from store import experiments, open_store, training
+    from tests.functional import stores
+    from workbench.repair import real_mixes
+
+    stores.build(tmp_path / "S")
+    stores.add_training(tmp_path / "S")
+    truth = [0] * 4 + [1] * 4 + [2] * 4
+    mix_pred = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]  # the mix gets every tabby cat right
+    with open_store(tmp_path / "S") as st:
+        e = experiments.get(st, "tiny")["id"]
+        for r in training.runs(st, e):
+            result = dict(r["result"] or {"test": {}, "n_train": 24})
+            result["test_truth"] = truth
+            if r["name"] == "mix-1x":
+                result["test_pred"] = mix_pred
+            st.db.execute("update train_runs set result = ?, state = 'done' where id = ?", [json.dumps(result), r["id"]])
+        syn = next(r for r in training.runs(st, e) if r["name"] == "synthetic")
+        cfg = from_experiment(experiments.get(st, "tiny"))
+        rows = [{"class": "golden retriever", "gap": 0.5, "gap_low": 0.1, "gap_high": 0.9, "causes": "concept"},
+                {"class": "goldfish", "gap": 0.25, "gap_low": 0.1, "gap_high": 0.5, "causes": "adherence"}]
+        p = plan(cfg, rows, None, None)
+        names = experiments.class_names(st, e)
+        found = real_mixes(st, e, syn, names, p)
+    assert [(r["class"], r["remedy"]) for r in found] == [("golden retriever", "mix-1x")]
+    k = names.index("golden retriever")
+    before = np.array(syn["result"]["test_pred"])[np.array(truth) == k] == k
+    assert found[0]["gain"] == pytest.approx(float(np.mean(1.0 - before)))  # the mix gets all four right
+    assert not found[0]["equal_n"] and winners(found) == {}
