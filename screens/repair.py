@@ -148,7 +148,7 @@ class RepairScreen(ShowsWorkerErrors, Screen):
             out.append("winners: " + (", ".join(f"{k}: {v}" for k, v in won.items()) or
                                       "none (no gain interval lies above 0)"), style="bold")
             if s["recipe"]:
-                out.append(f"\nrecipe: {s['recipe']} (o shows it; synthdiv run it for the repaired dataset)")
+                out.append("\nrecipe: STORE/repair/recipe.toml (o shows it; synthdiv run it for the repaired dataset)")
         for c in (s["plan"] or {}).get("classes", []):
             for note in c["notes"]:
                 out.append(("\n" if out else "") + f"{c['class']}: {note}", style="dim")

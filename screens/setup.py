@@ -356,7 +356,9 @@ class SetupScreen(Screen):
             data["classes"]["overrides"] = {label: o for label, o in self.overrides.items() if label in chosen}
         if self.data.get("cluster"):
             data["cluster"] = {}  # where it runs (no field here): as the experiment had it
-        for k in ("embedding", "generation", "real", "train", "cluster"):
+        if self.data.get("repair"):
+            data["repair"] = {}  # synthdiv repair's keys (no field here): as the experiment had them
+        for k in ("embedding", "generation", "real", "train", "cluster", "repair"):
             for key, value in self.data.get(k, {}).items():  # keys the screen has no field for
                 data[k][key] = value
         store = self.store

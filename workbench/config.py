@@ -714,11 +714,9 @@ def to_table(cfg: ExperimentConfig) -> dict[str, Any]:
         data["train"] = {**asdict(cfg.train), "runs": list(cfg.train.runs), "devices": as_toml(cfg.train.devices)}
     if cfg.cluster != ClusterConfig():
         data["cluster"] = asdict(cfg.cluster)
-    repair = {**({"of": cfg.repair_of} if cfg.repair_of else {}),
-              **({"keep": [f"{label}:{how}:{n}" for label, how, n in cfg.repair_keep]} if cfg.repair_keep else {}),
-              **({"remedies": {name: o.table() for name, o in cfg.remedies}} if cfg.remedies else {})}
-    if repair:
-        data["repair"] = repair
+    if cfg.repair_of or cfg.repair_keep or cfg.remedies:
+        data["repair"] = {"of": cfg.repair_of, "keep": [f"{label}:{how}:{n}" for label, how, n in cfg.repair_keep],
+                          "remedies": {name: o.table() for name, o in cfg.remedies}}
     if cfg.store:
         data["store"] = cfg.store
     if cfg.real:

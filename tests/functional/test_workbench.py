@@ -184,8 +184,9 @@ async def test_every_documented_key_round_trips_through_the_setup_screen(tmp_pat
     (tmp_path / "map.csv").write_text("n-one,one\nn-zero,zero\n")
     table = {
         "name": "round", "store": str(tmp_path / "S"),
-        "classes": {"set": "digits", "names": ["one", "zero"]},
+        "classes": {"set": "digits", "names": ["one", "zero"], "overrides": {"one": {"guidance": 3.0}}},
         "templates": {"builtin": True, "custom": ["a {} drawn"]},
+        "repair": {"of": "", "keep": [], "remedies": {"sketch": {"templates": ["a sketch of a {}"]}}},
         "generation": {"model": "mini-digits", "revision": "", "base_config": "", "scheduler": "ddim", "steps": 3, "guidance": 2.5,
                        "width": 16, "height": 16, "negative_prompt": "blurry", "images_per_prompt": 2, "seed": 7,
                        "seeds": "shared", "batch_size": 2, "device": "auto", "devices": 2, "compile": True,
