@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 BASE = """\
+# The default experiment made small, at the guidance where the sweep's images collapse, with the
+# pixel classifier trained on them (synthetic→real) and on the real digits (real→real, the judge).
 name = "g5"
 [classes]
 set = "digits"
@@ -30,6 +32,7 @@ guidance = 5.0
 width = 16
 height = 16
 images_per_prompt = 3
+seed = 0
 batch_size = 60
 [embedding]
 model = "mini-digits"

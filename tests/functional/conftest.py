@@ -43,37 +43,7 @@ def digits_store(tmp_path_factory):
     return built_once(tmp_path_factory, "digits", build) / "S"
 
 
-REPAIR_BASE = """\
-# The default experiment made small, at the guidance where the sweep's images collapse, with the
-# pixel classifier trained on them (synthetic→real) and on the real digits (real→real, the judge).
-name = "g5"
-[classes]
-set = "digits"
-[templates]
-custom = ["a photo of the digit {}", "a handwritten {}"]
-[generation]
-model = "mini-digits"
-steps = 10
-guidance = 5.0
-width = 16
-height = 16
-images_per_prompt = 3
-seed = 0
-batch_size = 60
-[embedding]
-model = "mini-digits"
-batch_size = 256
-[real]
-source = "digits"
-[train]
-runs = ["synthetic", "real"]
-model = "digits-cnn"
-epochs = 6
-batch_size = 64
-lr = 0.003
-crop_scale = 0.8
-flip = false
-"""
+from benchmarks.repair import BASE as REPAIR_BASE  # noqa: E402 - one base for the repair tests and benchmark
 
 @pytest.fixture(scope="session")
 def base_store(tmp_path_factory):
