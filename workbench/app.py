@@ -142,7 +142,7 @@ class StoreView:
         from workbench import repair
 
         with open_store(self.root) as st:
-            name = repair.state(st, self.root, self._exp(st)["name"])["experiment"]
+            name = repair.repaired(st, self._exp(st)["name"])[0]["name"]
         pid = repair.start(self.root, name)
         return f"repair of {name} started (process {pid}; its output: logs/repair.log)"
 
@@ -166,8 +166,7 @@ class StoreView:
         from workbench import repair
 
         with open_store(self.root) as st:
-            name = repair.state(st, self.root, self._exp(st)["name"])["experiment"]
-            return repair.before_after(st, name, label, remedy, n)
+            return repair.before_after(st, repair.repaired(st, self._exp(st)["name"])[0]["name"], label, remedy, n)
 
     def class_jobs(self, class_label: str) -> dict:
         with open_store(self.root) as st:

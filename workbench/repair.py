@@ -445,15 +445,19 @@ def pause(root: Path) -> bool:
     return True
 
 
+def repaired(st: Store, experiment: str | None) -> tuple[dict, ExperimentConfig]:
+    """The experiment a repair of ``experiment`` is about: itself, or the base of one repair made."""
+    exp, cfg = base_experiment(st, experiment)
+    return base_experiment(st, cfg.repair_of) if is_remedy_experiment(cfg) else (exp, cfg)
+
+
 def state(st: Store, root: Path, experiment: str | None) -> dict:
     """What the Repair screen shows: the plan (the running or last repair's, else what a repair would
     try now, or why it would refuse), each remedy's progress, the report and the recipe once written,
     and whether a repair runs."""
     from store import jobs as job_rows
 
-    exp, cfg = base_experiment(st, experiment)
-    if is_remedy_experiment(cfg):
-        exp, cfg = base_experiment(st, cfg.repair_of)
+    exp, cfg = repaired(st, experiment)
     folder = root / REPAIR_DIR
     out: dict = {"experiment": cfg.name, "running": running_pid(root) is not None, "refused": None,
                  "plan": None, "progress": {}, "report": None, "recipe": None, "log": _last_line(root)}
