@@ -15,7 +15,12 @@ def from_pretrained(cls, ref, **kwargs):
 
 
 def quiet_libraries() -> None:
-    """Silence diffusers' and transformers' progress bars and chatter."""
+    """Silence diffusers' and transformers' progress bars and chatter, unless ``SYNTHDIV_VERBOSE``
+    is set (``synthdiv -v``: the workers inherit it)."""
+    import os
+
+    if os.environ.get("SYNTHDIV_VERBOSE"):
+        return
     for name in ("diffusers", "transformers"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:

@@ -47,7 +47,7 @@ The experiment file format is described in docs/config.md.
 def _cmd_run(args: argparse.Namespace) -> int:
     from workbench.run import run_experiment
 
-    return run_experiment(args.config, args.store, text_console(), yes=args.yes, ray=args.ray)
+    return run_experiment(args.config, args.store, _output(args), yes=args.yes, ray=args.ray)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -66,7 +66,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    console = text_console()
+    console = _output(args)
     per = data["experiments"] if "experiments" in data else [data]
     console.print(f"Store {data['store']}")
     if not per:
@@ -109,7 +109,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from store import experiments, images, open_store
     from store.images import consistency
 
-    console = text_console()
+    console = _output(args)
     with open_store(args.store, readonly=not args.fix) as st:
         chosen = [experiments.get(st, args.experiment)] if args.experiment else \
             [experiments.get(st, n) for n in experiments.names_of(st)]
@@ -149,7 +149,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     with open_store(args.store, readonly=True) as st:
         res = results_of(st, args.experiment)
         result, encoders = res.result, res.encoders
-    console = text_console()
+        if args.json:
+            from workbench.export import report_data
+
+            print(json.dumps(report_data(res), indent=2))
+            return 0
+    console = _output(args)
     print_summary(console, result, res.model)
     print_training(console, res.runs)
     print_causes(console, result, limit=None if args.all else 15)
@@ -216,7 +221,7 @@ def _export_dataset(args: argparse.Namespace) -> int:
         raise SynthdivError(f"--select {args.select} chooses among a class's images at a budget",
                             "give the budget with --per-class N")
     flt = DatasetFilter(args.min_clip_score, args.only_adherent, args.per_class, args.select)
-    console = text_console()
+    console = _output(args)
     existed = Path(args.out).expanduser().exists()
     with open_store(args.store, readonly=True) as st:
         res = results_of(st, args.experiment)
@@ -248,7 +253,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
     formats = _formats(args.format, FORMATS, "figure", f"use one or more of {', '.join(FORMATS)}")
     pyplot()  # the extra before anything else: exit 2 naming it
-    console = text_console()
+    console = _output(args)
     with open_store(args.store, readonly=True) as st:
         res = results_of(st, args.experiment)
         out = output_folder(st, args.out, "figures")
@@ -274,7 +279,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     files = [f for f in formats if f != "table"]
     if files and not args.out:
         raise SynthdivError(f"--format {','.join(files)} writes files and needs a folder", "add --out DIR")
-    console = text_console()
+    console = _output(args)
     with open_store(args.store, readonly=True) as st:
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("analysing", total=None)
@@ -300,7 +305,14 @@ def _cmd_repair(args: argparse.Namespace) -> int:
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     only = tuple(r.strip() for r in args.remedies.split(",") if r.strip()) if args.remedies else ()
-    return run_repair(args.store, args.experiment, classes, args.top, args.budget, only, args.plan, text_console())
+    return run_repair(args.store, args.experiment, classes, args.top, args.budget, only, args.plan, _output(args))
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from workbench.completion import script
+
+    sys.stdout.write(script(build_parser(), args.shell))
+    return 0
 
 
 def _cmd_open(args: argparse.Namespace) -> int:
@@ -374,6 +386,34 @@ def _store_arguments(p: argparse.ArgumentParser, experiment_help: str) -> None:
     p.add_argument("--experiment", metavar="NAME", help=experiment_help)
 
 
+class _Version(argparse.Action):
+    """``--version``: the versions (:mod:`workbench.versions`), then exit 0."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):  # noqa: A002
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from workbench.versions import version_text
+
+        print(version_text())
+        parser.exit()
+
+
+def _talk_arguments(p: argparse.ArgumentParser) -> None:
+    """``-q`` and ``-v`` of a long command."""
+    talk = p.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_true",
+                      help="print nothing but errors (no progress bars, no summary): the exit status says how it went")
+    talk.add_argument("-v", "--verbose", action="store_true",
+                      help="also show the model libraries' own messages (diffusers, transformers, in the workers too)"
+                      " and the traceback behind an error")
+
+
+def _json_argument(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--json", action="store_true", help=f"print {what} as JSON; an error is then JSON too"
+                   ' ({"error": …, "fix": …}, exit status 2)')
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="synthdiv",
@@ -385,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action=_Version, help="print synthdiv's version, the versions of torch, diffusers,"
+                        " open_clip and the other libraries its numbers depend on, and the CUDA torch sees; then exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("run", help="run an experiment headless: generate and embed, resumably",
@@ -400,11 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
                    " docs/ray.md): ADDRESS is auto (the default: RAY_ADDRESS, a cluster ray start began on this"
                    " machine, else a new one here), local (a new one here), HOST:PORT or ray://HOST:PORT."
                    " Needs the ray extra: pip install \"synthdiv[ray]\"")
+    _talk_arguments(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("status", help="counts of images, embeddings and jobs in a store")
     _store_arguments(p, "only this experiment")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _json_argument(p, "the counts")
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("check", help="check every image file against its recorded SHA-256",
@@ -415,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "also finds files that are present but changed.")
     _store_arguments(p, "only this experiment")
     p.add_argument("--fix", action="store_true", help="put the jobs of missing or changed images back in the queue")
+    _talk_arguments(p)
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("report", help="the headline numbers and the four causes per class, largest synthetic gap first",
@@ -426,6 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "interval lies above 0. Uses the newest stored analysis if it is current, else computes one.")
     _store_arguments(p, "the experiment (needed when the store holds several)")
     p.add_argument("--all", action="store_true", help="every class, not just the 15 with the largest gap")
+    _json_argument(p, "every table of the report (headline with intervals, four causes, training, templates)")
+    _talk_arguments(p)
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("export", help="write every result table (CSV, Markdown, LaTeX, JSON), or the images as a dataset",
@@ -454,6 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--files", choices=("link", "copy"),
                    help="--dataset: hard-link the store's files where the file system allows (default), or copy them")
     p.add_argument("--shard-size", type=int, metavar="N", help="--dataset webdataset: images per tar shard (default 10000)")
+    _talk_arguments(p)
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("figures", help="paper figures: heatmaps, the four causes, diversity vs adherence, sweeps, samples",
@@ -466,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arguments(p, "the experiment (needed when the store holds several)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     p.add_argument("--format", default="png,pdf,svg", help="png, pdf, svg, or several comma-separated (default: all)")
+    _talk_arguments(p)
     p.set_defaults(func=_cmd_figures)
 
     p = sub.add_parser("compare", help="compare the experiments of a store (a sweep) with confidence intervals",
@@ -484,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="table (printed, the default) and/or csv, md, tex, json written to --out")
     p.add_argument("--out", metavar="DIR", help="folder for the csv, md, tex or json files")
     p.add_argument("--all", action="store_true", help="every class in the per-class table, not just the 15 largest")
+    _talk_arguments(p)
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser(
@@ -504,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--remedies", metavar="A,B", help="try only these remedies (gloss, lemma, negative-sense,"
                    " guidance-up, judge-filter, guidance-down, contexts, more-seeds, or yours)")
     p.add_argument("--plan", action="store_true", help="print the plan and its estimate, and stop")
+    _talk_arguments(p)
     p.set_defaults(func=_cmd_repair)
 
     p = sub.add_parser("open", help="open the workbench on a store: a live dashboard, re-attaching to its workers",
@@ -542,7 +592,43 @@ def build_parser() -> argparse.ArgumentParser:
                        " synthdiv run when it reads the file.")
     p.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
     p.set_defaults(func=_cmd_schema)
+
+    from workbench.completion import SHELLS
+
+    p = sub.add_parser("completion", help="print the shell completion script (bash, zsh, fish)",
+                       description="Print a completion script for your shell: every command, its options and their"
+                       " choices. bash: add 'eval \"$(synthdiv completion bash)\"' to ~/.bashrc; zsh: the same with zsh"
+                       " in ~/.zshrc; fish: synthdiv completion fish > ~/.config/fish/completions/synthdiv.fish")
+    p.add_argument("shell", choices=SHELLS, help="the shell")
+    p.set_defaults(func=_cmd_completion)
     return parser
+
+
+def _output(args: argparse.Namespace):
+    """The console a command prints to: silent with ``-q`` (errors still reach stderr)."""
+    return text_console(quiet=bool(getattr(args, "quiet", False)))
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush into a closed pipe
+    (``synthdiv classes | head``) raises nothing either."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _error(message: str, fix: str, as_json: bool) -> int:
+    """Print an error the user can fix (one line on stderr, or ``{"error", "fix"}`` on stdout
+    under ``--json``); exit status 2."""
+    if as_json:
+        print(json.dumps({"error": message, "fix": fix}))
+    else:
+        print(f"synthdiv: error: {message}" + (f": {fix}" if fix else ""), file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -553,23 +639,33 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()  # no terminal to draw the workbench in
             return 0
         args.func = _cmd_workbench
+    if getattr(args, "verbose", False):
+        import os
+
+        os.environ["SYNTHDIV_VERBOSE"] = "1"  # the workers inherit it: the libraries' own messages stay on
+    as_json = bool(getattr(args, "json", False))
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader that has gone raises here, not at exit
+        return code
+    except BrokenPipeError:  # before OSError, of which it is one: `synthdiv classes | head` ends quietly
+        _quiet_stdout()
+        return 0
     except SynthdivError as exc:
-        print(f"synthdiv: error: {exc.message}", file=sys.stderr)
-        return 2
+        if getattr(args, "verbose", False):
+            import traceback
+
+            traceback.print_exc()
+        return _error(exc.problem, exc.fix, as_json)
     except OSError as exc:
         from store.core import as_disk_full
 
         full = as_disk_full(exc, Path.cwd())
         if full is None:
             raise
-        print(f"synthdiv: error: {full.message}", file=sys.stderr)
-        return 2
+        return _error(full.problem, full.fix, as_json)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

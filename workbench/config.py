@@ -13,11 +13,15 @@ import hashlib
 import json
 import os
 import re
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as a package (a declared dependency there)
+    import tomli as tomllib
 
 from synthdiv.classes import load_class_set, select_classes
 from synthdiv.embed import check_embedder_available, resolve_embedder

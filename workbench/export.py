@@ -71,18 +71,15 @@ def md_text(v) -> str:
     return re.sub(r"^(\s*)([#+-]|\d+[.)])", r"\1\\\2", s)
 
 
-def export(res: Results, formats: list[str], out: Path,
-           extra: dict[str, tuple[list[str], list[list]]] | None = None, extra_json: dict | None = None) -> list[Path]:
-    """Write every table of the experiment's results in each format into ``out``; return the
-    files written. ``extra``: more tables to write beside the experiment's (the store's compare
-    tables), ``extra_json`` the same as data for the JSON file."""
+def report_data(res: Results) -> dict:
+    """Every result of the experiment as JSON-ready data: ``metadata`` (what reproduces it), the
+    analysis's tables and matrices, each image encoder's tables and the training runs (the JSON
+    export, and ``synthdiv report --json``)."""
     from workbench import trained
 
-    st, exp, runs, result, encoders = res.st, res.exp, res.runs, res.result, res.encoders
-    meta = metadata(st, exp, res.analysis)
-    every, epochs = res.every_run, res.epochs
-    tables = {**res.tables(), **(extra or {})}
-    data = {"metadata": meta, **result, **(extra_json or {})}
+    runs, result, encoders, every, epochs = res.runs, res.result, res.encoders, res.every_run, res.epochs
+    meta = metadata(res.st, res.exp, res.analysis)
+    data = {"metadata": meta, **result}
     if encoders:
         meta["image_encoders"] = [name for name, _ in encoders]
         data["image_encoders"] = {name: {t: a["result"][t] for t in ENCODER_TABLES} | {"counts": a["result"]["counts"]}
@@ -92,7 +89,18 @@ def export(res: Results, formats: list[str], out: Path,
                                      for row, r in zip(trained.run_rows(every), every, strict=True)],
                             "per_class": trained.per_class_rows(runs), "epochs": trained.epoch_rows(runs, epochs),
                             "gap": trained.gap(runs), "headline": trained.headline(runs)}
-    return write_tables(tables, formats, out, f"synthdiv report: {exp['name']}", meta, data, "synthdiv-report")
+    return data
+
+
+def export(res: Results, formats: list[str], out: Path,
+           extra: dict[str, tuple[list[str], list[list]]] | None = None, extra_json: dict | None = None) -> list[Path]:
+    """Write every table of the experiment's results in each format into ``out``; return the
+    files written. ``extra``: more tables to write beside the experiment's (the store's compare
+    tables), ``extra_json`` the same as data for the JSON file."""
+    data = {**report_data(res), **(extra_json or {})}
+    tables = {**res.tables(), **(extra or {})}
+    return write_tables(tables, formats, out, f"synthdiv report: {res.exp['name']}", data["metadata"], data,
+                        "synthdiv-report")
 
 
 # --- the writers: each gives the files of its format as {file name: text} --------------------------

@@ -1,7 +1,10 @@
 """Per-class overrides (``[classes.overrides."LABEL"]``): parsing, the plan they make, the round
 trip through the one parse/serialise pair, the refusals, and what the store lets change."""
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 from dataclasses import replace
 
 import pytest

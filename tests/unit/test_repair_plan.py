@@ -1,7 +1,10 @@
 """``synthdiv repair``'s plan on constructed evidence: which classes, which remedies within a
 budget, the experiments that make them, the winners and the recipe; and its refusals."""
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 import pytest
 
