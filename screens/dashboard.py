@@ -412,7 +412,7 @@ class DashboardScreen(Screen):
         epochs = tr["epochs"].get(run["run"], [])
         points = [(e["epoch"], e["test_accuracy"], None, None) for e in epochs if e["test_accuracy"] is not None]
         width = max(20, min(70, self.size.width - 12))
-        head = Text.assemble((f"real-test accuracy by epoch · {run['trains on']}", "bold"),
+        head = Text.assemble((f"real-test accuracy by epoch · {run['trains_on']}", "bold"),
                              f"  ({len(epochs)}/{run['epochs']} epochs; t: next run)")
         curve = text_plot(points, width=width, height=6) if points else ["(no epoch finished yet)"]
         for widget in self.query("#training-curve").results(Static):

@@ -200,7 +200,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
             if comparison is not None:
                 extra, extra_json = tables_of(comparison), {"comparison": comparison}
         files = export(res, formats, out, extra, extra_json)
-    print(f"Wrote {len(files)} files to {out}: " + ", ".join(p.name for p in files))
+    if not args.quiet:
+        print(f"Wrote {len(files)} files to {out}: " + ", ".join(p.name for p in files))
     return 0
 
 

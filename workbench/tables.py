@@ -12,6 +12,8 @@ from store import real
 from store.core import Store
 from store.images import generation_settings
 from synthdiv.analysis import MATRICES, TABLES
+from synthdiv.confidence import LEVEL
+from synthdiv.dictionary import INTERVALS
 from synthdiv.measures import rests_on
 
 
@@ -21,6 +23,20 @@ def fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
     return str(v)
+
+
+def heading(table: str, key: str) -> str:
+    """A column's heading in a table for people (Markdown, LaTeX): the headline measure's name, else
+    the heading a screen shows it under, else its key in words (``n_real_test`` → ``n real test``)."""
+    from screens import labels
+
+    if key in labels.HEADLINE_NAMES:
+        return labels.HEADLINE_NAMES[key]
+    for view in (labels.ACCURACY, labels.DIVERSITY, labels.CAUSES):
+        for k, h in view:
+            if k == key and len(h) > 3:
+                return h
+    return key.replace("_", " ")
 
 
 def interval_text(row: dict) -> str:
@@ -85,5 +101,8 @@ def metadata(st: Store, exp: dict, analysis: dict) -> dict:
         "analysis_counts": analysis["result"]["counts"], "computed_at": time.strftime(
             "%Y-%m-%dT%H:%M:%SZ", time.gmtime(analysis["computed_at"])),
         "synthdiv_version": __import__("synthdiv").__version__, "notes": analysis["result"].get("notes", []),
+        "intervals": {"level": LEVEL, "methods": INTERVALS,
+                      "where": "each column's method: the columns table (columns.csv), column interval"},
+        "units": {"cmmd": "MMD² × 1000 (as published)", "every column": "the columns table, column unit"},
         "real_unreadable": [{"path": r["path"], "error": r["error"]} for r in real.unreadable(st, exp["id"])],
     }

@@ -43,7 +43,7 @@ def run_rows(runs: list[dict]) -> list[dict]:
         test, judge = res.get("test", {}), res.get("judge", {})
         recipe = r["settings"]["recipe"]
         out.append({
-            "run": r["name"], "trains on": run_label(r["name"]), "model": recipe["model"], "state": r["state"],
+            "run": r["name"], "trains_on": run_label(r["name"]), "model": recipe["model"], "state": r["state"],
             "epoch": r["epoch"] if r["state"] != "done" else r["epochs"], "epochs": r["epochs"],
             "n_synthetic": sum(made.get("synthetic", [])) if made else None,
             "n_real": sum(made.get("real", [])) if made else None,

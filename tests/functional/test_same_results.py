@@ -29,7 +29,9 @@ CHANGED = {"four_causes.csv", "headline.csv", "summary.csv", "synthdiv-report.js
 CHANGED_MEASURES = {"cmmd"}
 # and what it added: tables (diversity by prompt, the real side of the image·text matrix), the
 # columns of the real baselines and of image·text closeness, headline numbers beside the old ones
-NEW_FILES = {"diversity_by_template.csv", "similarity_real_text.csv"}
+NEW_FILES = {"diversity_by_template.csv", "similarity_real_text.csv",
+             "columns.csv"}  # issue 26: the column dictionary beside the tables
+CHANGED |= {"training_runs.csv"}  # issue 26: its header "trains on" is trains_on
 NEW_MEASURES = {"near_duplicates_real", "nearest_real_train_real", "prompt_closeness", "open_set_adherence",
                 "open_set_adherence_real", "sense_confusion", "sense_confusion_real", "adherence_judge"}
 RENAMED = {"ambiguity_name_similarity": "confusability_name_similarity",

@@ -108,7 +108,7 @@ def test_export_writes_every_run_per_class_and_epoch(trained, tmp_path):
     out = run_cli("export", str(store), "--out", str(tmp_path / "x"))
     assert out.returncode == 0, out.stderr
     runs = (tmp_path / "x" / "training_runs.csv").read_text().splitlines()
-    assert runs[0].startswith("run,trains on,model,state") and len(runs) == 4
+    assert runs[0].startswith("run,trains_on,model,state") and len(runs) == 4
     assert len((tmp_path / "x" / "training_per_class.csv").read_text().splitlines()) == 11
     assert len((tmp_path / "x" / "training_epochs.csv").read_text().splitlines()) == 1 + 3 * 40
     data = json.loads((tmp_path / "x" / "synthdiv-report.json").read_text())

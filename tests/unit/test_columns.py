@@ -71,3 +71,27 @@ def test_every_headline_measure_has_a_name_and_a_short_heading():
     for m in HEADLINE:
         assert m.key in labels.HEADLINE_NAMES and m.key in labels.HEADLINE_HEADINGS, m.key
     assert labels.HEADLINE_HEADINGS["pixel_synthetic_to_real"] == "px s→r"
+
+
+def test_latex_escapes_every_special_character_in_one_pass():
+    from workbench.export import _tex_escape
+
+    assert _tex_escape("a\\b") == "a\\textbackslash{}b"  # the escape's own braces are not escaped again
+    assert _tex_escape("{x}_1 & 50% #2 $3 ~ ^") == \
+        "\\{x\\}\\_1 \\& 50\\% \\#2 \\$3 \\textasciitilde{} \\textasciicircum{}"
+    assert _tex_escape("synthetic→real ÷ 2") == "synthetic$\\rightarrow$real $\\div$ 2"
+
+
+def test_wide_latex_tables_are_cut_into_parts_that_fit_the_page():
+    from workbench.export import TEXT_WIDTH_PT, _tex_columns, _tex_parts
+
+    head = ["class"] + [f"column_{i}" for i in range(22)]
+    rows = [["class name", *[0.123456] * 22] for _ in range(3)]
+    parts = _tex_parts(head, rows)
+    assert len(parts) > 1 and all(p[0] == 0 for p in parts)  # the class repeats in every part
+    assert sorted({i for p in parts for i in p}) == list(range(23))
+    widths = [w for w, _ in _tex_columns(head, rows)]
+    assert all(sum(widths[i] for i in p) <= TEXT_WIDTH_PT for p in parts)
+    # a column of long text wraps instead of running off the page
+    kinds = _tex_columns(["class", "gloss"], [["a", "x" * 400]])
+    assert kinds[1][1].startswith("p{")
