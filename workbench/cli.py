@@ -28,7 +28,7 @@ examples:
   synthdiv open D                              a live view of D in the terminal (q quits)
   synthdiv report D                            headline numbers and the four causes per class
   synthdiv export D --format csv,md --out T    every result table, with what reproduces it
-  synthdiv export D --dataset hf --out S       the synthetic images as a Hugging Face imagefolder
+  synthdiv export D --dataset hf --out S       the synthetic images as a Hugging Face dataset (parquet)
   synthdiv export D --dataset imagefolder --only-adherent --per-class 100 --out S
                                                ... only images CLIP reads as their class, 100 a class
   synthdiv export D --dataset hf --select diverse --per-class 50 --out S
@@ -209,7 +209,7 @@ def _export_dataset(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from store import open_store
-    from workbench.dataset import SHARD_SIZE, DatasetFilter, export_dataset
+    from workbench.dataset import DatasetFilter, export_dataset
     from workbench.results import output_folder, results_of
 
     if args.format:
@@ -230,9 +230,9 @@ def _export_dataset(args: argparse.Namespace) -> int:
         try:
             with Progress(console=console, transient=True) as bar:
                 task = bar.add_task("choosing images", total=None)
-                manifest = export_dataset(res, args.dataset, out, flt, args.files or "link",
-                                          args.shard_size or SHARD_SIZE,
-                                          lambda what, i, n: bar.update(task, completed=i, total=n, description=what))
+                manifest = export_dataset(res, args.dataset, out, flt, args.files or "link", args.shard_size,
+                                          lambda what, i, n: bar.update(task, completed=i, total=n, description=what),
+                                          shuffle_seed=args.shuffle_seed)
         except BaseException:
             if not existed and out.is_dir() and not any(out.iterdir()):
                 out.rmdir()  # made by the writability check: a failed export leaves nothing behind
@@ -479,9 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write the diversity, accuracy, confusion, four-causes and geometry tables "
                        "and the class × class matrices, with the models, hashes, settings and counts behind them. "
                        "With --dataset, write the synthetic images instead, as a dataset any training code reads: "
-                       "imagefolder (OUT/CLASS/FILE.png, torchvision's ImageFolder), hf (a Hugging Face imagefolder "
-                       "with metadata.jsonl: datasets.load_dataset('imagefolder', data_dir=OUT)) or webdataset "
-                       "(tar shards of KEY.png, KEY.cls, KEY.json). Every image's prompt, template, seed, model and "
+                       "imagefolder (OUT/CLASS/FILE.png, torchvision's ImageFolder; CLASS starts with the class's index, "
+                       "which fixes the label order), hf (parquet with a dataset card: datasets.load_dataset(OUT) gives "
+                       "label as a ClassLabel of the class names) or webdataset (tar shards of KEY.png, KEY.cls, "
+                       "KEY.json, in a seeded shuffled order). Every image's prompt, template, seed, model and "
                        "CLIP score go with it; files are hard-linked or copied from the store, never moved, and "
                        "checked against their SHA-256; OUT/synthdiv-dataset.json records the filter and the counts.")
     _store_arguments(p, "the experiment (needed when the store holds several)")
@@ -500,7 +501,11 @@ def build_parser() -> argparse.ArgumentParser:
                         " real-trained judge reads as the class, or the most diverse (greedy k-centre); docs/repair.md")
     p.add_argument("--files", choices=("link", "copy"),
                    help="--dataset: hard-link the store's files where the file system allows (default), or copy them")
-    p.add_argument("--shard-size", type=int, metavar="N", help="--dataset webdataset: images per tar shard (default 10000)")
+    p.add_argument("--shard-size", type=int, metavar="N", help="--dataset webdataset: images per tar shard (default 10000); hf: images per parquet file"
+                   " (default 1000)")
+    p.add_argument("--shuffle-seed", type=int, default=0, metavar="N",
+                   help="--dataset webdataset: the seed of the samples' shuffled order (default 0; recorded in the"
+                   " manifest)")
     _talk_arguments(p)
     p.set_defaults(func=_cmd_export)
 

@@ -6,13 +6,19 @@ listed with the name in ``synthdiv-dataset.json``):
 - ``imagefolder``: ``OUT/CLASS/FILE.png``: torchvision's ``ImageFolder`` (and timm's) reads it,
   and numbers the classes as the experiment does (``CLASS`` starts with the class's index);
   ``OUT/metadata.jsonl`` beside the class folders holds each image's provenance;
-- ``hf``: a Hugging Face imagefolder, ``OUT/train/CLASS/FILE.png`` with ``OUT/train/metadata.jsonl``
-  (``file_name`` and, per image, ``label`` — the class's index — ``class_name``, ``prompt``,
-  ``template``, ``seed``, ``model``, ``clip_score``…): ``datasets.load_dataset("imagefolder",
-  data_dir=OUT)``;
+- ``hf``: a Hugging Face dataset as parquet, ``OUT/data/train-00000-of-0000N.parquet`` (the PNG
+  bytes in ``image``; ``label`` a ``ClassLabel`` whose names are the experiment's classes in its
+  order; per image ``class_name``, ``prompt``, ``template``, ``seed``, ``model``, ``clip_score``…,
+  and ``file_name`` ``CLASS/FILE.png``), with the features in the files' schema and a dataset card
+  ``OUT/README.md`` that declares them: ``datasets.load_dataset(OUT)`` (or ``"parquet",
+  data_dir=OUT``) gives ``label`` as ``ClassLabel``, so ``train_test_split(stratify_by_column=
+  "label")`` works; pandas, polars and DuckDB read the files too. ``shard_size`` images a file
+  (default :data:`HF_SHARD_SIZE`). Needs the ``hf`` extra;
 - ``webdataset``: tar shards ``OUT/synthdiv-000000.tar``… of ``KEY.png``, ``KEY.cls`` (the class's
-  index) and ``KEY.json`` (the provenance), ``shard_size`` images each; ``OUT/metadata.jsonl``
-  lists every key with its shard.
+  index) and ``KEY.json`` (the provenance), ``shard_size`` images each, the samples in a seeded
+  shuffled order (``shuffle_seed``, recorded in the manifest: a shuffle buffer then sees every
+  class from the first shard on, not one class at a time); ``OUT/metadata.jsonl`` lists every key
+  with its shard, in the shards' order.
 
 Filters, applied in this order, each counted in the manifest: ``min_clip_score`` (the cosine
 between the image's CLIP embedding and its own prompt's), ``only_adherent`` (CLIP zero-shot reads
@@ -53,6 +59,8 @@ LAYOUTS = ("imagefolder", "hf", "webdataset")
 FILES = ("link", "copy")
 MANIFEST = "synthdiv-dataset.json"
 SHARD_SIZE = 10_000  # images per webdataset shard (a few hundred MB of 512-px PNGs)
+HF_SHARD_SIZE = 1_000  # images per parquet file (about 400 MB of 512-px PNGs)
+SHUFFLE_SEED = 0  # the webdataset samples' order
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -184,7 +192,8 @@ def _record(r: dict, label: int, scores: dict[int, dict]) -> dict:
 
 
 def export_dataset(res: Results, layout: str, out: Path, flt: DatasetFilter = DatasetFilter(), files: str = "link",
-                   shard_size: int = SHARD_SIZE, progress: Progress | None = None) -> dict:
+                   shard_size: int | None = None, progress: Progress | None = None,
+                   shuffle_seed: int = SHUFFLE_SEED) -> dict:
     """Write the experiment's synthetic images as a ``layout`` dataset into the new folder ``out``
     (see the module's docstring); return the manifest (also written as ``out/synthdiv-dataset.json``)."""
     if layout not in LAYOUTS:
@@ -194,6 +203,9 @@ def export_dataset(res: Results, layout: str, out: Path, flt: DatasetFilter = Da
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SynthdivError(f"--out {out} already holds files", "export a dataset into a new or empty folder")
     step = progress or (lambda what, i, n: None)
+    if layout == "hf":
+        _need_datasets()
+    shard_size = shard_size or (HF_SHARD_SIZE if layout == "hf" else SHARD_SIZE)
     chosen, dropped, scores = select(res, flt)
     if not chosen:
         raise SynthdivError(f"no image of experiment {res.exp['name']!r} passes the filter "
@@ -202,18 +214,23 @@ def export_dataset(res: Results, layout: str, out: Path, flt: DatasetFilter = Da
     names = experiments.class_names(res.st, res.exp["id"])
     index = experiments.class_index(res.st, res.exp["id"])
     folders = folder_names(names)
+    if layout == "webdataset":
+        chosen = shuffled(chosen, shuffle_seed)
     work = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        how = _write(res, layout, work, chosen, index, folders, scores, files, shard_size, step)
+        how = (_write_hf(res, work, chosen, index, names, folders, scores, shard_size, step) if layout == "hf"
+               else _write(res, layout, work, chosen, index, folders, scores, files, shard_size, step))
         checked = _check(layout, work, chosen, index, folders, step)
         manifest = {
             "layout": layout, "experiment": res.exp["name"], "store": str(res.st.root), "embedding_model": res.model,
             "filter": asdict(flt), "files": how, "count": len(chosen), "dropped": dropped,
             "per_class": {names[i]: n for i, n in sorted(checked.items())},
             "classes": [{"label": i, "name": n, "folder": f} for i, (n, f) in enumerate(zip(names, folders, strict=True))],
-            "checked": "every file read back and matched against its recorded sha256; counts per class matched",
+            "checked": "every image read back and matched against its recorded sha256; counts per class matched",
+            **({"order": "shuffled", "shuffle_seed": shuffle_seed} if layout == "webdataset" else {}),
+            **({"shard_size": shard_size} if layout != "imagefolder" else {}),
             "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "synthdiv_version": __import__("synthdiv").__version__,
         }
@@ -225,6 +242,76 @@ def export_dataset(res: Results, layout: str, out: Path, flt: DatasetFilter = Da
         shutil.rmtree(work, ignore_errors=True)
         raise
     return manifest
+
+
+def shuffled(rows: list[dict], seed: int) -> list[dict]:
+    """``rows`` in a random order drawn from ``seed`` (the same seed, the same order)."""
+    import random
+
+    out = list(rows)
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def _need_datasets():
+    try:
+        import datasets
+    except ImportError as exc:
+        raise SynthdivError("the hf layout is written with the datasets library, which is not installed",
+                            'install the hf extra: pip install "synthdiv[hf]"') from exc
+    return datasets
+
+
+def hf_features(names: list[str]):
+    """The dataset's ``datasets.Features``: the image, ``label`` as a ``ClassLabel`` of ``names``,
+    and every provenance column of :func:`_record`."""
+    d = _need_datasets()
+    text, integer, real = d.Value("string"), d.Value("int64"), d.Value("float64")
+    return d.Features({
+        "image": d.Image(), "label": d.ClassLabel(names=names), "file_name": text, "class_name": text,
+        "prompt": text, "negative_prompt": text, "template": text, "seed": integer, "model": text,
+        "model_revision": text, "model_hash": text, "scheduler": text, "steps": integer, "guidance": real,
+        "width": integer, "height": integer, "clip_score": real, "clip_zero_shot": text,
+        "clip_adherent": d.Value("bool"), "sha256": text, "store_path": text})
+
+
+def _card(names: list[str], count: int, files: int, experiment: str) -> str:
+    """The dataset card ``README.md``: YAML that names the parquet files as the train split
+    (``datasets`` reads it, and the Hub shows it; the features are in the files' own schema), then
+    a line on what the dataset is."""
+    import yaml  # a dependency of datasets
+
+    info = {"configs": [{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*.parquet"}]}],
+            "license": "other", "tags": ["synthetic", "synthdiv"],
+            "dataset_info": {"splits": [{"name": "train", "num_examples": count}]}}
+    head = yaml.safe_dump(info, sort_keys=False, allow_unicode=True)
+    return (f"---\n{head}---\n\n# Synthetic images of the synthdiv experiment {experiment!r}\n\n{count} images of"
+            f" {len(names)} classes in {files} parquet files (data/). `label` is a ClassLabel in the experiment's class"
+            " order; each image's prompt, template, seed, model and CLIP score are columns beside it. What was kept and"
+            " why: synthdiv-dataset.json. Load with `datasets.load_dataset(\"<this folder>\")`.\n")
+
+
+def _write_hf(res: Results, work: Path, chosen: list[dict], index: dict[int, int], names: list[str],
+              folders: list[str], scores: dict[int, dict], shard_size: int, step: Progress) -> dict[str, int]:
+    """Write the parquet files (``shard_size`` images each) and the dataset card."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    features = hf_features(names)
+    schema = features.arrow_schema
+    n = len(chosen)
+    files = max(1, -(-n // shard_size))
+    (work / "data").mkdir()
+    for k, start in enumerate(range(0, n, shard_size)):
+        rows = []
+        for i, r in enumerate(chosen[start:start + shard_size], start):
+            name = _member("hf", r, index, folders)
+            rows.append({"image": {"bytes": (res.st.root / r["path"]).read_bytes(), "path": name},
+                         "file_name": name, **_record(r, index[r["class_id"]], scores)})
+            step("writing", i + 1, n)
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), work / "data" / f"train-{k:05d}-of-{files:05d}.parquet")
+    (work / "README.md").write_text(_card(names, n, files, res.exp["name"]), encoding="utf-8")
+    return {"copied": n}
 
 
 def _member(layout: str, r: dict, index: dict[int, int], folders: list[str]) -> str:
@@ -261,7 +348,7 @@ def _write(res: Results, layout: str, work: Path, chosen: list[dict], index: dic
                     step("writing", i + 1, n)
         _jsonl(work / "metadata.jsonl", lines)
         return dict(how)
-    base = work / "train" if layout == "hf" else work
+    base = work
     lines = []
     for i, r in enumerate(chosen):
         label = index[r["class_id"]]
@@ -294,8 +381,15 @@ def _check(layout: str, work: Path, chosen: list[dict], index: dict[int, int], f
                     if member.name.endswith(".png"):
                         found[member.name[:-4]] = hashlib.sha256(tar.extractfile(member).read()).hexdigest()
                         step("checking", len(found), len(want))
+    elif layout == "hf":
+        import pyarrow.parquet as pq
+
+        for path in sorted((work / "data").glob("*.parquet")):
+            for row in pq.read_table(path, columns=["image"]).column("image").to_pylist():
+                found[row["path"]] = hashlib.sha256(row["bytes"]).hexdigest()
+                step("checking", len(found), len(want))
     else:
-        base = work / "train" if layout == "hf" else work
+        base = work
         for folder in folders:
             for path in sorted((base / folder).glob("*.png")) if (base / folder).is_dir() else []:
                 found[f"{folder}/{path.name}"] = _sha256(path)

@@ -55,38 +55,67 @@ def test_imagefolder_reads_back_with_torchvision_in_class_order(digits_store, tm
     assert all((digits_store / r["path"]).is_file() for r in want.values())  # linked, not moved
 
 
-def test_hf_imagefolder_loads_with_datasets_with_provenance(digits_store, tmp_path):
+def hf_rows(folder) -> list[dict]:
+    """The rows of an exported hf dataset's parquet files, without the image bytes."""
+    import pyarrow.parquet as pq
+
+    return [r for p in sorted((folder / "data").glob("*.parquet"))
+            for r in pq.read_table(p).drop_columns(["image"]).to_pylist()]
+
+
+def test_hf_dataset_loads_with_class_labels_and_splits_stratified(digits_store, tmp_path):
     import datasets
 
-    export(digits_store, "--dataset", "hf", "--out", str(tmp_path / "hf"), "--files", "copy")
-    ds = datasets.load_dataset("imagefolder", data_dir=str(tmp_path / "hf"))["train"]
+    export(digits_store, "--dataset", "hf", "--out", str(tmp_path / "hf"), "--shard-size", "25")
+    assert len(list((tmp_path / "hf" / "data").glob("train-*-of-00003.parquet"))) == 3  # 60 images, 25 a file
+    ds = datasets.load_dataset(str(tmp_path / "hf"))["train"]
+    label = ds.features["label"]
+    assert isinstance(label, datasets.ClassLabel)
+    assert label.names == ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    split = ds.train_test_split(test_size=0.5, stratify_by_column="label", seed=0)
+    assert sorted(split["test"]["label"]) == sorted(split["train"]["label"])  # 3 of each class on each side
     rows = {(r["prompt"], r["seed"]): r for r in store_images(digits_store)}
     assert ds.num_rows == len(rows) == 60
     for item in ds:
         r = rows[(item["prompt"], item["seed"])]
-        assert item["label"] == r["label"] and item["class_name"] == r["class_name"]
+        assert item["label"] == r["label"] and label.int2str(item["label"]) == item["class_name"] == r["class_name"]
         assert item["model"] == "mini-digits" and -1 <= item["clip_score"] <= 1
         assert np.array_equal(np.asarray(item["image"].convert("RGB")),
                               np.asarray(Image.open(digits_store / r["path"]).convert("RGB")))
-    some = next((tmp_path / "hf" / "train").glob("*/*.png"))
-    stored = digits_store / json.loads((tmp_path / "hf" / "train" / "metadata.jsonl").read_text().splitlines()[0])["store_path"]
-    assert some.stat().st_ino != stored.stat().st_ino  # --files copy: a copy of its own
+    # the same files as parquet, with the same features, for datasets' parquet builder and pandas
+    same = datasets.load_dataset("parquet", data_dir=str(tmp_path / "hf"))["train"]
+    assert same.features == ds.features
+    import pandas as pd
+
+    frame = pd.read_parquet(tmp_path / "hf" / "data")
+    assert len(frame) == 60 and {"label", "prompt", "clip_score", "sha256"} <= set(frame.columns)
 
 
-def test_webdataset_shards_read_back_with_webdataset(digits_store, tmp_path):
+def test_webdataset_shards_are_shuffled_and_read_back_with_webdataset(digits_store, tmp_path):
     import webdataset as wds
 
     export(digits_store, "--dataset", "webdataset", "--out", str(tmp_path / "w"), "--shard-size", "25")
     shards = sorted(str(p) for p in (tmp_path / "w").glob("synthdiv-*.tar"))
     assert len(shards) == 3  # 60 images, 25 a shard
     want = {r["sha256"]: r for r in store_images(digits_store)}
-    seen = 0
+    labels, seen = [], set()
     for sample in wds.WebDataset(shards, shardshuffle=False):
-        r = want[digest(sample["png"])]
+        r = want[digest(sample["png"])]  # every sample is the store's image, byte for byte
         meta = json.loads(sample["json"])
         assert int(sample["cls"]) == r["label"] == meta["label"] and meta["prompt"] == r["prompt"]
-        seen += 1
-    assert seen == 60
+        labels.append(r["label"])
+        seen.add(r["id"])
+    assert len(seen) == 60
+    assert labels != sorted(labels) and len(set(labels[:25])) >= 8  # the first shard holds most classes, mixed
+    manifest = json.loads((tmp_path / "w" / "synthdiv-dataset.json").read_text())
+    assert manifest["order"] == "shuffled" and manifest["shuffle_seed"] == 0
+    keys = [json.loads(line)["key"] for line in (tmp_path / "w" / "metadata.jsonl").read_text().splitlines()]
+    export(digits_store, "--dataset", "webdataset", "--out", str(tmp_path / "w2"), "--shard-size", "25")
+    again = [json.loads(line)["key"] for line in (tmp_path / "w2" / "metadata.jsonl").read_text().splitlines()]
+    assert again == keys  # the seed fixes the order
+    export(digits_store, "--dataset", "webdataset", "--out", str(tmp_path / "w3"), "--shuffle-seed", "7")
+    other = [json.loads(line)["key"] for line in (tmp_path / "w3" / "metadata.jsonl").read_text().splitlines()]
+    assert sorted(other) == sorted(keys) and other != keys
 
 
 def test_filters_keep_exactly_the_images_their_known_clip_scores_allow(digits_store, tmp_path):
@@ -128,7 +157,7 @@ def test_filters_keep_exactly_the_images_their_known_clip_scores_allow(digits_st
 
     threshold = float(np.median(list(expected.values())))
     export(store, "--dataset", "hf", "--out", str(tmp_path / "s"), "--min-clip-score", str(threshold))
-    kept = [json.loads(line) for line in (tmp_path / "s" / "train" / "metadata.jsonl").read_text().splitlines()]
+    kept = hf_rows(tmp_path / "s")
     by_path = {r["path"]: r["id"] for r in rows}
     want = {i for i, s in expected.items() if s >= threshold}
     ones_score = {r["id"] for r in zeros if float(ones @ unit(text[r["prompt_id"]].astype(np.float64))) >= threshold}
@@ -140,17 +169,18 @@ def test_filters_keep_exactly_the_images_their_known_clip_scores_allow(digits_st
     export(store, "--dataset", "webdataset", "--out", str(tmp_path / "pc"), "--per-class", "2", "--only-adherent")
     m = json.loads((tmp_path / "pc" / "synthdiv-dataset.json").read_text())
     assert m["count"] == 20 and set(m["per_class"].values()) == {2} and m["dropped"]["not_adherent"] == 4
-    templates = [json.loads(line)["template"] for line in (tmp_path / "pc" / "metadata.jsonl").read_text().splitlines()]
+    by_class: dict[int, set] = {}
+    for line in (tmp_path / "pc" / "metadata.jsonl").read_text().splitlines():
+        by_class.setdefault(json.loads(line)["label"], set()).add(json.loads(line)["template"])
     # each class's two, one per template (class zero lost four images to the adherence filter first)
-    assert [len(set(templates[i:i + 2])) for i in range(2, 20, 2)] == [2] * 9
+    assert [len(by_class[label]) for label in range(1, 10)] == [2] * 9
 
     # curation at a budget: the two highest CLIP scores of each class
     score = {**expected, **{r["id"]: float(ones @ unit(text[r["prompt_id"]].astype(np.float64))) for r in zeros}}
     export(store, "--dataset", "hf", "--out", str(tmp_path / "top"), "--select", "clip", "--per-class", "2")
     m = json.loads((tmp_path / "top" / "synthdiv-dataset.json").read_text())
     assert m["count"] == 20 and m["dropped"]["not_selected"] == 40 and m["filter"]["select"] == "clip"
-    kept = {by_path[json.loads(line)["store_path"]] for line in
-            (tmp_path / "top" / "train" / "metadata.jsonl").read_text().splitlines()}
+    kept = {by_path[r["store_path"]] for r in hf_rows(tmp_path / "top")}
     best = set()
     for label in range(10):
         of_class = sorted((r for r in rows if r["label"] == label), key=lambda r: (-score[r["id"]], r["id"]))
