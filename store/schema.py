@@ -241,12 +241,27 @@ def _v8(db: sqlite_utils.Database) -> None:
                              pk=("role", "model"), not_null={"role", "model", "fingerprint"})
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+def _v9(db: sqlite_utils.Database) -> None:
+    """``metrics`` rows say what they rest on: the embedding model in a column of its own
+    (``subset`` had held it; it now names the result table), the n the number rests on, its
+    interval (``low``, ``high``, ``level``, the method in ``interval``) and ``params`` (unit, n's
+    column). The rows are made again from each experiment's newest analyses (they are derived)."""
+    from store.analyses import rederive
+
+    for name, kind in (("model", str), ("low", float), ("high", float), ("level", float), ("interval", str)):
+        db["metrics"].add_column(name, kind)
+    db.conn.execute("drop index if exists idx_metrics_experiment_id_name_scope_subset")
+    db["metrics"].create_index(["experiment_id", "name", "scope", "subset", "model"], unique=True)
+    rederive(db.conn)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest schema that read-only commands can read as it is (they never migrate): v4 only added
 # image columns that no bulk read selects, v5 a worker column that readers take when present, v6
 # the training tables, which readers take as empty when absent (store.training.has_tables), v7 a
 # worker column that readers take when present, v8 the vocabulary and text-tower tables, which
-# readers take as empty when absent (store.vocabulary.has_tables).
+# readers take as empty when absent (store.vocabulary.has_tables), v9 metrics columns no reader of
+# synthdiv selects.
 # A migration that adds what readers need raises this.
 READABLE_SINCE = 3

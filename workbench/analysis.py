@@ -66,8 +66,29 @@ def compute(st: Store, experiment_id: int, model: str) -> dict | None:
     if st.readonly:  # a read-only command: the analysis as it would be stored, not stored
         return {"id": None, "experiment_id": experiment_id, "model": model, "counts": c,
                 "result": json.loads(json.dumps(result)), "computed_at": time.time()}
-    analyses.save(st, experiment_id, model, c, result)
+    analyses.save(st, experiment_id, model, c, result, metrics_result=_with_runs(st, experiment_id, result))
     return analyses.latest(st, experiment_id, model)
+
+
+def _with_runs(st: Store, experiment_id: int, result: dict) -> dict:
+    """``result`` with the finished [train] runs' pixel-classifier numbers in their places."""
+    from store import training
+    from workbench.trained import with_pixel
+
+    runs = training.runs(st, experiment_id) if training.has_tables(st) else []
+    return with_pixel(result, runs) if runs else result
+
+
+def refresh_metrics(st: Store, experiment_id: int) -> None:
+    """Write the newest analyses' ``metrics`` rows again with the pixel classifiers' numbers (when
+    a [train] run finishes: its accuracies, intervals and the judge's adherence join the table)."""
+    models = [r[0] for r in st.conn.execute("select distinct model from analyses where experiment_id = ?",
+                                            [experiment_id])]
+    for model in models:
+        latest = analyses.latest(st, experiment_id, model)
+        if latest is not None:
+            analyses.save_metrics(st, experiment_id, model, _with_runs(st, experiment_id, latest["result"]),
+                                  latest["counts"])
 
 
 def ensure(st: Store, experiment_id: int, model: str) -> dict | None:

@@ -156,7 +156,7 @@ def _md_files(tables: Tables, title: str, meta: dict, data: dict, stem: str) -> 
     # the metadata is JSON in a fenced block: json.dumps writes no raw line break and no backtick run
     parts = [f"# {_md_cell(title)}\n", _md_cell(_NOTE) + "\n", "```json\n" + json.dumps(meta, indent=2) + "\n```\n"]
     for name, (head, rows) in {**tables, "columns": column_table(tables)}.items():
-        parts.append(f"## {md_text(name)}\n")
+        parts.append(f"## {_md_cell(name)}\n")
         parts.append("| " + " | ".join(_md_cell(heading(name, h)) for h in head) + " |")
         parts.append("|" + "---|" * len(head))
         parts += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]

@@ -216,5 +216,11 @@ def train_runs(st: Store, experiment_id: int, cfg: ExperimentConfig, worker_id: 
             print(f"training run {run['name']} failed: {text}", flush=True)
             continue
         training.finish(st, run["id"], result)
+        try:
+            from workbench.analysis import refresh_metrics
+
+            refresh_metrics(st, experiment_id)  # its numbers join the metrics table
+        except Exception as exc:  # noqa: BLE001 - the run is done and stored; the SQL table catches up at the next analysis
+            print(f"metrics not refreshed after {run['name']}: {exc}", flush=True)
         (run_dir(st.root, run) / "checkpoint.safetensors").unlink(missing_ok=True)  # done with; model.safetensors stays
     return "stopped"

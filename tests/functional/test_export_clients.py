@@ -84,3 +84,45 @@ def test_the_latex_export_compiles_and_fits_an_a4_page(exported, tmp_path):
     over = [float(x) for x in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
     assert max(over, default=0.0) <= 10.0, f"{len(over)} overfull boxes, the widest {max(over)} pt"
     assert (tmp_path / "paper.pdf").stat().st_size > 10_000
+
+
+def _sql(db, query: str) -> list[dict]:
+    """``query`` run by the sqlite-utils command line, as a client of the store would."""
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sqlite_utils", "query", str(db), query], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_plain_sql_on_metrics_gives_the_n_and_interval_the_analysis_used(base_store):
+    report = json.loads(run_cli("report", str(base_store), "--json").stdout)
+    db = base_store / "synthdiv.db"
+    rows = _sql(db, "select * from metrics")
+    assert rows and {"model", "low", "high", "level", "interval", "params"} <= set(rows[0])
+    models = {r["model"] for r in rows}
+    assert models == {report["metadata"]["embedding_model"]}  # the model has its own column
+    assert {r["subset"] for r in rows} >= {"headline", "accuracy", "diversity", "four_causes", "geometry"}
+    get = {(r["subset"], r["name"], r["scope"]): r for r in rows}
+    for h in report["headline"]:
+        if h["value"] is None:
+            continue
+        r = get[("headline", h["measure"], "")]
+        assert r["value"] == pytest.approx(h["value"]) and r["n"] == h["n"], h["measure"]
+        if h["low"] is not None:
+            assert (r["low"], r["high"], r["level"]) == (pytest.approx(h["low"]), pytest.approx(h["high"]), 0.95)
+            assert "bootstrap" in r["interval"]
+    assert get[("headline", "pixel_synthetic_to_real", "")]["low"] is not None  # the pixel classifier is there
+    for a in report["accuracy"]:
+        r = get[("accuracy", "synthetic_to_real", a["class"])]
+        assert r["n"] == a["n_real_test"] and r["low"] == pytest.approx(a["synthetic_to_real_low"])
+        assert get[("accuracy", "zero_shot_synthetic", a["class"])]["n"] == a["n_synthetic"]
+        assert get[("accuracy", "pixel_synthetic_to_real", a["class"])]["n"] == a["pixel_n_test"]
+    for d in report["diversity"]:
+        assert get[("diversity", "vendi_real", d["class"])]["n"] == d["n_real"]
+        assert get[("diversity", "vendi_synthetic", d["class"])]["n"] == d["n_synthetic"]
+        if d["precision"] is not None:
+            assert get[("diversity", "precision", d["class"])]["n"] == d["n_equal"]
+    cmmd = get[("headline", "cmmd", "")]
+    assert json.loads(cmmd["params"])["unit"] == "MMD² × 1000"

@@ -103,3 +103,6 @@ def test_the_embedding_worker_stored_a_current_analysis_and_its_metrics(store_wi
         assert {"vendi_synthetic", "separability", "synthetic_to_real", "modality_gap"} <= names
         n = st.conn.execute("select n from metrics where name = 'vendi_synthetic' and scope = 'goldfish'").fetchone()[0]
         assert n == 8  # computed from the 8 goldfish images
+        real = st.conn.execute("select n from metrics where name = 'vendi_real' and scope = 'goldfish'").fetchone()[0]
+        n_real = next(r["n_real"] for r in latest["result"]["diversity"] if r["class"] == "goldfish")
+        assert real == n_real < n  # from its real test images, not the synthetic count

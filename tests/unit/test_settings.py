@@ -8,7 +8,10 @@ import copy
 import dataclasses
 import json
 import re
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 import jsonschema
 import pytest
