@@ -173,6 +173,10 @@ def _formats(text: str, allowed: tuple[str, ...], command: str, fix: str) -> lis
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.datasette_metadata:
+        return _export_datasette(args)
+    if args.out is None:
+        raise SynthdivError("export needs a folder to write into", "add --out DIR")
     if args.dataset:
         return _export_dataset(args)
     for flag, given in (("--min-clip-score", args.min_clip_score is not None), ("--only-adherent", args.only_adherent),
@@ -202,6 +206,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
         files = export(res, formats, out, extra, extra_json)
     if not args.quiet:
         print(f"Wrote {len(files)} files to {out}: " + ", ".join(p.name for p in files))
+    return 0
+
+
+def _export_datasette(args: argparse.Namespace) -> int:
+    """``--datasette-metadata FILE``: every table's and column's description, for Datasette."""
+    from store import open_store
+    from store.documentation import datasette_metadata
+
+    with open_store(args.store, readonly=True) as st:  # a store it is: the database's name is its file's stem
+        name = "synthdiv"
+        root = st.root
+    path = Path(args.datasette_metadata).expanduser()
+    path.write_text(json.dumps(datasette_metadata(name), indent=2), encoding="utf-8")
+    if not args.quiet:
+        print(f"Wrote {path}: descriptions of every table and column. Browse with: datasette {root / 'synthdiv.db'}"
+              f" -m {path}")
     return 0
 
 
@@ -487,7 +507,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "checked against their SHA-256; OUT/synthdiv-dataset.json records the filter and the counts.")
     _store_arguments(p, "the experiment (needed when the store holds several)")
     p.add_argument("--format", help="tables: csv, md, tex, json, or several comma-separated (default: all)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into (for --dataset: a new or empty one)")
+    p.add_argument("--out", metavar="DIR", help="folder to write into (for --dataset: a new or empty one)")
+    p.add_argument("--datasette-metadata", metavar="FILE", help="write Datasette's metadata instead (JSON: every"
+                   " table's and column's description, docs/store.md): datasette STORE/synthdiv.db -m FILE")
     p.add_argument("--dataset", choices=("imagefolder", "hf", "webdataset"),
                    help="write the synthetic images as a dataset in this layout instead of the tables")
     p.add_argument("--min-clip-score", type=float, metavar="S",
