@@ -5,13 +5,15 @@ numbers' provenance (store, experiment, models, counts, when the analysis was co
 The figures:
 
 - ``heatmap-NAME``: each class × class matrix of the analysis — text similarity, synthetic
-  image · class text, synthetic · real centroid cosine, and the synthetic-trained probe's
-  confusion on the real test images;
+  image · class text, synthetic · real centroid cosine (one fixed diverging scale, −1 to 1, in
+  every figure), and the synthetic-trained probe's confusion on the real test images (shares of
+  each row, 0 to 1, with each row's n);
 - ``four-causes``: per class, the gap real→real − synthetic→real with its paired interval, then a
   panel per cause (adherence: share of the synthetic images read as the class, by the [train] judge
   where it ran, else CLIP open set; diversity: Vendi ratio synthetic ÷ real; ambiguity: share of the
   synthetic images nearer another WordNet sense of the name than their own), largest gap first;
-- ``diversity-adherence``: per class, the Vendi ratio against adherence, coloured by synthetic→real;
+- ``diversity-adherence``: per class, the Vendi ratio against adherence, both axes fitted to the
+  data, the classes named where their labels do not collide;
 - ``sweep-MEASURE``: for a store whose experiments sweep one numeric key, each headline number
   against it with its 95 % bootstrap interval as a band;
 - ``samples-CLASS``: a class's synthetic images over its templates, each above its nearest real
@@ -45,6 +47,7 @@ SAMPLES = 8  # synthetic images per class in a sample grid
 MAX_SAMPLE_CLASSES = 50  # sample grids for at most this many classes (the worst first)
 MAX_LABELLED = 40  # a matrix with more classes than this loses its tick labels
 MAX_BARS = 30  # classes in the four-causes panels (the worst first)
+MAX_SCATTER_LABELS = 30  # the diversity–adherence scatter names its classes up to this many
 SHARES = ("synthetic_to_real", "pixel_synthetic_to_real", "adherence", "coverage")  # headline numbers in [0, 1]
 
 # (four-causes column, panel title, better) for the four panels
@@ -87,6 +90,78 @@ def pyplot():
         "svg.hashsalt": "synthdiv", "image.cmap": "viridis",
     })
     return plt
+
+
+def _fitted(values: np.ndarray, ref: float | None = None, bounds: tuple[float | None, float | None] | None = None,
+            margin: float = 0.08, min_span: float = 0.05) -> tuple[float, float]:
+    """Axis limits fitted to ``values`` (and ``ref``, a reference line that must show inside the
+    frame): their range, widened to ``min_span`` about its middle where it is narrower (so that
+    equal values do not fill the axis with noise), plus ``margin`` of it each side, kept within
+    ``bounds`` (and half a margin beyond, for the markers)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if ref is not None:
+        v = np.append(v, ref)
+    if not len(v):
+        return (0.0, 1.0)
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < min_span:
+        mid = (lo + hi) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
+        if bounds is not None and bounds[1] is not None and hi > bounds[1]:
+            lo, hi = lo - (hi - bounds[1]), bounds[1]
+        if bounds is not None and bounds[0] is not None and lo < bounds[0]:
+            lo, hi = bounds[0], hi + (bounds[0] - lo)
+    pad = (hi - lo) * margin
+    lo, hi = lo - pad, hi + pad
+    if bounds is not None:
+        if bounds[0] is not None:
+            lo = max(lo, bounds[0] - pad / 2)
+        if bounds[1] is not None:
+            hi = min(hi, bounds[1] + pad / 2)
+    return lo, hi
+
+
+def place_labels(ax, x: np.ndarray, y: np.ndarray, labels: list[str]) -> None:
+    """Name each point, placing each label where it overlaps no label placed before it and no
+    point (eight positions tried around the point, then farther out: a simple repulsion), joined
+    to its point by a thin line."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    pts = ax.transData.transform(np.column_stack([x, y]))
+    placed: list = []
+    order = np.argsort(-pts[:, 1])  # from the top down
+    for i in order:
+        best = None
+        for dist in (8, 14, 22):
+            for dx, dy in ((1, 0), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1), (0, 1), (0, -1)):
+                t = ax.annotate(labels[i], (x[i], y[i]), xytext=(dx * dist, dy * dist), textcoords="offset points",
+                                fontsize=6, ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                                va="bottom" if dy > 0 else "top" if dy < 0 else "center")
+                box = t.get_window_extent(renderer).expanded(1.05, 1.1)
+                hits = sum(box.overlaps(b) for b in placed) + sum(
+                    box.contains(px, py) for j, (px, py) in enumerate(pts) if j != i)
+                inside = ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
+                score = hits * 10 + (0 if inside else 3) + dist / 100
+                if best is None or score < best[0]:
+                    if best is not None:
+                        best[1].remove()
+                    best = (score, t, box, dist)
+                else:
+                    t.remove()
+                if best[0] < 0.5:
+                    break
+            if best[0] < 0.5:
+                break
+        # drawn again with a thin leader line to its point (measured without it): whose label it is
+        # reads without guessing
+        score, chosen, box, _ = best
+        chosen.remove()
+        ax.annotate(labels[i], (x[i], y[i]), xytext=chosen.xyann, textcoords="offset points", fontsize=6,
+                    ha=chosen.get_ha(), va=chosen.get_va(),
+                    arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.4, "shrinkA": 0, "shrinkB": 2.5})
+        placed.append(box)
 
 
 def slug(text: str) -> str:
@@ -139,31 +214,38 @@ class Figures:
             m = np.array(self.result[name], dtype=float) if self.result.get(name) else None
             if m is None or m.size == 0 or m.shape != (n, n):
                 continue
+            counts = m.sum(axis=1) if name == "confusion" else None
             if name == "confusion":  # counts → each true class's shares
                 m = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
             side = min(PAGE_W, max(2.8, 0.28 * n + 1.6))
             fig, ax = self.plt.subplots(figsize=(side + 0.8, side))
-            lo, hi = (0.0, 1.0) if name == "confusion" else (float(np.nanmin(m)), float(np.nanmax(m)))
-            im = ax.imshow(m, vmin=lo, vmax=hi, cmap="magma" if name == "confusion" else "viridis",
-                           interpolation="nearest")
+            # one fixed scale per kind, the same in every figure: shares 0–1 (sequential), cosines −1–1 (diverging)
+            lo, hi, cmap = (0.0, 1.0, "viridis") if name == "confusion" else (-1.0, 1.0, "RdBu_r")
+            im = ax.imshow(m, vmin=lo, vmax=hi, cmap=cmap, interpolation="nearest")
             what, rows, cols = MATRIX_WORDS[name]
             ax.set_ylabel(rows)
             ax.set_xlabel(cols)
+            row_labels = classes if counts is None else [f"{c} (n={int(k)})" for c, k in zip(classes, counts, strict=True)]
             if n <= MAX_LABELLED:
                 ax.set_xticks(range(n), classes, rotation=90)
-                ax.set_yticks(range(n), classes)
+                ax.set_yticks(range(n), row_labels)
             else:
                 ax.set_xticks([])
                 ax.set_yticks([])
             if n <= 12:
                 for i in range(n):
                     for j in range(n):
+                        dark = m[i, j] < 0.55 if name == "confusion" else abs(m[i, j]) > 0.6
                         ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
-                                color="white" if m[i, j] < lo + 0.6 * (hi - lo) else "black")
+                                color="white" if dark else "black")
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of row" if name == "confusion" else "cosine")
+            n_text = "" if counts is None else (f"; n per row: the class's real test images ({int(counts.min())}–"
+                                                f"{int(counts.max())})")
+            scale = "colour scale 0–1, fixed" if name == "confusion" else "colour scale −1 to 1, fixed, diverging"
             self.save(fig, f"heatmap-{slug(name)}", f"Heatmap: {name}",
                       f"{what}; {n} classes in the experiment's order" + ("" if n <= MAX_LABELLED else
-                                                                         " (too many to label)") + ".")
+                                                                         " (too many to label)") + f"{n_text}; {scale}"
+                      " (the same in every synthdiv figure, so colours compare across figures).")
 
     def four_causes(self) -> None:
         rows = self.result["four_causes"][:MAX_BARS]
@@ -175,27 +257,26 @@ class Figures:
         y = np.arange(len(rows))
         for ax, (key, title, better) in zip(axes, CAUSE_PANELS, strict=True):
             v = np.array([np.nan if r.get(key) is None else r[key] for r in rows], float)
-            ax.barh(y, np.nan_to_num(v), color="#4c72b0" if better == "higher" else "#c44e52", height=0.7)
+            low, high = self._interval(rows, key)
+            ok = np.isfinite(v)
+            colour = "#0072B2" if better == "higher" else "#D55E00"  # Okabe–Ito blue and vermillion
+            ax.plot(v[ok], y[ok], "o" if better == "higher" else "s", color=colour, ms=3.2, zorder=3)
+            has = ok & np.isfinite(low) & np.isfinite(high)
+            if has.any():
+                ax.errorbar(v[has], y[has], xerr=[(v - low)[has], (high - v)[has]], fmt="none", ecolor="0.25", lw=0.7,
+                            capsize=1.5, zorder=2)
             ax.set_title(title, loc="left")
             ax.set_xlabel(f"{better} is better")
-            if key == "gap":  # with its paired 95 % interval; 0: as good as trained on real images
-                low = np.array([np.nan if r.get("gap_low") is None else r["gap_low"] for r in rows], float)
-                high = np.array([np.nan if r.get("gap_high") is None else r["gap_high"] for r in rows], float)
-                ok = np.isfinite(low) & np.isfinite(high)
-                ax.errorbar(np.nan_to_num(v)[ok], y[ok], xerr=[(v - low)[ok], (high - v)[ok]], fmt="none",
-                            ecolor="0.2", lw=0.7, capsize=1.5)
-                ax.axvline(0.0, color="0.4", lw=0.6, ls="--")
-                span = np.concatenate([low[ok], high[ok], [0.0, 0.1]])
-                ax.set_xlim(min(-0.05, float(span.min()) - 0.02), float(span.max()) + 0.02)
-            elif key == "diversity_vendi_ratio":
-                ax.axvline(1.0, color="0.4", lw=0.6, ls="--")  # as diverse as the real images
-                ax.set_xlim(0, max(1.2, float(np.nanmax(v)) * 1.05 if np.isfinite(v).any() else 1.2))
-            else:
-                ax.set_xlim(0, 1)
-                ax.set_xticks([0, 0.5, 1])
+            ax.grid(axis="y", color="0.92", lw=0.5)
+            ref = {"gap": 0.0, "diversity_vendi_ratio": 1.0}.get(key)
+            if ref is not None:
+                ax.axvline(ref, color="0.4", lw=0.6, ls="--")
+            ax.set_xlim(*_fitted(np.concatenate([v[ok], low[has], high[has]]), ref,
+                                 (0.0, 1.0) if key in ("adherence_main", "sense_confusion") else None))
             if key == "sense_confusion":  # a class without another sense has nothing to be confused with
-                for yi in y[~np.isfinite(v)]:
-                    ax.text(0.02, yi, "no other sense", va="center", fontsize=6, color="0.45")
+                left = ax.get_xlim()[0]
+                for yi in y[~ok]:
+                    ax.text(left, yi, " no other sense", va="center", fontsize=6, color="0.45")
         axes[0].set_yticks(y, names)
         axes[0].invert_yaxis()
         more = len(self.result["four_causes"]) - len(rows)
@@ -203,11 +284,29 @@ class Figures:
                   "The four causes of failure per class, largest gap first" + (f" ({len(rows)} of "
                   f"{len(self.result['four_causes'])} classes)" if more else "") + ": the gap (accuracy on the class's "
                   "real test images of the classifier trained on real images minus that of the one trained on synthetic"
-                  f" images, by the {next((r['gap_by'] for r in rows if r.get('gap_by')), 'classifiers')}; bars: paired"
+                  f" images, by the {next((r['gap_by'] for r in rows if r.get('gap_by')), 'classifiers')}; whiskers: paired"
                   " 95 % interval; dashed: no gap), adherence (share of the class's synthetic images read as the class,"
-                  f" by {self._adherence_reader(rows)}), diversity (Vendi score of the synthetic images ÷ that of "
+                  f" by {self._adherence_reader(rows)}, with its 95 % interval), diversity (Vendi score of the synthetic images ÷ that of "
                   "the real ones at equal n; dashed: as diverse as real), ambiguity (share of the class's synthetic "
-                  "images nearer another WordNet sense of its name than their own, where its name has another sense).")
+                  "images nearer another WordNet sense of its name than their own, where its name has another sense, with its 95 %"
+                  " interval). Each axis is fitted to its values; circles: higher is better, squares: lower is better.")
+
+    @staticmethod
+    def _interval(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The per-class interval ends of a four-causes panel's column (NaN where it has none): its
+        own, or for the adherence panel the interval of the reader that gave it."""
+        def ends(r):
+            if key == "adherence_main":
+                by = (r.get("adherence_by") or "")
+                src = "adherence_judge" if "judge" in by else "open_set_adherence" if "open" in by else None
+            else:
+                src = key
+            if src is None or r.get(src + "_low") is None or r.get(src + "_high") is None:
+                return np.nan, np.nan
+            return r[src + "_low"], r[src + "_high"]
+
+        pairs = np.array([ends(r) for r in rows], float).reshape(len(rows), 2)
+        return pairs[:, 0], pairs[:, 1]
 
     @staticmethod
     def _adherence_reader(rows: list[dict]) -> str:
@@ -222,20 +321,20 @@ class Figures:
         fig, ax = self.plt.subplots(figsize=(PAGE_W / 2, PAGE_W / 2 * 0.85))
         x = np.array([r["adherence"] for r in rows], float)
         y = np.array([r["diversity_vendi_ratio"] for r in rows], float)
-        c = [np.nan if r.get("concept_synthetic_to_real") is None else r["concept_synthetic_to_real"] for r in rows]
-        sc = ax.scatter(x, y, c=c, vmin=0, vmax=1, s=14, cmap="viridis", edgecolors="0.2", linewidths=0.3)
-        if len(rows) <= 20:
-            for r, xi, yi in zip(rows, x, y, strict=True):
-                ax.annotate(r["class"], (xi, yi), xytext=(3, 2), textcoords="offset points", fontsize=6)
-        ax.axhline(1.0, color="0.5", lw=0.6, ls="--")
-        ax.set_xlim(-0.03, 1.03)  # a share: the whole range, so that a cluster is not blown up
-        ax.set_xlabel("adherence (zero-shot accuracy on synthetic)")
-        ax.set_ylabel("Vendi ratio (synthetic ÷ real)")
-        fig.colorbar(sc, ax=ax, label="synthetic→real accuracy")
+        ax.scatter(x, y, s=14, color="#0072B2", edgecolors="0.2", linewidths=0.3, zorder=3)
+        ax.axhline(1.0, color="0.5", lw=0.6, ls="--", zorder=1)  # as diverse as the real images
+        ax.set_xlim(*_fitted(x, None, (0.0, 1.0)))
+        ax.set_ylim(*_fitted(y, 1.0, (0.0, None)))  # the reference line inside the frame, not on it
+        ax.set_xlabel("adherence (CLIP zero-shot accuracy on the synthetic images)")
+        ax.set_ylabel("Vendi ratio (synthetic ÷ real, equal n)")
+        labelled = len(rows) <= MAX_SCATTER_LABELS
+        if labelled:
+            place_labels(ax, x, y, [r["class"] for r in rows])
         self.save(fig, "diversity-adherence", "Diversity against adherence",
-                  f"Per class ({len(rows)} classes): the diversity of the synthetic images (Vendi score ÷ that of the "
-                  "real images at equal n; dashed: as diverse as real) against prompt adherence (CLIP zero-shot "
-                  "accuracy on them), coloured by the synthetic-trained probe's accuracy on real test images.")
+                  f"Per class ({len(rows)} classes{'' if labelled else ', unlabelled: too many'}): the diversity of the"
+                  " synthetic images (Vendi score ÷ that of the real images at equal n; dashed: as diverse as real)"
+                  " against prompt adherence (CLIP zero-shot accuracy on them). Both axes are fitted to the classes'"
+                  " values.")
 
     def sweep(self) -> None:
         if len(experiments.names_of(self.res.st)) < 2:
@@ -307,7 +406,7 @@ class Figures:
                     path = Path(nb["path"])
                     self._show(axes[1, col], path if path.is_absolute() else st.root / path,
                                f"{nb['class_name'][:12]} {nb['cosine']:.2f}",
-                               colour="green" if nb["class_name"] == name else "red")
+                               mark="✓" if nb["class_name"] == name else "✗")
             axes[0, 0].set_ylabel("synthetic", fontsize=7)
             axes[1, 0].set_ylabel("nearest real", fontsize=7)
             fig.suptitle(name, x=0.01, ha="left", fontsize=8)
@@ -315,9 +414,13 @@ class Figures:
             self.save(fig, f"samples-{position:04d}-{slug(name)}", f"Samples: {name}",
                       f"{k} synthetic images of class {name!r} (top row; under each, its template's number in the experiment and its seed), each "
                       "above its nearest real image by CLIP cosine (bottom row: that image's class and the cosine; "
-                      "green: the same class, red: another).")
+                      "✓ in blue: the same class, ✗ in vermillion: another).")
 
-    def _show(self, ax, path: Path, label: str, colour: str = "black") -> None:
+    def _show(self, ax, path: Path, label: str, mark: str = "") -> None:
+        """An image without axes, ``label`` under it; ``mark`` ✓ or ✗ before the label, in a
+        colour-blind-safe blue or vermillion (the shape carries it without colour too)."""
+        colour = {"✓": "#0072B2", "✗": "#D55E00"}.get(mark, "black")
+        label = f"{mark} {label}" if mark else label
         try:
             ax.imshow(np.asarray(open_rgb(path)), interpolation="nearest")
         except (OSError, ValueError) as exc:

@@ -96,3 +96,58 @@ def test_without_matplotlib_it_exits_2_naming_the_extra(digits_store, tmp_path):
     assert not (tmp_path / "F").exists()
     bad = run_cli("figures", str(digits_store), "--out", str(tmp_path / "F"), "--format", "gif")
     assert bad.returncode == 2 and "unknown figure format" in bad.stderr
+
+
+def _svg_words(path) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", path.read_text()))
+
+
+def test_figures_a_reviewer_reads_right(digits_store, tmp_path):
+    """Every label is in the drawn text, the heatmaps share one fixed scale, the scatter's axes fit
+    its points with the reference line inside, the confusion matrix states n per row, the four
+    causes carry intervals, and same/other-class marks do not rest on red and green."""
+    import csv
+    import json
+
+    out = run_cli("figures", str(digits_store), "--out", str(tmp_path / "F"), "--format", "png,svg")
+    assert out.returncode == 0, out.stdout + out.stderr
+    F = tmp_path / "F"
+    report = json.loads(run_cli("report", str(digits_store), "--json").stdout)
+    for name in FIGURES:
+        with Image.open(F / f"{name}.png") as im:
+            assert 300 <= im.width <= 2000 and 150 <= im.height <= 2000, (name, im.size)  # 7 in at 200 dpi at most
+    scatter = (F / "diversity-adherence.svg").read_text()
+    words = _svg_words(F / "diversity-adherence.svg")
+    assert all(f" {d} " in words for d in DIGITS)  # every class named
+    assert "<image" not in scatter and "colorbar" not in scatter.lower()  # no colour scale that encodes nothing
+    # the axes are fitted: the ticks span little more than the points (and the reference line, 1.0)
+    rows = [r for r in report["four_causes"] if r["adherence"] is not None]
+    ys = [r["diversity_vendi_ratio"] for r in rows] + [1.0]
+    labels = re.findall(r'text-anchor: (\w+)"[^>]*>(−?[0-9.]+)</text>', scatter)
+    ticks = {anchor: [float(v.replace("−", "-")) for a, v in labels if a == anchor] for anchor in ("end", "middle")}
+    xs = [r["adherence"] for r in rows]
+    for tick, data in ((ticks["end"], ys), (ticks["middle"], xs)):  # y ticks right-aligned, x ticks centred
+        assert tick and max(tick) - min(tick) <= (max(data) - min(data)) * 1.6 + 0.1, (tick, data)
+        assert min(tick) <= min(data) + 0.05 and max(tick) >= max(data) - 0.05
+    confusion = _svg_words(F / "heatmap-confusion.svg")
+    for a in report["accuracy"]:
+        assert f"{a['class']} (n={a['n_real_test']})" in confusion
+    for name in ("heatmap-similarity-text", "heatmap-similarity-synthetic-real"):
+        colourbar = _svg_words(F / f"{name}.svg")
+        assert "−1.00" in colourbar and "1.00" in colourbar  # the fixed diverging scale's ends, in every heatmap
+    causes = (F / "four-causes.svg").read_text()
+    assert causes.count("stroke: #404040") >= 2 or "errorbar" in causes or causes.count("<path") > 40
+    for path in F.glob("samples-*.svg"):
+        text = path.read_text().lower()
+        assert "#008000" not in text and "#ff0000" not in text  # not matplotlib's green and red
+        assert "✓" in text or "✗" in text
+
+
+def test_the_terminal_heatmap_ramp_is_viridis():
+    import matplotlib
+
+    from screens.heatmap import viridis
+
+    cmap = matplotlib.colormaps["viridis"]
+    for t in [i / 50 for i in range(51)]:
+        assert all(abs(a - round(b * 255)) <= 6 for a, b in zip(viridis(t), cmap(t)[:3], strict=True)), t
