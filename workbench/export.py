@@ -217,6 +217,9 @@ def _tex_files(tables: Tables, title: str, meta: dict, data: dict, stem: str) ->
     parts = [_tex_comment(title), "% needs \\usepackage{array,booktabs,longtable}; \\input this file in a document",
              _tex_comment(_NOTE), _tex_comment(json.dumps(meta, indent=1))]
     for name, (head, rows) in {**tables, "columns": column_table(tables)}.items():
+        if not head:  # a table with no rows yet has no columns either: nothing to set
+            parts += [f"% table: {name} (empty)", ""]
+            continue
         shown = [heading(name, h) for h in head]
         if name == "columns":
             # prose: every cell wraps in its paragraph column, names break after an underscore

@@ -95,3 +95,11 @@ def test_wide_latex_tables_are_cut_into_parts_that_fit_the_page():
     # a column of long text wraps instead of running off the page
     kinds = _tex_columns(["class", "gloss"], [["a", "x" * 400]])
     assert kinds[1][1].startswith("p{")
+
+
+def test_an_empty_table_is_written_as_a_comment_in_latex():
+    from workbench.export import _tex_files
+
+    tex = _tex_files({"memorisation": ([], []), "headline": (["measure", "value"], [["cmmd", 0.5]])},
+                     "t", {}, {}, "s")["s.tex"]
+    assert "% table: memorisation (empty)" in tex and tex.count("\\begin{longtable}") == 2  # headline and columns
