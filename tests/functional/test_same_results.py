@@ -92,6 +92,8 @@ def test_a_store_written_before_reports_and_exports_as_it_did(tmp_path, code_bef
     assert (old["version"], new["version"]) == (2, 4)
     # a store from before the open-set vocabulary: its columns are empty, and a note says why
     assert all(r["open_set_adherence"] is None for r in new["four_causes"])
+    for run in old.get("training", {}).get("runs", []):  # issue 26: snake_case headers
+        run["trains_on"] = run.pop("trains on")
     for table in set(old) - {"headline", "summary", "four_causes", "metadata", "version", "diversity", "geometry",
                              "memorisation", "notes"}:
         assert new[table] == old[table], table
@@ -106,8 +108,10 @@ def test_a_store_written_before_reports_and_exports_as_it_did(tmp_path, code_bef
     assert syn_memo["n"] == old_memo["n_synthetic"]
     # metadata: the same but for when the analysis was computed (today's code computes it anew: an
     # analysis of another version is never reused)
-    assert {k: v for k, v in new["metadata"].items() if k not in ("computed_at", "notes", "counts")} == \
+    added_keys = ("intervals", "units")  # issue 26: what the numbers' intervals and units are
+    assert {k: v for k, v in new["metadata"].items() if k not in ("computed_at", "notes", "counts", *added_keys)} == \
         {k: v for k, v in old["metadata"].items() if k not in ("computed_at", "notes", "counts")}
+    assert new["metadata"]["intervals"]["level"] == 0.95
     assert new["metadata"]["counts"] == {**old["metadata"]["counts"], "vocabulary": 0}
     # its notes gained one: the store has no open-set vocabulary yet
     added = [n for n in new["metadata"]["notes"] if n not in old["metadata"]["notes"]]
