@@ -55,7 +55,7 @@ _SHARE_KEYS = {"synthetic_to_real", "real_to_real", "zero_shot_real", "zero_shot
                "adherence_judge_real", "adherence_main", "adherence_main_real", "confusability_zero_shot",
                "concept_synthetic_to_real", "concept_pixel_synthetic_to_real", "share_of_class", "accuracy",
                "low", "high", "judge_low", "judge_high",
-               "judge_synthetic", "adherence_judge", "open_set_adherence", "separability_all"}
+               "judge_synthetic", "separability_all"}
 _COSINE_KEYS = {"centroid_cosine", "nearest_real_train", "nearest_real_train_real", "text_cosine_synthetic",
                 "text_cosine_real", "confusability_name_similarity", "concept_centroid_cosine", "clip_score",
                 "cone_synthetic", "cone_real", "cone_text", "copy_threshold"}
@@ -227,7 +227,7 @@ def meaning(table: str, key: str) -> str:
         try:
             what = declared.column(table, stem).what
         except KeyError:
-            what = _TRAINING_PER_CLASS.get(stem, "") if stem.startswith(("pixel", "judge")) else ""
+            what = ""
     elif table in _MATRICES:
         what = "the row's class (i)" if key == "class" else f"column class j: {_MATRICES[table]}"
     elif table == "summary":
@@ -239,9 +239,6 @@ def meaning(table: str, key: str) -> str:
     if end and what:
         return f"the {end} end of the {LEVEL_TEXT} interval of {stem}"
     return what
-
-
-_TRAINING_PER_CLASS: dict[str, str] = {}
 
 
 def entry(table: str, key: str) -> dict:

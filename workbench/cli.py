@@ -214,11 +214,10 @@ def _export_datasette(args: argparse.Namespace) -> int:
     from store import open_store
     from store.documentation import datasette_metadata
 
-    with open_store(args.store, readonly=True) as st:  # a store it is: the database's name is its file's stem
-        name = "synthdiv"
+    with open_store(args.store, readonly=True) as st:  # a store it must be
         root = st.root
     path = Path(args.datasette_metadata).expanduser()
-    path.write_text(json.dumps(datasette_metadata(name), indent=2), encoding="utf-8")
+    path.write_text(json.dumps(datasette_metadata("synthdiv"), indent=2), encoding="utf-8")  # synthdiv.db's stem
     if not args.quiet:
         print(f"Wrote {path}: descriptions of every table and column. Browse with: datasette {root / 'synthdiv.db'}"
               f" -m {path}")
