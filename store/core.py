@@ -213,11 +213,25 @@ def _migrate(store: Store) -> None:
         )
     if version == SCHEMA_VERSION:
         return
-    with store.immediate():
-        version = store.schema_version()  # another process may have migrated meanwhile
-        for number in range(version, SCHEMA_VERSION):
-            MIGRATIONS[number](store.db)
-        store.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    # Foreign keys off while the schema changes (a migration may drop a table others reference,
+    # to make it again; the pragma is a no-op inside a transaction), every key checked before the commit.
+    store.conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with store.immediate():
+            version = store.schema_version()  # another process may have migrated meanwhile
+            for number in range(version, SCHEMA_VERSION):
+                MIGRATIONS[number](store.db)
+            broken = store.conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                table, rowid, parent, _ = broken[0]
+                raise StoreError(
+                    f"store {store.root} cannot be migrated: {len(broken)} rows reference rows that do not"
+                    f" exist (the first: {table} row {rowid}, into {parent})",
+                    "nothing was changed; report this with the store's synthdiv.db",
+                )
+            store.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    finally:
+        store.conn.execute("PRAGMA foreign_keys = ON")
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
@@ -271,7 +285,11 @@ def open_store(root: str | Path, *, create: bool = False, readonly: bool = False
     try:
         conn = _connect(db_path)
         store = Store(root, conn)
-        _migrate(store)
+        try:
+            _migrate(store)
+        except BaseException:
+            store.close()
+            raise
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open store database {db_path} ({exc})", "check that it is a synthdiv store") from None
     if create:

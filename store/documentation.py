@@ -110,12 +110,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "recorded_at": _AT}),
 }
 
-# Columns that refer to another table's rows without a declared foreign key: SQLite cannot add a
-# constraint to a table that exists, and rebuilding jobs, images or workers (with their triggers
-# and the rows that refer to them) is not a migration a store should risk.
-UNDECLARED_REFERENCES = {("jobs", "worker_id"): "workers.id", ("images", "worker_id"): "workers.id",
-                         ("train_runs", "worker_id"): "workers.id", ("workers", "parent_id"): "workers.id",
-                         ("embeddings", "item_id"): "images.id, real_images.id, prompts.id or vocabulary.id, by kind"}
+# The one reference SQLite cannot declare: a column whose target table depends on another column.
+# Every other reference is a declared foreign key (the worker references since schema v10).
+UNDECLARED_REFERENCES = {("embeddings", "item_id"): "images.id, real_images.id, prompts.id or vocabulary.id, by kind"}
 
 INTRO = """\
 # The store
@@ -132,10 +129,10 @@ Every table and column is listed here, generated from `store/documentation.py`
   `text` → `prompts.id`, `vocab` → `vocabulary.id`.
 - **`metrics`** holds every number of the newest analyses with the n it rests on and its interval:
   `select scope, value, n, low, high from metrics where name = 'synthetic_to_real' and subset = 'accuracy'`.
-- **Foreign keys** are declared where SQLite allowed it when the table was made (and enforced:
-  `PRAGMA foreign_keys = ON`). The references below are not declared: SQLite cannot add a
-  constraint to an existing table, and rebuilding `jobs`, `images` or `workers` with their triggers
-  is not a migration worth a store's safety. They hold for every row synthdiv writes.
+- **Foreign keys** are declared for every reference (and enforced: `PRAGMA foreign_keys = ON`),
+  `workers.id` included (schema v10 made `jobs`, `images`, `train_runs` and `workers` again to add
+  them). The one reference below cannot be declared, as its table depends on `kind`; it holds for
+  every row synthdiv writes.
 - `synthdiv export STORE --datasette-metadata metadata.json` writes these descriptions for
   [Datasette](https://datasette.io): `datasette STORE/synthdiv.db -m metadata.json`.
 """

@@ -1,14 +1,17 @@
 """The schema of the SQLite store, as an ordered list of migrations.
 
 ``PRAGMA user_version`` holds the number of migrations applied. A store written by a newer
-synthdiv (a higher version than this code knows) is refused rather than guessed at. Each
-migration runs in one transaction, so a store is never left half-migrated.
+synthdiv (a higher version than this code knows) is refused rather than guessed at. The
+migrations run in one transaction, with foreign keys off (a migration may make a table again) and
+every key checked before the commit, so a store is never left half-migrated or inconsistent.
 
 Times are Unix seconds (REAL). Embeddings are float32 blobs with their model name and dimension.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from typing import Callable
 
 import sqlite_utils
@@ -255,13 +258,61 @@ def _v9(db: sqlite_utils.Database) -> None:
     rederive(db.conn)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+# The foreign keys v1 could not declare (the workers a job, image or run belongs to, a part's parent).
+_WORKER_REFERENCES = {"workers": "parent_id", "jobs": "worker_id", "images": "worker_id", "train_runs": "worker_id"}
+
+
+def _with_reference(create_sql: str, table: str, column: str, target: str) -> str:
+    """``create_sql`` (a table's CREATE TABLE text, as sqlite_master holds it) for a table named
+    ``_new_TABLE`` whose ``column`` (an INTEGER column with no constraint) references ``target``'s id."""
+    head = re.match(r'\s*CREATE\s+TABLE\s+(?:\[[^\]]+\]|"[^"]+"|`[^`]+`|\w+)', create_sql, re.IGNORECASE)
+    quoted = r'(?:\[{0}\]|"{0}"|`{0}`|\b{0}\b)'.format(re.escape(column))
+    definitions = list(re.finditer(quoted + r'\s+INTEGER\b', create_sql[head.end():] if head else "", re.IGNORECASE))
+    if head is None or len(definitions) != 1:
+        raise sqlite3.DatabaseError(f"cannot read the definition of {table}.{column} to add its foreign key")
+    at = head.end() + definitions[0].end()
+    return f"CREATE TABLE [_new_{table}]" + create_sql[head.end():at] + f" REFERENCES [{target}]([id])" + create_sql[at:]
+
+
+def _v10(db: sqlite_utils.Database) -> None:
+    """The worker references become foreign keys: ``jobs``, ``images`` and ``train_runs``
+    ``worker_id`` and ``workers.parent_id`` reference ``workers.id``. SQLite cannot add a foreign
+    key to a table, so each table is made again (SQLite's twelve-step procedure: a new table with
+    the key, every row copied, the old one dropped, the new one renamed, its indexes made again);
+    the triggers (tallies) are dropped first and made again last, unchanged, as they name the
+    tables. A reference to a worker row that does not exist (none is ever deleted) becomes NULL.
+    Runs with foreign keys off, as every migration does; :func:`store.core._migrate` checks every
+    key before it commits."""
+    c = db.conn
+    triggers = [r[0] for r in c.execute("select sql from sqlite_master where type = 'trigger' and sql is not null")]
+    for (name,) in c.execute("select name from sqlite_master where type = 'trigger'").fetchall():
+        c.execute(f"drop trigger [{name}]")
+    for table, column in _WORKER_REFERENCES.items():
+        c.execute(f"update [{table}] set [{column}] = null where [{column}] is not null"
+                  f" and [{column}] not in (select id from workers)")
+        create_sql = c.execute("select sql from sqlite_master where type = 'table' and name = ?", (table,)).fetchone()[0]
+        indexes = [r[0] for r in c.execute(
+            "select sql from sqlite_master where type = 'index' and tbl_name = ? and sql is not null", (table,))]
+        c.execute(_with_reference(create_sql, table, column, "workers"))
+        c.execute(f"insert into [_new_{table}] select * from [{table}]")
+        c.execute(f"drop table [{table}]")
+        c.execute(f"alter table [_new_{table}] rename to [{table}]")
+        for sql in indexes:
+            c.execute(sql)
+        keys = {(r["from"], r["table"]) for r in c.execute(f"pragma foreign_key_list([{table}])")}
+        if (column, "workers") not in keys:
+            raise sqlite3.DatabaseError(f"{table}.{column} did not become a foreign key of workers.id")
+    for sql in triggers:
+        c.execute(sql)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest schema that read-only commands can read as it is (they never migrate): v4 only added
 # image columns that no bulk read selects, v5 a worker column that readers take when present, v6
 # the training tables, which readers take as empty when absent (store.training.has_tables), v7 a
 # worker column that readers take when present, v8 the vocabulary and text-tower tables, which
 # readers take as empty when absent (store.vocabulary.has_tables), v9 metrics columns no reader of
-# synthdiv selects.
+# synthdiv selects, v10 foreign keys.
 # A migration that adds what readers need raises this.
 READABLE_SINCE = 3
