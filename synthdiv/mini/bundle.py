@@ -59,6 +59,39 @@ def load_pipeline(folder: str | Path, dtype=None):
 
     quiet_libraries()
     folder = Path(folder)
+    dtype = dtype or torch.float32
     extra = {} if (folder / "tokenizer").is_dir() else {"tokenizer": pixel_tokenizer()}
-    return from_pretrained(PixelDiffusionPipeline, folder, torch_dtype=dtype or torch.float32,
-                           local_files_only=True, **extra)
+    if (folder / "text_encoder" / TEXT_ENCODER_WEIGHTS).is_file():
+        extra["text_encoder"] = load_text_encoder(folder / "text_encoder", dtype)
+    return from_pretrained(PixelDiffusionPipeline, folder, torch_dtype=dtype, local_files_only=True, **extra)
+
+
+TEXT_ENCODER_WEIGHTS = "model.safetensors"
+_TEXT_MODEL = "text_model."
+
+
+def load_text_encoder(folder: str | Path, dtype=None):
+    """The pipeline's ``CLIPTextModel`` from ``folder`` (its ``config.json`` and
+    ``model.safetensors``), whichever transformers wrote it, loaded strictly.
+
+    transformers 5 saves a CLIPTextModel's weights without the ``text_model.`` prefix that 4.x
+    writes and expects; 4.x's ``from_pretrained`` then leaves every layer randomly initialised with
+    only a warning, and the pipeline draws noise. Here the weights are renamed to the layout this
+    transformers builds, and a weight missing or left over is an error naming the folder."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    folder = Path(folder)
+    model = CLIPTextModel(CLIPTextConfig.from_pretrained(str(folder)))
+    weights = load_file(str(folder / TEXT_ENCODER_WEIGHTS))
+    want = set(model.state_dict())
+    layouts = (weights, {_TEXT_MODEL + k: v for k, v in weights.items() if not k.startswith(_TEXT_MODEL)},
+               {k.removeprefix(_TEXT_MODEL): v for k, v in weights.items()})
+    match = next((w for w in layouts if set(w) == want), None)
+    if match is None:
+        missing = sorted(min((want - set(w) for w in layouts), key=len))[:3]
+        raise ModelError(f"the text encoder in {folder} does not match its config.json ({len(weights)} weights"
+                         f" in the file, {len(want)} expected; missing: {', '.join(missing) or 'none'})", "train the mini models again: synthdiv mini train --out DIR")
+    model.load_state_dict(match, strict=True)
+    return model.to(dtype or torch.float32).eval()
