@@ -47,10 +47,11 @@ def detect_on_a_terminal(replies: dict[bytes, bytes], env: dict | None = None) -
                 sent += os.read(master, 4096)
             except OSError:
                 break
-        for query, reply in replies.items():
-            if query in sent and query not in answered:
-                answered.add(query)
-                os.write(master, reply)
+        # answered in the order they were asked, as a terminal does (textual-image may send a
+        # query and the device-attributes request that ends its wait in one write)
+        for query in sorted((q for q in replies if q in sent and q not in answered), key=sent.find):
+            answered.add(query)
+            os.write(master, replies[query])
     err = proc.communicate(timeout=60)[1].decode()
     os.close(master)
     mode = next(line[5:] for line in err.splitlines() if line.startswith("MODE="))
