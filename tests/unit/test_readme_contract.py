@@ -38,7 +38,15 @@ def test_ci_starts_from_a_fresh_environment_and_removes_it():
     script = (REPO / ".ci" / "run").read_text()
     fresh = script.index("rm -rf .venv")
     assert fresh < script.index('bash -euo pipefail -c "$run_cmd"') < script.index('bash -euo pipefail -c "$test_cmd"')
-    assert "trap 'rm -rf .venv" in script
+    trap = next(line for line in script.splitlines() if line.startswith("trap "))
+    assert "rm -rf .venv" in trap and '"$lanes"' in trap and trap.endswith(" EXIT")  # the lanes' venvs too
+
+
+def test_ci_runs_the_floors_and_newest_python_lanes_in_fresh_environments():
+    script = (REPO / ".ci" / "run").read_text()
+    assert "python_of 3.10" in script and "python_of 3.13" in script
+    assert "-c ci/floors.txt" in script and '-m pytest -q -m "not slow"' in script
+    assert script.index('bash -euo pipefail -c "$test_cmd"') < script.index('wait "${lane_pid[$name]}"')
 
 
 def test_the_readme_names_the_fast_lane_beside_the_full_command():
