@@ -86,12 +86,13 @@ def load_text_encoder(folder: str | Path, dtype=None):
     model = CLIPTextModel(CLIPTextConfig.from_pretrained(str(folder)))
     weights = load_file(str(folder / TEXT_ENCODER_WEIGHTS))
     want = set(model.state_dict())
-    layouts = (weights, {_TEXT_MODEL + k: v for k, v in weights.items() if not k.startswith(_TEXT_MODEL)},
-               {k.removeprefix(_TEXT_MODEL): v for k, v in weights.items()})
+    bare = {k.removeprefix(_TEXT_MODEL): v for k, v in weights.items()}
+    layouts = (bare, {_TEXT_MODEL + k: v for k, v in bare.items()})
     match = next((w for w in layouts if set(w) == want), None)
     if match is None:
         missing = sorted(min((want - set(w) for w in layouts), key=len))[:3]
         raise ModelError(f"the text encoder in {folder} does not match its config.json ({len(weights)} weights"
-                         f" in the file, {len(want)} expected; missing: {', '.join(missing) or 'none'})", "train the mini models again: synthdiv mini train --out DIR")
+                         f" in the file, {len(want)} expected; missing: {', '.join(missing) or 'none'})",
+                         "train the mini models again: synthdiv mini train --out DIR")
     model.load_state_dict(match, strict=True)
     return model.to(dtype or torch.float32).eval()
