@@ -9,9 +9,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from screens.charts import Chart
+from screens.header import Header
 from screens.labels import HEADLINE_HEADINGS as HEADINGS
 from synthdiv.measures import HEADLINE
 from screens.messages import ComparisonRead, ShowsWorkerErrors

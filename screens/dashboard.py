@@ -13,7 +13,6 @@ from textual.screen import Screen
 from textual.widgets import (
     DataTable,
     Footer,
-    Header,
     Static,
     TabbedContent,
     TabPane,
@@ -22,6 +21,7 @@ from textual.widgets import (
 from rich.table import Table
 
 from screens.charts import Chart
+from screens.header import Header
 from screens.heatmap import heatmap
 from screens.plot import text_plot
 from screens.status import experiment_view, workers_view

@@ -18,8 +18,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
+from screens.header import Header
 from screens.pictures import Picture, mode_of, read_picture
 from synthdiv.errors import describe
 from screens.messages import GalleryChoices, GalleryDetail, GalleryPage, ShowsWorkerErrors

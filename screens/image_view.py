@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from screens.gallery import NEIGHBOURS, neighbour_caption, picture, provenance
+from screens.header import Header
 from screens.pictures import MAX_SIDE, Picture, mode_of, read_picture
 from synthdiv.errors import describe
 from screens.messages import ClassGridShown, ImageShown, ShowsWorkerErrors

@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from synthdiv.errors import SynthdivError
 from synthdiv.templates import parse_template
+from screens.header import Header
 from screens.messages import ShowsWorkerErrors, TemplateQueued, TemplateRows
 
 COLUMNS = (("template", "template"), ("n", "images"), ("diversity", "diversity"), ("adherence", "adherence"),

@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from screens.gallery import Thumb, picture
+from screens.header import Header
 from screens.messages import BeforeAfterRead, RecipeRead, RepairDone, RepairRead, ShowsWorkerErrors
 from screens.pictures import mode_of
 

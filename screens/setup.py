@@ -20,7 +20,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     Footer,
-    Header,
     Input,
     Label,
     OptionList,
@@ -35,6 +34,7 @@ from synthdiv.classes import load_class_set
 from synthdiv.errors import SynthdivError
 from synthdiv.settings import Setting, labelled
 from synthdiv.templates import builtin_templates, parse_template
+from screens.header import Header
 
 # The settings tab: every declared setting with a label (synthdiv.settings), in the doc's order.
 SETTINGS: tuple[Setting, ...] = labelled()
