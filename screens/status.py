@@ -29,23 +29,29 @@ def running_line(running: list[dict], hosts: bool = False) -> str:
                      f" (pid {w['pid']}{' on ' + w['host'] if hosts else ''})" for w in running)
 
 
-def workers_view(board: list[dict]) -> Table:
-    """Every worker of an experiment (``store.workers.board``): kind, device, pid, state, its rate
-    per second, what it processed, and the first line of its last error."""
+def workers_view(board: list[dict]) -> Table | Group:
+    """Every worker of an experiment (``store.workers.board``): kind, device, pid, state, its
+    niceness where a running one's is not 0, its rate per second, what it processed, and the first
+    line of its last error; under it, a line for each worker marked ``stalled`` (no progress while
+    work waits, with the likely cause)."""
+    niced = any(w["state"] == "running" and w.get("nice") for w in board)
     table = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False, expand=True)
-    for heading, justify in (("worker", "left"), ("device", "left"), ("pid", "right"), ("state", "left"),
-                             ("per s", "right"), ("done", "right")):
+    columns = (("worker", "left"), ("device", "left"), ("pid", "right"), ("state", "left"),
+               *((("nice", "right"),) if niced else ()), ("per s", "right"), ("done", "right"))
+    for heading, justify in columns:
         table.add_column(heading, justify=justify, no_wrap=True)
     table.add_column("last error", no_wrap=True, overflow="ellipsis", ratio=1)  # takes what the others leave
     for w in board:
         bad = w["state"] in ("failed", "lost", "given_up")
+        nice = [str(w["nice"]) if w["state"] == "running" and w.get("nice") else ""] if niced else []
         table.add_row(
             Text(w["kind"]), Text(w["device"] or "—"), str(w["pid"]),
             Text(STATE_WORDS.get(w["state"], w["state"]), style="red" if bad else "green" if w["state"] == "running" else ""),
-            f"{w['rate']:.2f}" if w["rate"] else "—", "—" if w["kind"] == "supervisor" else str(w["processed"]),
+            *nice, f"{w['rate']:.2f}" if w["rate"] else "—", "—" if w["kind"] == "supervisor" else str(w["processed"]),
             Text(w["error"], style="red"),
         )
-    return table
+    stalls = [Text(f"{worker_name(w)}: {w['stalled']}", style="yellow") for w in board if w.get("stalled")]
+    return Group(table, *stalls) if stalls else table
 
 
 def training_line(runs: list[dict]) -> Text:

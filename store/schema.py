@@ -306,13 +306,21 @@ def _v10(db: sqlite_utils.Database) -> None:
         c.execute(sql)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+def _v11(db: sqlite_utils.Database) -> None:
+    """What a running worker's heartbeat says of its machine and priority: its niceness (``nice``),
+    the machine's load average and cores (``load``, ``cpus``), and when what it ``processed`` last
+    grew (``progress_at``), so status can tell a worker starved by load from one at work."""
+    for name, kind in (("nice", int), ("load", float), ("cpus", int), ("progress_at", float)):
+        db["workers"].add_column(name, kind)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest schema that read-only commands can read as it is (they never migrate): v4 only added
 # image columns that no bulk read selects, v5 a worker column that readers take when present, v6
 # the training tables, which readers take as empty when absent (store.training.has_tables), v7 a
 # worker column that readers take when present, v8 the vocabulary and text-tower tables, which
 # readers take as empty when absent (store.vocabulary.has_tables), v9 metrics columns no reader of
-# synthdiv selects, v10 foreign keys.
+# synthdiv selects, v10 foreign keys, v11 worker columns that readers take when present.
 # A migration that adds what readers need raises this.
 READABLE_SINCE = 3

@@ -20,6 +20,8 @@ def experiment_summary(store: Store, experiment: dict) -> dict:
         "real_images": real.count(store, e),
         "real_unreadable": one("select count(*) from real_images where experiment_id = ? and error is not null"),
         "image_embeddings": embeddings.count(store, e, "image"),
+        # images some embedding model of the experiment has not embedded yet (all, before any has)
+        "images_unembedded": max(0, tallies.total(store, e, "images") - min(embeddings.models(store, e).values(), default=0)),
         "real_embeddings": embeddings.count(store, e, "real"),
         "text_embeddings": embeddings.count(store, e, "text"),
         "jobs": jobs.counts(store, e),

@@ -72,14 +72,17 @@ def parts(store: Store, parent_id: int) -> list[dict]:
     return [dict(r) for r in store.db.query("select * from workers where parent_id = ? order by id", [parent_id])]
 
 
-def heartbeat(store: Store, worker_id: int, processed: int | None = None) -> None:
-    if processed is None:
-        store.db.execute("update workers set heartbeat_at = ? where id = ?", [time.time(), worker_id])
-    else:
-        store.db.execute(
-            "update workers set heartbeat_at = ?, processed = ? where id = ?",
-            [time.time(), processed, worker_id],
-        )
+def heartbeat(store: Store, worker_id: int, processed: int | None = None, nice: int | None = None) -> None:
+    """The worker is alive: its heartbeat time, what it has ``processed`` so far (``progress_at``
+    moves when that grows), its niceness and this machine's load average and cores."""
+    now = time.time()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    store.db.execute(
+        "update workers set heartbeat_at = ?, progress_at = case when ? > coalesce(processed, 0)"
+        " then ? else coalesce(progress_at, started_at) end, processed = coalesce(?, processed),"
+        " nice = coalesce(?, nice), load = ?, cpus = ? where id = ?",
+        [now, processed if processed is not None else -1, now, processed, nice, load, os.cpu_count(), worker_id],
+    )
 
 
 def stop(store: Store, worker_id: int, state: str, error: str = "", processed: int | None = None) -> None:
@@ -189,6 +192,10 @@ def board(store: Store, experiment_id: int, now: float | None = None) -> list[di
             "id": r["id"], "kind": r["kind"], "device": r.get("device") or "", "pid": r["pid"], "host": r["host"],
             "state": state, "processed": r["processed"] or 0,
             "rate": (r["processed"] or 0) / span if span > 0 and r["processed"] else None,
+            # from its heartbeat (schema 11; absent in older stores): niceness, the machine's load
+            # average and cores, and when what it processed last grew
+            "nice": r.get("nice"), "load": r.get("load"), "cpus": r.get("cpus"),
+            "progress_at": r.get("progress_at") or r["started_at"], "part": bool(r.get("parent_id")),
             "error": (r["error"] or "").strip().split("\n", 1)[0],  # its first line
         })
     return sorted(out, key=lambda w: (w["kind"] != "supervisor", w["kind"], w["device"]))

@@ -26,11 +26,12 @@ from screens.help import HelpScreen
 from screens.iterate import IterateScreen
 from screens.question import ConfirmScreen, QuitScreen
 from screens.setup import SetupScreen
-from store import analyses, experiments, images, jobs, open_store, workers
+from store import analyses, experiments, images, jobs, open_store
 from store.status import summary
 from synthdiv.errors import SynthdivError, describe
 from workbench import control
 from workbench.config import from_experiment, to_table
+from workbench.priority import stalled
 from screens.messages import (
     Exported,
     Launched,
@@ -60,6 +61,16 @@ def _training(st, experiment_id: int, analysis: dict | None) -> tuple[dict, dict
         if analysis.get("training_key") != key:
             analysis = {**analysis, "result": with_pixel(analysis["result"], runs), "training_key": key}
     return live(runs, training.epochs(st, [r["id"] for r in runs])), analysis
+
+
+def stalled_board(data: dict, name: str) -> list[dict]:
+    """The worker board of experiment ``name`` in the store summary ``data``, each running worker
+    that makes no progress while its work waits marked with why (:func:`workbench.priority.stalled`)."""
+    entry = next(e for e in data["experiments"] if e["name"] == name)
+    stalled(entry)
+    return entry["workers"]
+
+
 RATE_WINDOW_S = 60.0
 
 
@@ -254,7 +265,7 @@ class WorkbenchApp(ShowsWorkerErrors, App):
                         "experiment": exp["name"],
                         "per_class": jobs.per_class(st, exp["id"]),
                         "rate": images.rate(st, exp["id"], RATE_WINDOW_S),
-                        "workers": workers.board(st, exp["id"]),
+                        "workers": stalled_board(data, exp["name"]),
                         "metric": SPARK_METRIC,
                         "history": (analyses.history(st, exp["id"], SPARK_METRIC) if analysis is not None
                                     and analysis["id"] != dashboard.history_id else None),

@@ -56,6 +56,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from store.workers import worker_problem
     from store import experiments, open_store
     from store.status import experiment_summary, summary
+    from workbench.priority import stalled
 
     with open_store(args.store, readonly=True) as st:
         if args.experiment:
@@ -63,6 +64,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
             data = {"store": str(st.root), **data}
         else:
             data = summary(st)
+    for e in data["experiments"] if "experiments" in data else [data]:
+        stalled(e)  # a worker that makes no progress while work waits: said with its likely cause
     if args.json:
         print(json.dumps(data, indent=2))
         return 0

@@ -30,7 +30,7 @@ from store.core import Store, disk_full
 from synthdiv.errors import SynthdivError
 from workbench.kinds import KINDS, SUPERVISOR
 from workbench.placement import Seat
-from workbench.worker_common import DISK_FULL_EXIT
+from workbench.worker_common import DISK_FULL_EXIT, RESTART_EXIT
 
 POLL_S = 0.5
 
@@ -206,8 +206,10 @@ class Supervisor:
         """``slot``'s worker has exited: note a failure it recorded, or schedule a restart."""
         proc, slot.proc = slot.proc, None
         rc = proc.returncode
-        if rc == 0:
+        if rc in (0, RESTART_EXIT):
             slot.crashes = 0
+            if rc == RESTART_EXIT:  # it may not lower its own niceness: started again, at the priority it started with
+                self.say(f"Restarting the {slot.name} at normal priority (it cannot lower its own niceness).", "")
             return
         row = workers.of_process(self.st, self.exp_id, proc.pid)
         if rc == DISK_FULL_EXIT:

@@ -19,6 +19,7 @@ from store import experiments, open_store
 from workbench.config import from_experiment
 from workbench.kinds import KINDS
 from workbench.placement import CLUSTER, Seat, local_device
+from workbench.priority import Priority
 from workbench.worker_common import run_worker
 
 
@@ -34,15 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     i, _, n = args.share.partition("/")
     seat = Seat(args.kind, args.device, threads=args.threads, share=(int(i), int(n or 1)))
+    kind = KINDS[args.kind]
     with open_store(args.store) as st:
         exp = experiments.get(st, args.experiment)
+        priority = Priority(kind, exp["id"])
+        priority.follow(st)  # before the model's threads start: they inherit it (workbench.kinds says why)
     cfg = from_experiment(exp)
-    kind = KINDS[args.kind]
     on_cluster = args.device == CLUSTER
     if args.device and not on_cluster:  # its model runs where it was placed
         cfg = replace(cfg, **{kind.section: replace(getattr(cfg, kind.section), device=local_device(args.device))})
-    if kind.nice:
-        os.nice(kind.nice)  # for this process and the threads it starts (workbench.kinds says why)
     work = kind.load_body(on_cluster)
     if args.threads:
         import torch
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     def body(st, worker_id, flag, beat):
         return work(st, exp["id"], cfg, worker_id, flag, beat, seat=seat)
 
-    return run_worker(args.store, exp["id"], args.kind, body, device=args.device)
+    return run_worker(args.store, exp["id"], args.kind, body, device=args.device, priority=priority)
 
 if __name__ == "__main__":
     sys.exit(main())

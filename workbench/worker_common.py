@@ -15,6 +15,7 @@ from synthdiv.errors import SynthdivError
 
 
 DISK_FULL_EXIT = 75  # EX_TEMPFAIL: stopped because the disk is full; free space and run again
+RESTART_EXIT = 79  # stopped to be started again now, at the priority it started with (workbench.priority)
 
 
 def remove_files_of_dead(paths, pid_in: Callable[[str], str]) -> int:
@@ -85,21 +86,33 @@ class StopFlag:
 
 
 class Heartbeat(threading.Thread):
-    """Refreshes the worker's heartbeat every few seconds on its own connection."""
+    """Refreshes the worker's heartbeat every few seconds on its own connection, with its
+    niceness; applies its ``priority`` rule (:mod:`workbench.priority`) first. When the rule wants
+    a priority this process may not set, it sets ``restart`` and asks the worker to stop."""
 
-    def __init__(self, root, worker_id: int, every_s: float = 5.0) -> None:
+    def __init__(self, root, worker_id: int, every_s: float = 5.0, priority=None, flag: "StopFlag | None" = None) -> None:
         super().__init__(daemon=True, name="heartbeat")
         self.root, self.worker_id, self.every_s = root, worker_id, every_s
+        self.priority, self.flag = priority, flag
         self.processed = 0
+        self.restart = threading.Event()
         self._done = threading.Event()
 
     def run(self) -> None:
         with open_store(self.root) as st:
             while not self._done.wait(self.every_s):
                 try:
-                    workers.heartbeat(st, self.worker_id, self.processed)
+                    self.beat(st)
                 except Exception:  # noqa: BLE001 - a missed beat is retried next time
                     pass
+
+    def beat(self, st) -> None:
+        if self.priority is not None and not self.restart.is_set() and not self.priority.follow(st):
+            self.restart.set()
+            if self.flag is not None:
+                self.flag.stop.set()  # it finishes the batch in hand and returns
+        workers.heartbeat(st, self.worker_id, self.processed,
+                          nice=self.priority.now if self.priority is not None else os.getpriority(os.PRIO_PROCESS, 0))
 
     def close(self) -> None:
         self._done.set()
@@ -113,13 +126,15 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}\n" + "".join(tb[-3:])
 
 
-def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str], device: str = "") -> int:
+def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str], device: str = "", priority=None) -> int:
     """Register a worker of ``kind`` on ``device``, run ``body(store, worker_id, flag, heartbeat)``,
     record the end.
 
     ``body`` returns the final state (``done`` or ``stopped``). Exit status 0, or 1 on failure
     with the error recorded on the worker row for the CLI and the UI to show; on a full disk
-    :data:`DISK_FULL_EXIT`, which tells the supervisor even when no row could be written.
+    :data:`DISK_FULL_EXIT`, which tells the supervisor even when no row could be written; when its
+    ``priority`` rule wants a priority this process may not set, ``stopped`` and
+    :data:`RESTART_EXIT`, on which the supervisor starts it again at once.
     """
     flag = StopFlag()
     flag.install()
@@ -138,12 +153,12 @@ def run_worker(root, experiment_id: int, kind: str, body: Callable[..., str], de
         full = as_disk_full(exc, st.root)
         print(exc.message, flush=True)
         return DISK_FULL_EXIT if full is not None else 1
-    beat = Heartbeat(root, worker_id)
+    beat = Heartbeat(root, worker_id, priority=priority, flag=flag)
     beat.start()
     try:
         state = body(st, worker_id, flag, beat)
         workers.stop(st, worker_id, state, processed=beat.processed)
-        return 0
+        return RESTART_EXIT if beat.restart.is_set() and state == "stopped" else 0
     except BaseException as exc:  # noqa: BLE001 - a worker records every failure before it exits
         full = as_disk_full(exc, st.root)
         text = full.message if full is not None else error_text(exc)
