@@ -28,6 +28,9 @@ from store.core import Store
 from workbench.kinds import KINDS, WorkerKind
 
 MAX_NICE = 19
+# SYNTHDIV_NICE_RULE=fixed: the rule before issue 27, a yielding kind's ``nice`` from start to end
+# whatever runs beside it; kept so that python -m benchmarks.contention measures the change in one run.
+FIXED_RULE = "SYNTHDIV_NICE_RULE"
 
 
 def threads() -> list[int]:
@@ -76,6 +79,8 @@ class Priority:
         """The niceness the rule wants now, and why."""
         if not self.kind.yields_to or not self.kind.nice:
             return self.base, ""
+        if os.environ.get(FIXED_RULE) == "fixed":
+            return min(MAX_NICE, self.base + self.kind.nice), f"{FIXED_RULE}=fixed"
         rivals = competing(st, self.experiment_id, self.kind.yields_to)
         if rivals:
             pids = ", ".join(str(w["pid"]) for w in rivals)
