@@ -89,7 +89,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
                                          " or given_up (a start that never came up)", "started_at": _AT,
         "heartbeat_at": _AT + " it last said it was alive", "stopped_at": _AT, "processed": "items it finished",
         "error": "why it failed", "device": "its device (NULL for workers before devices were recorded)",
-        "parent_id": "the worker it is a part of (workers.id; NULL for a process of its own)"}),
+        "parent_id": "the worker it is a part of (workers.id; NULL for a process of its own)",
+        "nice": "its niceness at its last heartbeat (NULL before schema 11)",
+        "load": "the machine's 1-minute load average at its last heartbeat", "cpus": "the machine's cores",
+        "progress_at": _AT + " its processed count last grew (NULL: not since it started)"}),
     "train_runs": ("The [train] runs: image classifiers trained on the experiment's pixels.", {
         "id": "the run's id", "experiment_id": _EXP, "name": "synthetic, real, mix-Kx, repair:CLASS, a curation…",
         "settings": "its recipe and inputs, JSON", "settings_key": "a hash of the settings",
