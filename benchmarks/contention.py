@@ -57,10 +57,12 @@ def one_run(config: Path, hogs: int, rule: str, cap_s: float) -> dict:
         run = subprocess.Popen([sys.executable, "-m", "workbench.cli", "run", str(config), "--store", str(store)],
                                cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
+        capped = False
         try:
             run.wait(timeout=cap_s)
             ended = run.returncode == 0
         except subprocess.TimeoutExpired:
+            capped = True
             os.killpg(run.pid, signal.SIGINT)  # Ctrl-C: the run stops its workers
             try:
                 run.wait(timeout=120)
@@ -68,12 +70,12 @@ def one_run(config: Path, hogs: int, rule: str, cap_s: float) -> dict:
                 os.killpg(run.pid, signal.SIGKILL)
                 run.wait()
             ended = False
-        took = time.monotonic() - started
+        took = cap_s if capped else time.monotonic() - started  # a stopped run's own stop is not its time
         for b in burners:
             b.kill()
             b.wait()
         made, embedded = counts(store)
-    return {"seconds": took, "ended": ended, "made": made, "embedded": embedded}
+    return {"seconds": took, "ended": ended, "capped": capped, "made": made, "embedded": embedded}
 
 
 def line(name: str, quiet: dict, busy: dict, label: str) -> str:
@@ -81,7 +83,9 @@ def line(name: str, quiet: dict, busy: dict, label: str) -> str:
     if busy["ended"]:
         return (f"| {name} | {label} | {busy['seconds']:.0f} s ({busy['made']} made, {busy['embedded']} embedded)"
                 f" | {quiet['seconds']:.0f} s | {ratio:.2f} |")
-    return (f"| {name} | {label} | stopped at the {busy['seconds']:.0f} s cap: {busy['made']} made,"
+    if not busy["capped"]:
+        return f"| {name} | {label} | FAILED after {busy['seconds']:.0f} s | {quiet['seconds']:.0f} s | — |"
+    return (f"| {name} | {label} | not finished at the {busy['seconds']:.0f} s cap (stopped): {busy['made']} made,"
             f" {busy['embedded']} embedded | {quiet['seconds']:.0f} s | > {ratio:.2f} |")
 
 
