@@ -99,12 +99,14 @@ class Heartbeat(threading.Thread):
         self._done = threading.Event()
 
     def run(self) -> None:
+        wait = min(1.0, self.every_s)  # the first beat soon: a generation worker started beside it has registered by then
         with open_store(self.root) as st:
-            while not self._done.wait(self.every_s):
+            while not self._done.wait(wait):
                 try:
                     self.beat(st)
                 except Exception:  # noqa: BLE001 - a missed beat is retried next time
                     pass
+                wait = self.every_s
 
     def beat(self, st) -> None:
         if self.priority is not None and not self.restart.is_set() and not self.priority.follow(st):
