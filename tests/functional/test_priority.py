@@ -46,7 +46,7 @@ with open_store(sys.argv[1]) as st:
     out["start"] = seen()
     gen = workers.register(st, 1, "generation", "cpu")  # this process, as a CPU generation worker here
     out["beside generation"] = (p.follow(st), seen())
-    out["training beside generation"] = priority.Priority(KINDS["training"], 1).wanted(st)[0]
+    out["training beside generation"] = priority.Priority(KINDS["training"], 1, base=p.base).wanted(st)[0]
     later = threading.Thread(target=started.wait, daemon=True)
     later.start()  # started while yielding: it inherits the niceness
     out["later thread"] = os.getpriority(os.PRIO_PROCESS, later.native_id)
