@@ -11,9 +11,9 @@ The heartbeat thread (:class:`workbench.worker_common.Heartbeat`) applies the ru
 seconds. Niceness is per thread on Linux: every thread of the process is changed, and threads
 started later inherit it from the thread that starts them. A process that is not root may raise its
 niceness but not lower it again; such a worker asks to be restarted
-(:data:`workbench.worker_common.RESTART_EXIT`), and the
-supervisor starts it again at once, at the priority it started with: a restart loses nothing (its
-unfinished jobs go back to the queue, and what it embedded is stored).
+(:data:`workbench.worker_common.RESTART_EXIT`), and the supervisor starts it again at once, at the
+priority it started with: a restart loses nothing (its unfinished jobs go back to the queue, and
+what it embedded is stored).
 """
 
 from __future__ import annotations
@@ -102,7 +102,6 @@ class Priority:
         self.say(f"priority: nice {self.now} → {value} ({why})")
         self.now = value
         return True
-
 
 
 # --- a worker that makes no progress while its work waits ---------------------------------------

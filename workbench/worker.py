@@ -11,7 +11,6 @@ by the workbench app, and keep running if the UI that started them goes away.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 
