@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -131,7 +132,12 @@ def test_a_png_whose_row_was_never_written_is_made_again_identically(tmp_path):
         with st.immediate():
             st.conn.execute("delete from embeddings where kind = 'image' and item_id = (select id from images where job_id = ?)", [job])
             st.conn.execute("delete from images where job_id = ?", [job])
-            st.conn.execute("update jobs set state = 'running', worker_id = 999 where id = ?", [job])
+            # claimed by a worker that died before it wrote the row (a worker row of a pid that is gone)
+            experiment = st.conn.execute("select experiment_id from jobs where id = ?", [job]).fetchone()[0]
+            dead = st.db["workers"].insert({"experiment_id": experiment, "kind": "generation", "pid": 2 ** 22 + 7,
+                                            "pid_start": "", "host": socket.gethostname(), "state": "running",
+                                            "started_at": 0, "heartbeat_at": 0, "processed": 0}).last_pk
+            st.conn.execute("update jobs set state = 'running', worker_id = ? where id = ?", [dead, job])
         assert consistency(st)["files_without_rows"] == [path]
     again = run_cli("run", str(TINY), "--store", str(store))
     assert again.returncode == 0, again.stdout + again.stderr
