@@ -72,16 +72,19 @@ def parts(store: Store, parent_id: int) -> list[dict]:
     return [dict(r) for r in store.db.query("select * from workers where parent_id = ? order by id", [parent_id])]
 
 
-def heartbeat(store: Store, worker_id: int, processed: int | None = None, nice: int | None = None) -> None:
+def heartbeat(store: Store, worker_id: int, processed: int | None = None, nice: int | None = None,
+              here: bool = True) -> None:
     """The worker is alive: its heartbeat time, what it has ``processed`` so far (``progress_at``
-    moves when that grows), its niceness and this machine's load average and cores."""
+    moves when that grows), its niceness and, when it runs ``here`` (not a part on a cluster
+    node, whose beat the head writes), this machine's load average and cores."""
     now = time.time()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    load = os.getloadavg()[0] if here and hasattr(os, "getloadavg") else None
     store.db.execute(
         "update workers set heartbeat_at = ?, progress_at = case when ? > coalesce(processed, 0)"
         " then ? else coalesce(progress_at, started_at) end, processed = coalesce(?, processed),"
         " nice = coalesce(?, nice), load = ?, cpus = ? where id = ?",
-        [now, processed if processed is not None else -1, now, processed, nice, load, os.cpu_count(), worker_id],
+        [now, processed if processed is not None else -1, now, processed, nice, load, os.cpu_count() if here else None,
+         worker_id],
     )
 
 

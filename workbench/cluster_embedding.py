@@ -83,7 +83,7 @@ class RemoteEmbedding:
             self.losses = 0
             if images:
                 self.processed += images
-                workers.heartbeat(self.st, self.row, self.processed)
+                workers.heartbeat(self.st, self.row, self.processed, here=False)  # an actor: its node, not this machine
             return out
 
     def close(self, state: str) -> None:

@@ -215,7 +215,7 @@ class Feeder:
         self.failed_batches = self.losses = 0
         made = record_batch(self.st, batch, images, readings, writer, part.info["provenance"])
         part.made += made
-        workers.heartbeat(self.st, part.row, part.made)
+        workers.heartbeat(self.st, part.row, part.made, here=False)  # the node's load is not the head's
 
     def _lost(self, part: Part, why: str, batch: list[dict] | None = None) -> None:
         """``part``'s actor is gone: the jobs of every batch it held go back to the queue (this one
